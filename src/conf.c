@@ -1,0 +1,2 @@
+/* conf: not written yet. */
+#include "conf.h"

@@ -1,0 +1,41 @@
+/* iod's settings: defaults, the libconfig file, validation. */
+#ifndef IOD_CONF_H
+#define IOD_CONF_H
+
+#include <stddef.h>
+
+/*
+ * Plain data, produced whole by conf_load() and never changed afterwards:
+ * a reload builds a new one.  The runtime never sees libconfig types.
+ */
+struct iod_conf {
+	char		 *path;		/* the file this was loaded from */
+	char		**listen;	/* address specs, as written */
+	size_t		  nlisten;
+	int		  mode;		/* enum transform_mode */
+	char		 *engine;	/* an engine name known to engine.c */
+	int		  workers;
+	int		  max_connections;
+	int		  max_pending_bytes;
+	int		  idle_timeout;	/* seconds; 0 disables */
+	int		  shutdown_timeout; /* seconds */
+	int		  backlog;
+	int		  log_level;	/* LOG_ERR ... LOG_DEBUG */
+	int		  syslog_facility; /* LOG_DAEMON, LOG_LOCAL0 ... */
+	int		  tcp_keepalive; /* seconds; 0 disables */
+	int		  unix_mode;	/* permission bits of unix sockets */
+	char		 *user;		/* NULL: keep the starting user */
+	char		 *group;	/* NULL: the user's primary group */
+	char		 *pidfile;	/* NULL: no pidfile */
+};
+
+/* Loading. */
+void	conf_defaults(struct iod_conf *);
+int	conf_load(const char *, struct iod_conf *, char *, size_t);
+void	conf_free(struct iod_conf *);
+
+/* The settings table, for the sample config and documentation checks. */
+const char *conf_setting_name(size_t);
+const char *conf_setting_default(size_t);
+
+#endif

@@ -1,0 +1,2 @@
+/* daemon: not written yet. */
+#include "daemon.h"

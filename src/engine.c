@@ -1,0 +1,2 @@
+/* engine: not written yet. */
+#include "log.h"

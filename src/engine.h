@@ -1,0 +1,4 @@
+/* engine */
+#ifndef IOD_ENGINE_H
+#define IOD_ENGINE_H
+#endif

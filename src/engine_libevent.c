@@ -1,0 +1,2 @@
+/* engine_libevent: not written yet. */
+#include "log.h"

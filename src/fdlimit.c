@@ -1,0 +1,2 @@
+/* fdlimit: not written yet. */
+#include "log.h"

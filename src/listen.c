@@ -1,0 +1,2 @@
+/* listen: not written yet. */
+#include "listen.h"

@@ -1,0 +1,2 @@
+/* pidfile: not written yet. */
+#include "pidfile.h"

@@ -1,0 +1,2 @@
+/* privs: not written yet. */
+#include "privs.h"

@@ -1,0 +1,2 @@
+/* ratelimit: not written yet. */
+#include "log.h"

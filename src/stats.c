@@ -1,0 +1,2 @@
+/* stats: not written yet. */
+#include "log.h"

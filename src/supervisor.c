@@ -1,0 +1,2 @@
+/* supervisor: not written yet. */
+#include "log.h"

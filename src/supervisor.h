@@ -1,0 +1,4 @@
+/* supervisor */
+#ifndef IOD_SUPERVISOR_H
+#define IOD_SUPERVISOR_H
+#endif

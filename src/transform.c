@@ -1,0 +1,2 @@
+/* transform: not written yet. */
+#include "transform.h"

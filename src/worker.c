@@ -1,0 +1,2 @@
+/* worker: not written yet. */
+#include "log.h"

@@ -1,0 +1,23 @@
+/* The one Check runner: every module's suite, each case in a forked child. */
+#include <stdlib.h>
+
+#include <check.h>
+
+#include "lib.h"
+
+int
+main(void)
+{
+	SRunner	*sr;
+	int	 failed;
+
+	sr = srunner_create(suite_transform());
+	srunner_add_suite(sr, suite_conf());
+	srunner_add_suite(sr, suite_listen());
+	srunner_add_suite(sr, suite_proto());
+	srunner_add_suite(sr, suite_life());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE);
+}
