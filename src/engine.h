@@ -1,4 +1,35 @@
-/* engine */
+/* The I/O engines: one table entry per model, chosen by name at run time. */
 #ifndef IOD_ENGINE_H
 #define IOD_ENGINE_H
+
+#include <stddef.h>
+
+struct worker;
+
+/* What the supervisor asks of a running worker. */
+enum engine_cmd {
+	ENGINE_APPLY,		/* new settings and listeners: worker_conf() */
+	ENGINE_STOP,		/* stop accepting, drain, then return from run */
+	ENGINE_DEADLINE		/* close whatever is left, now */
+};
+
+/*
+ * An engine serves one worker's listeners until told to stop.  Engines
+ * never install signal handlers, read the config file or exit(): the
+ * supervisor turns signals into commands on the worker's notify
+ * descriptor, and worker_drain() hands each one to command().
+ */
+struct engine {
+	const char	*name;
+	int		(*probe)(char *, size_t);	/* NULL: always usable */
+	int		(*start)(struct worker *, char *, size_t);
+	void		(*run)(struct worker *);
+	void		(*command)(struct worker *, enum engine_cmd);
+	void		(*stop)(struct worker *);
+};
+
+/* Registry. */
+const struct engine *engine_find(const char *);
+const char	*engine_names(void);
+
 #endif

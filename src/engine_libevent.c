@@ -1,2 +1,5 @@
-/* engine_libevent: not written yet. */
-#include "log.h"
+/* The libevent engine: not written yet. */
+#include "engine.h"
+
+const struct engine engine_libevent = { "libevent", NULL, NULL, NULL, NULL,
+    NULL };

@@ -12,6 +12,8 @@
 Suite	*suite_conf(void);
 Suite	*suite_life(void);
 Suite	*suite_listen(void);
+Suite	*suite_pidfile(void);
+Suite	*suite_privs(void);
 Suite	*suite_proto(void);
 Suite	*suite_transform(void);
 

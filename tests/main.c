@@ -14,6 +14,8 @@ main(void)
 	sr = srunner_create(suite_transform());
 	srunner_add_suite(sr, suite_conf());
 	srunner_add_suite(sr, suite_listen());
+	srunner_add_suite(sr, suite_pidfile());
+	srunner_add_suite(sr, suite_privs());
 	srunner_add_suite(sr, suite_proto());
 	srunner_add_suite(sr, suite_life());
 	srunner_run_all(sr, CK_NORMAL);
