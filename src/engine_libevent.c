@@ -1,5 +1,577 @@
-/* The libevent engine: not written yet. */
-#include "engine.h"
+/*
+ * The libevent engine: an evconnlistener per listening socket and one
+ * bufferevent per connection, on the worker's own event_base.
+ *
+ * A connection moves every byte it reads, transformed, to its output
+ * buffer, and libevent writes that back.  The rules of the protocol map
+ * onto bufferevent features:
+ *  - backpressure: when the output reaches max_pending_bytes, reading
+ *    stops; it starts again once the output drains below half of that
+ *    (the write low watermark), as in libevent's le-proxy sample;
+ *  - half-close: on EOF reading stops, the output drains, then it closes;
+ *  - idle timeout: read and write timeouts, because a read timeout does
+ *    not run while reading is paused; the time of the last byte moved
+ *    either way decides whether a timeout really means idle;
+ *  - fairness: a cap on bytes per read and write callback, and on
+ *    connections accepted per wake-up.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
 
-const struct engine engine_libevent = { "libevent", NULL, NULL, NULL, NULL,
-    NULL };
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "conf.h"
+#include "engine.h"
+#include "log.h"
+#include "ratelimit.h"
+#include "stats.h"
+#include "transform.h"
+#include "worker.h"
+
+#define LEV_MAX_SINGLE	(64 * 1024)	/* bytes per read or write callback */
+#define LEV_ACCEPT_BATCH 64		/* connections per listener wake-up */
+#define LEV_ACCEPT_PAUSE 1		/* seconds after EMFILE and the like */
+
+/* Connection flags. */
+#define C_PAUSED	0x01	/* reading stopped by backpressure */
+#define C_DRAINING	0x02	/* reading stopped for good: EOF or shutdown */
+
+struct lev_worker;
+
+struct conn {
+	TAILQ_ENTRY(conn)	 c_entry;
+	struct lev_worker	*c_lw;
+	struct bufferevent	*c_bev;
+	enum transform_mode	 c_mode;
+	size_t			 c_max_pending;
+	int			 c_idle;	/* idle_timeout, seconds */
+	int			 c_flags;
+	struct timeval		 c_last_io;	/* last byte moved either way */
+	struct evbuffer_cb_entry *c_outcb;	/* counts bytes written */
+};
+
+struct lev_listener {
+	struct evconnlistener	*ll_lev;
+	struct lev_worker	*ll_lw;
+	const struct listener	*ll_src;
+	int			 ll_accepted;	/* this wake-up */
+	struct event		*ll_round;	/* runs after the wake-up */
+	struct event		*ll_pause;	/* re-enables after EMFILE */
+};
+
+struct lev_worker {
+	struct worker		*lw_worker;
+	struct event_base	*lw_base;
+	struct event		*lw_notify;
+	struct lev_listener	*lw_listeners;
+	size_t			 lw_nlisteners;
+	TAILQ_HEAD(, conn)	 lw_conns;
+	int			 lw_stopping;
+};
+
+static struct ratelimit	lev_rl_reject = RATELIMIT_INITIALIZER(1);
+static struct ratelimit	lev_rl_accept = RATELIMIT_INITIALIZER(1);
+static struct ratelimit	lev_rl_oom = RATELIMIT_INITIALIZER(1);
+
+static int	lev_start(struct worker *, char *, size_t);
+static void	lev_run(struct worker *);
+static void	lev_command(struct worker *, enum engine_cmd);
+static void	lev_stop(struct worker *);
+
+static int	lev_listen_all(struct lev_worker *);
+static int	lev_listen_one(struct lev_worker *, struct lev_listener *,
+		    const struct listener *);
+static void	lev_unlisten(struct lev_listener *);
+static void	lev_unlisten_all(struct lev_worker *);
+static void	lev_accept(struct lev_listener *, int);
+static int	lev_conn_new(struct lev_worker *, int);
+static void	lev_conn_all(struct lev_worker *,
+		    void (*)(struct conn *, const char *), const char *);
+static void	lev_conn_close(struct conn *, const char *);
+static void	lev_conn_drain(struct conn *, const char *);
+static void	lev_conn_timeout(struct conn *, short);
+static void	lev_sockopts(const struct iod_conf *, int);
+static void	lev_touch(struct conn *);
+static void	lev_transform(struct conn *, struct evbuffer *,
+		    struct evbuffer *);
+
+static void	lev_accept_cb(struct evconnlistener *, evutil_socket_t,
+		    struct sockaddr *, int, void *);
+static void	lev_accept_error_cb(struct evconnlistener *, void *);
+static void	lev_round_cb(evutil_socket_t, short, void *);
+static void	lev_pause_cb(evutil_socket_t, short, void *);
+static void	lev_notify_cb(evutil_socket_t, short, void *);
+static void	lev_read_cb(struct bufferevent *, void *);
+static void	lev_write_cb(struct bufferevent *, void *);
+static void	lev_event_cb(struct bufferevent *, short, void *);
+static void	lev_output_cb(struct evbuffer *,
+		    const struct evbuffer_cb_info *, void *);
+
+const struct engine engine_libevent = {
+	"libevent", NULL, lev_start, lev_run, lev_command, lev_stop
+};
+
+/* Create the worker's event_base and start accepting. */
+static int
+lev_start(struct worker *w, char *cause, size_t len)
+{
+	struct event_config	*cfg;
+	struct lev_worker	*lw;
+
+	if ((lw = calloc(1, sizeof(*lw))) == NULL) {
+		snprintf(cause, len, "out of memory");
+		return (-1);
+	}
+	TAILQ_INIT(&lw->lw_conns);
+	lw->lw_worker = w;
+	w->w_engine = lw;
+	/* Only this worker's thread ever touches its base. */
+	if ((cfg = event_config_new()) != NULL) {
+		event_config_set_flag(cfg, EVENT_BASE_FLAG_NOLOCK);
+		lw->lw_base = event_base_new_with_config(cfg);
+		event_config_free(cfg);
+	}
+	if (lw->lw_base == NULL) {
+		snprintf(cause, len, "cannot create an event base");
+		return (-1);
+	}
+	lw->lw_notify = event_new(lw->lw_base, w->w_notify,
+	    EV_READ | EV_PERSIST, lev_notify_cb, w);
+	if (lw->lw_notify == NULL || event_add(lw->lw_notify, NULL) == -1 ||
+	    lev_listen_all(lw) == -1) {
+		snprintf(cause, len, "cannot start worker %d", w->w_id);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Serve until a STOP has been handled and every connection is closed. */
+static void
+lev_run(struct worker *w)
+{
+	struct lev_worker	*lw = w->w_engine;
+
+	if (event_base_dispatch(lw->lw_base) == -1)
+		log_warnx("worker %d: event loop failed", w->w_id);
+}
+
+/* Handle a command from the supervisor. */
+static void
+lev_command(struct worker *w, enum engine_cmd cmd)
+{
+	struct lev_worker	*lw = w->w_engine;
+
+	switch (cmd) {
+	case ENGINE_APPLY:
+		lev_unlisten_all(lw);
+		if (lev_listen_all(lw) == -1)
+			log_warnx("worker %d: cannot listen on every address",
+			    w->w_id);
+		break;
+	case ENGINE_STOP:
+		lw->lw_stopping = 1;
+		lev_unlisten_all(lw);
+		lev_conn_all(lw, lev_conn_drain, "shutdown");
+		break;
+	case ENGINE_DEADLINE:
+		lw->lw_stopping = 1;
+		lev_conn_all(lw, lev_conn_close, "shutdown deadline");
+		break;
+	}
+	if (lw->lw_stopping && TAILQ_EMPTY(&lw->lw_conns))
+		event_base_loopexit(lw->lw_base, NULL);
+}
+
+/* Free everything lev_start() made. */
+static void
+lev_stop(struct worker *w)
+{
+	struct lev_worker	*lw = w->w_engine;
+
+	if (lw == NULL)
+		return;
+	lev_conn_all(lw, lev_conn_close, "worker stopped");
+	lev_unlisten_all(lw);
+	if (lw->lw_notify != NULL)
+		event_free(lw->lw_notify);
+	if (lw->lw_base != NULL)
+		event_base_free(lw->lw_base);
+	free(lw);
+	w->w_engine = NULL;
+}
+
+/* The supervisor has queued commands. */
+static void
+lev_notify_cb(evutil_socket_t fd, short what, void *arg)
+{
+	worker_drain(arg);
+}
+
+/* Watch every listener the worker was given. */
+static int
+lev_listen_all(struct lev_worker *lw)
+{
+	struct worker	*w = lw->lw_worker;
+	size_t		 i;
+
+	lw->lw_listeners = calloc(w->w_nlisteners, sizeof(*lw->lw_listeners));
+	if (lw->lw_listeners == NULL)
+		return (-1);
+	lw->lw_nlisteners = w->w_nlisteners;
+	for (i = 0; i < w->w_nlisteners; i++)
+		if (lev_listen_one(lw, &lw->lw_listeners[i],
+		    &w->w_listeners[i]) == -1)
+			return (-1);
+	return (0);
+}
+
+/*
+ * Watch one listening socket.  Every worker watches the same sockets and
+ * the kernel gives each new connection to exactly one accept(); the
+ * others get EAGAIN, which the listener ignores.  This one shape serves
+ * sockets iod opened, unix sockets and, later, sockets inherited from a
+ * service manager alike, and a busy worker wakes later than an idle one,
+ * which spreads connections toward idle workers.
+ */
+static int
+lev_listen_one(struct lev_worker *lw, struct lev_listener *ll,
+    const struct listener *src)
+{
+	ll->ll_lw = lw;
+	ll->ll_src = src;
+	ll->ll_lev = evconnlistener_new(lw->lw_base, lev_accept_cb, ll,
+	    LEV_OPT_CLOSE_ON_EXEC, 0, src->l_fd);
+	ll->ll_round = event_new(lw->lw_base, -1, 0, lev_round_cb, ll);
+	ll->ll_pause = evtimer_new(lw->lw_base, lev_pause_cb, ll);
+	if (ll->ll_lev == NULL || ll->ll_round == NULL || ll->ll_pause == NULL)
+		return (-1);
+	evconnlistener_set_error_cb(ll->ll_lev, lev_accept_error_cb);
+	return (0);
+}
+
+/* Stop watching one listening socket; the supervisor closes it. */
+static void
+lev_unlisten(struct lev_listener *ll)
+{
+	if (ll->ll_lev != NULL)
+		evconnlistener_free(ll->ll_lev);
+	if (ll->ll_round != NULL)
+		event_free(ll->ll_round);
+	if (ll->ll_pause != NULL)
+		event_free(ll->ll_pause);
+	memset(ll, 0, sizeof(*ll));
+}
+
+/* Stop watching every listening socket. */
+static void
+lev_unlisten_all(struct lev_worker *lw)
+{
+	size_t	i;
+
+	for (i = 0; i < lw->lw_nlisteners; i++)
+		lev_unlisten(&lw->lw_listeners[i]);
+	free(lw->lw_listeners);
+	lw->lw_listeners = NULL;
+	lw->lw_nlisteners = 0;
+}
+
+/* A new connection: admit it, or close it at once without a byte. */
+static void
+lev_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct lev_listener	*ll = arg;
+
+	lev_accept(ll, fd);
+	/* Cap accepts per wake-up so established connections get a turn. */
+	if (ll->ll_accepted++ == 0)
+		event_active(ll->ll_round, 0, 0);
+	if (ll->ll_accepted >= LEV_ACCEPT_BATCH)
+		evconnlistener_disable(lev);
+}
+
+/* Admit one accepted descriptor, or close it. */
+static void
+lev_accept(struct lev_listener *ll, int fd)
+{
+	const struct iod_conf	*conf = ll->ll_lw->lw_worker->w_conf;
+	unsigned long		 n;
+
+	if (!stats_admit()) {
+		close(fd);
+		if (ratelimit_allow(&lev_rl_reject, &n))
+			log_warnx("max_connections (%d) reached: rejected "
+			    "%lu connections", conf->max_connections, n);
+		return;
+	}
+	if (lev_conn_new(ll->ll_lw, fd) == -1) {
+		close(fd);
+		stats_release();
+		if (ratelimit_allow(&lev_rl_oom, &n))
+			log_warnx("out of memory: refused %lu connections", n);
+	}
+}
+
+/* The wake-up that accepted connections is over: accept again. */
+static void
+lev_round_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lev_listener	*ll = arg;
+
+	if (ll->ll_accepted >= LEV_ACCEPT_BATCH &&
+	    !evtimer_pending(ll->ll_pause, NULL))
+		evconnlistener_enable(ll->ll_lev);
+	ll->ll_accepted = 0;
+}
+
+/*
+ * accept() failed for want of descriptors or memory.  The connection stays
+ * queued, so a listener left enabled would spin: pause it for a second.
+ */
+static void
+lev_accept_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct lev_listener	*ll = arg;
+	struct timeval		 tv = { LEV_ACCEPT_PAUSE, 0 };
+	unsigned long		 n;
+	int			 saved_errno = errno;
+
+	evconnlistener_disable(lev);
+	evtimer_add(ll->ll_pause, &tv);
+	if (ratelimit_allow(&lev_rl_accept, &n))
+		log_warnx("accept on %s: %s; pausing for %ds (%lu failures)",
+		    ll->ll_src->l_name, strerror(saved_errno),
+		    LEV_ACCEPT_PAUSE, n);
+}
+
+/* The pause after an accept failure is over. */
+static void
+lev_pause_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct lev_listener	*ll = arg;
+
+	evconnlistener_enable(ll->ll_lev);
+}
+
+/* Set up a bufferevent for an admitted descriptor. */
+static int
+lev_conn_new(struct lev_worker *lw, int fd)
+{
+	const struct iod_conf	*conf = lw->lw_worker->w_conf;
+	struct conn		*c;
+	struct timeval		 tv = { conf->idle_timeout, 0 };
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return (-1);
+	c->c_bev = bufferevent_socket_new(lw->lw_base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (c->c_bev == NULL) {
+		free(c);
+		return (-1);
+	}
+	c->c_lw = lw;
+	c->c_mode = conf->mode;
+	c->c_max_pending = conf->max_pending_bytes;
+	c->c_idle = conf->idle_timeout;
+	lev_sockopts(conf, fd);
+	lev_touch(c);
+	bufferevent_set_max_single_read(c->c_bev, LEV_MAX_SINGLE);
+	bufferevent_set_max_single_write(c->c_bev, LEV_MAX_SINGLE);
+	bufferevent_setcb(c->c_bev, lev_read_cb, lev_write_cb, lev_event_cb, c);
+	c->c_outcb = evbuffer_add_cb(bufferevent_get_output(c->c_bev),
+	    lev_output_cb, c);
+	if (c->c_idle > 0)
+		bufferevent_set_timeouts(c->c_bev, &tv, &tv);
+	bufferevent_enable(c->c_bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&lw->lw_conns, c, c_entry);
+	return (0);
+}
+
+/* TCP_NODELAY always (replies are small and immediate); keepalive if set. */
+static void
+lev_sockopts(const struct iod_conf *conf, int fd)
+{
+	int	on = 1, idle = conf->tcp_keepalive;
+
+	/* Both fail harmlessly on unix sockets. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	if (idle > 0) {
+		(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle,
+		    sizeof(idle));
+	}
+}
+
+/* Remember that a byte moved now. */
+static void
+lev_touch(struct conn *c)
+{
+	event_base_gettimeofday_cached(c->c_lw->lw_base, &c->c_last_io);
+}
+
+/* Bytes arrived: transform them into the output, then apply backpressure. */
+static void
+lev_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+	struct evbuffer	*out = bufferevent_get_output(bev);
+
+	lev_transform(c, bufferevent_get_input(bev), out);
+	lev_touch(c);
+	if (evbuffer_get_length(out) >= c->c_max_pending) {
+		c->c_flags |= C_PAUSED;
+		bufferevent_disable(bev, EV_READ);
+		bufferevent_setwatermark(bev, EV_WRITE, c->c_max_pending / 2, 0);
+	}
+}
+
+/*
+ * Move everything from in to out, transformed.  Each pass handles the
+ * first contiguous chunk in place and then moves it, which relinks whole
+ * chunks instead of copying them.
+ */
+static void
+lev_transform(struct conn *c, struct evbuffer *in, struct evbuffer *out)
+{
+	size_t	n, total = evbuffer_get_length(in);
+
+	if (c->c_mode == TRANSFORM_ECHO) {
+		evbuffer_add_buffer(out, in);
+	} else {
+		while ((n = evbuffer_get_contiguous_space(in)) > 0) {
+			transform_upper(evbuffer_pullup(in, n), n);
+			evbuffer_remove_buffer(in, out, n);
+		}
+	}
+	stats_add_in(total);
+}
+
+/* The output drained to the low watermark. */
+static void
+lev_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (c->c_flags & C_DRAINING) {
+		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+			lev_conn_close(c, "drained");
+		return;
+	}
+	if (c->c_flags & C_PAUSED) {
+		c->c_flags &= ~C_PAUSED;
+		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+		bufferevent_enable(bev, EV_READ);
+	}
+}
+
+/* Count bytes written and note the progress. */
+static void
+lev_output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct conn	*c = arg;
+
+	if (info->n_deleted > 0) {
+		stats_add_out(info->n_deleted);
+		lev_touch(c);
+	}
+}
+
+/* EOF, an error or a timeout. */
+static void
+lev_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (what & BEV_EVENT_EOF)
+		lev_conn_drain(c, "end of input");
+	else if (what & BEV_EVENT_ERROR)
+		lev_conn_close(c, evutil_socket_error_to_string(
+		    EVUTIL_SOCKET_ERROR()));
+	else if (what & BEV_EVENT_TIMEOUT)
+		lev_conn_timeout(c, what);
+}
+
+/*
+ * A read or write timeout fired, which only means that one direction was
+ * quiet.  Close if no byte moved either way for idle_timeout; otherwise
+ * re-arm both timeouts for the time that is left.
+ */
+static void
+lev_conn_timeout(struct conn *c, short what)
+{
+	struct timeval	now, quiet, left, idle = { c->c_idle, 0 };
+
+	event_base_gettimeofday_cached(c->c_lw->lw_base, &now);
+	timersub(&now, &c->c_last_io, &quiet);
+	if (!timercmp(&quiet, &idle, <)) {
+		stats_count_timeout();
+		lev_conn_close(c, "idle timeout");
+		return;
+	}
+	timersub(&idle, &quiet, &left);
+	bufferevent_set_timeouts(c->c_bev, &left, &left);
+	if ((what & BEV_EVENT_READING) && !(c->c_flags & (C_PAUSED | C_DRAINING)))
+		bufferevent_enable(c->c_bev, EV_READ);
+	if (what & BEV_EVENT_WRITING)
+		bufferevent_enable(c->c_bev, EV_WRITE);
+}
+
+/* Read no more; close once everything owed has been written. */
+static void
+lev_conn_drain(struct conn *c, const char *why)
+{
+	c->c_flags |= C_DRAINING;
+	bufferevent_disable(c->c_bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0) {
+		lev_conn_close(c, why);
+		return;
+	}
+	bufferevent_setwatermark(c->c_bev, EV_WRITE, 0, 0);
+	bufferevent_enable(c->c_bev, EV_WRITE);
+}
+
+/* Drain or close every connection; fn may free the one it is given. */
+static void
+lev_conn_all(struct lev_worker *lw, void (*fn)(struct conn *, const char *),
+    const char *why)
+{
+	struct conn	*c, *next;
+
+	for (c = TAILQ_FIRST(&lw->lw_conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, c_entry);
+		fn(c, why);
+	}
+}
+
+/* The one way a connection ends. */
+static void
+lev_conn_close(struct conn *c, const char *why)
+{
+	struct lev_worker	*lw = c->c_lw;
+
+	log_debug("worker %d: closing fd %d: %s", lw->lw_worker->w_id,
+	    (int)bufferevent_getfd(c->c_bev), why);
+	TAILQ_REMOVE(&lw->lw_conns, c, c_entry);
+	if (c->c_outcb != NULL)
+		evbuffer_remove_cb_entry(bufferevent_get_output(c->c_bev),
+		    c->c_outcb);
+	bufferevent_free(c->c_bev);
+	free(c);
+	stats_release();
+	if (lw->lw_stopping && TAILQ_EMPTY(&lw->lw_conns))
+		event_base_loopexit(lw->lw_base, NULL);
+}

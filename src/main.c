@@ -1,6 +1,245 @@
-int main(void);
+/*
+ * iod: a TCP service that sends back every byte a client sends, upper-cased
+ * or unchanged.  main() is the startup sequence, one numbered step at a
+ * time; it alone maps failures to exit codes (sysexits.h).
+ */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <sysexits.h>
+#include <unistd.h>
+#include <pwd.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "conf.h"
+#include "daemon.h"
+#include "engine.h"
+#include "log.h"
+#include "pidfile.h"
+#include "privs.h"
+#include "supervisor.h"
+
+#define IOD_DEFAULT_CONF	IOD_SYSCONFDIR "/iod.conf"
+
+struct options {
+	const char	*conf_path;
+	const char	*engine;	/* -e, overrides the config */
+	int		 test;		/* -t */
+	int		 detach;	/* -d */
+	int		 to_stderr;	/* --stderr */
+};
+
+static void	parse_args(int, char **, struct options *);
+static __dead void usage(int);
+static struct iod_conf *load_conf(const struct options *);
+static void	drop_privileges(const struct iod_conf *);
+static void	ignore_sigpipe(void);
+static void	libevent_log_cb(int, const char *);
+
 int
-main(void)
+main(int argc, char *argv[])
 {
-	return (0);
+	struct options	 opt;
+	struct iod_conf	*conf;
+	char		 cause[512];
+	int		 pidfd = -1, status;
+
+	/* 1. Parse argv. */
+	parse_args(argc, argv, &opt);
+
+	/* 2. Log to stderr until the configuration says otherwise. */
+	log_init(1, LOG_DAEMON, LOG_INFO);
+	ignore_sigpipe();
+	if (evthread_use_pthreads() == -1)
+		fatalx(EX_OSERR, "libevent has no thread support");
+	event_set_log_callback(libevent_log_cb);
+
+	/* 3. Load the configuration; -t stops here. */
+	conf = load_conf(&opt);
+	if (opt.test) {
+		printf("ok\n");
+		return (EX_OK);
+	}
+	log_setlevel(conf->log_level);
+
+	/* 4. Open the listeners, and the pidfile while still privileged. */
+	if (supervisor_listen(conf, cause, sizeof(cause)) == -1)
+		fatalx(EX_OSERR, "%s", cause);
+	if (conf->pidfile != NULL &&
+	    (pidfd = pidfile_open(conf->pidfile, cause, sizeof(cause))) == -1)
+		fatalx(EX_CANTCREAT, "pidfile %s: %s", conf->pidfile, cause);
+
+	/* 5. Drop privileges; failing that is fatal. */
+	drop_privileges(conf);
+
+	/* 6. Log to syslog from here on, unless --stderr (and not -d). */
+	log_init(opt.to_stderr && !opt.detach, conf->syslog_facility,
+	    conf->log_level);
+
+	/* 7. Detach only for -d; the pidfile names the final process. */
+	if (opt.detach && daemon_detach(cause, sizeof(cause)) == -1)
+		fatalx(EX_OSERR, "cannot detach: %s", cause);
+	if (pidfd != -1 && pidfile_write(pidfd, cause, sizeof(cause)) == -1)
+		fatalx(EX_CANTCREAT, "pidfile %s: %s", conf->pidfile, cause);
+
+	/* 8. Start the workers, then tell whoever waits that iod is up. */
+	if (supervisor_start(cause, sizeof(cause)) == -1)
+		fatalx(EX_OSERR, "%s", cause);
+	daemon_ready();
+
+	/* 9. Serve until told to stop. */
+	status = supervisor_run(opt.to_stderr && !opt.detach);
+	if (pidfd != -1)
+		pidfile_remove(conf->pidfile, pidfd);
+	return (status);
+}
+
+/* Fill opt from the command line; exit on -h, -V and mistakes. */
+static void
+parse_args(int argc, char **argv, struct options *opt)
+{
+	static const struct option longopts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "daemon",	no_argument,		NULL, 'd' },
+		{ "engine",	required_argument,	NULL, 'e' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "stderr",	no_argument,		NULL, 's' },
+		{ "test",	no_argument,		NULL, 't' },
+		{ "version",	no_argument,		NULL, 'V' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	int	ch;
+
+	memset(opt, 0, sizeof(*opt));
+	opt->conf_path = IOD_DEFAULT_CONF;
+	while ((ch = getopt_long(argc, argv, "c:de:htV", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			opt->conf_path = optarg;
+			break;
+		case 'd':
+			opt->detach = 1;
+			break;
+		case 'e':
+			opt->engine = optarg;
+			break;
+		case 'h':
+			usage(EX_OK);
+		case 's':
+			opt->to_stderr = 1;
+			break;
+		case 't':
+			opt->test = 1;
+			break;
+		case 'V':
+			printf("iod %s\n", PACKAGE_VERSION);
+			exit(EX_OK);
+		default:
+			usage(EX_USAGE);
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "iod: unexpected argument \"%s\"\n",
+		    argv[optind]);
+		usage(EX_USAGE);
+	}
+	if (opt->engine != NULL && engine_find(opt->engine) == NULL) {
+		fprintf(stderr, "iod: unknown engine \"%s\"; valid engines "
+		    "are %s\n", opt->engine, engine_names());
+		exit(EX_USAGE);
+	}
+}
+
+/* Print the synopsis: to stdout for -h, to stderr for a mistake. */
+static __dead void
+usage(int status)
+{
+	FILE	*f = status == EX_OK ? stdout : stderr;
+
+	fprintf(f, "usage: iod [-dhtV] [-c file] [-e engine] [--stderr]\n"
+	    "  -c, --config FILE   configuration file (default %s)\n"
+	    "  -t, --test          check the configuration and exit\n"
+	    "  -d, --daemon        detach and run in the background\n"
+	    "  -e, --engine NAME   I/O engine: %s\n"
+	    "      --stderr        log to standard error, not syslog\n"
+	    "  -h, --help          show this help\n"
+	    "  -V, --version       show the version\n",
+	    IOD_DEFAULT_CONF, engine_names());
+	exit(status);
+}
+
+/* Load and validate the configuration, or exit 78 with the reason. */
+static struct iod_conf *
+load_conf(const struct options *opt)
+{
+	struct iod_conf	*conf;
+	char		 err[512];
+
+	if ((conf = calloc(1, sizeof(*conf))) == NULL)
+		fatal(EX_OSERR, "calloc");
+	if (conf_load(opt->conf_path, conf, err, sizeof(err)) == -1)
+		fatalx(EX_CONFIG, "%s", err);
+	if (opt->engine != NULL) {
+		free(conf->engine);
+		if ((conf->engine = strdup(opt->engine)) == NULL)
+			fatal(EX_OSERR, "strdup");
+	}
+	return (conf);
+}
+
+/*
+ * Become the configured user.  Only root can switch users; anyone else
+ * may only already be that user.
+ */
+static void
+drop_privileges(const struct iod_conf *conf)
+{
+	struct passwd	*pw;
+	char		 cause[256];
+
+	if (conf->user == NULL)
+		return;
+	if (geteuid() != 0) {
+		pw = getpwnam(conf->user);
+		if (pw != NULL && pw->pw_uid == geteuid() && conf->group == NULL)
+			return;
+		fatalx(EX_NOPERM, "cannot switch to user %s: not started as "
+		    "root", conf->user);
+	}
+	if (privs_drop(conf->user, conf->group, cause, sizeof(cause)) == -1)
+		fatalx(EX_NOPERM, "cannot switch to user %s: %s", conf->user,
+		    cause);
+	log_info("running as user %s", conf->user);
+}
+
+/* A peer that goes away mid-write must cost an EPIPE, not the process. */
+static void
+ignore_sigpipe(void)
+{
+	struct sigaction	sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGPIPE, &sa, NULL) == -1)
+		fatal(EX_OSERR, "sigaction");
+}
+
+/* libevent's own messages, at the matching level. */
+static void
+libevent_log_cb(int severity, const char *msg)
+{
+	if (severity >= EVENT_LOG_WARN)
+		log_warnx("libevent: %s", msg);
+	else
+		log_debug("libevent: %s", msg);
 }

@@ -1,2 +1,360 @@
-/* supervisor: not written yet. */
+/*
+ * The supervisor runs on the main thread with an event loop of its own.
+ * It owns the running configuration and the listening sockets, turns
+ * signals into commands for the workers, and decides when iod exits.
+ */
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "conf.h"
+#include "engine.h"
+#include "fdlimit.h"
+#include "listen.h"
 #include "log.h"
+#include "stats.h"
+#include "supervisor.h"
+#include "worker.h"
+
+static struct iod_conf	*sv_conf;	/* the running configuration */
+static struct listener	*sv_listeners;
+static size_t		 sv_nlisteners;
+static struct event_base *sv_base;
+static struct event	*sv_deadline;	/* shutdown_timeout */
+static int		 sv_done_fd;	/* workers say they have exited */
+static size_t		 sv_ndone;
+static int		 sv_stopping;
+static int		 sv_to_stderr;
+static int		 sv_status = EX_OK;
+
+static int	 sv_open(const struct iod_conf *, struct listener *,
+		    const struct listener *, size_t, char *, size_t);
+static struct listener *sv_find(struct listener *, size_t, const char *);
+static void	 sv_close_unused(struct listener *, size_t,
+		    struct listener *, size_t);
+static void	 sv_fit_limit(const struct iod_conf *);
+static void	 sv_keep_restart_settings(const struct iod_conf *,
+		    struct iod_conf *);
+static void	 sv_reload(void);
+static void	 sv_shutdown(const char *);
+static void	 sig_cb(evutil_socket_t, short, void *);
+static void	 done_cb(evutil_socket_t, short, void *);
+static void	 deadline_cb(evutil_socket_t, short, void *);
+
+/* Open every configured listener; return -1 and a cause on the first failure. */
+int
+supervisor_listen(struct iod_conf *conf, char *cause, size_t len)
+{
+	struct listener	*ls;
+
+	sv_fit_limit(conf);
+	if ((ls = calloc(conf->nlisten, sizeof(*ls))) == NULL)
+		fatal(EX_OSERR, "calloc");
+	if (sv_open(conf, ls, NULL, 0, cause, len) == -1) {
+		free(ls);
+		return (-1);
+	}
+	sv_conf = conf;
+	sv_listeners = ls;
+	sv_nlisteners = conf->nlisten;
+	return (0);
+}
+
+/*
+ * Fill ls with one listener per configured address, reusing the open
+ * socket from old when the address is unchanged.  On failure, close what
+ * was opened here and return -1 with a cause naming the address.
+ */
+static int
+sv_open(const struct iod_conf *conf, struct listener *ls,
+    const struct listener *old, size_t nold, char *cause, size_t len)
+{
+	struct listen_addr	 la;
+	const struct listener	*same;
+	char			 why[256];
+	size_t			 i;
+	int			 backlog = listen_backlog(conf->backlog);
+
+	for (i = 0; i < conf->nlisten; i++) {
+		ls[i].l_spec = conf->listen[i];
+		same = sv_find((struct listener *)old, nold, conf->listen[i]);
+		if (same != NULL) {
+			ls[i].l_fd = same->l_fd;
+			memcpy(ls[i].l_name, same->l_name, sizeof(ls[i].l_name));
+			/* A second listen() only changes the backlog. */
+			(void)listen(ls[i].l_fd, conf->backlog);
+			continue;
+		}
+		if (listen_parse(conf->listen[i], &la, why, sizeof(why)) == -1 ||
+		    (ls[i].l_fd = listen_open(&la, conf->backlog,
+		    conf->unix_mode, why, sizeof(why))) == -1) {
+			snprintf(cause, len, "listen %s: %s", conf->listen[i],
+			    why);
+			goto fail;
+		}
+		listen_name(ls[i].l_fd, ls[i].l_name, sizeof(ls[i].l_name));
+		log_info("listening on %s (backlog %d)", ls[i].l_name, backlog);
+	}
+	return (0);
+fail:
+	while (i-- > 0)
+		if (sv_find((struct listener *)old, nold, ls[i].l_spec) == NULL)
+			listen_close(ls[i].l_fd);
+	return (-1);
+}
+
+/* Return the listener opened for spec, or NULL. */
+static struct listener *
+sv_find(struct listener *ls, size_t n, const char *spec)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(ls[i].l_spec, spec) == 0)
+			return (&ls[i]);
+	return (NULL);
+}
+
+/* Close the listeners of old that next no longer uses. */
+static void
+sv_close_unused(struct listener *old, size_t nold, struct listener *next,
+    size_t nnext)
+{
+	size_t	i;
+
+	for (i = 0; i < nold; i++) {
+		if (sv_find(next, nnext, old[i].l_spec) != NULL)
+			continue;
+		log_info("closed listener %s", old[i].l_name);
+		listen_close(old[i].l_fd);
+	}
+}
+
+/* Fit the open-file limit to max_connections, or lower the latter. */
+static void
+sv_fit_limit(const struct iod_conf *conf)
+{
+	long	limit = 0;
+	int	effective;
+
+	if (fdlimit_fit(conf->max_connections, &effective, &limit) != 0)
+		log_warnx("max_connections lowered from %d to %d: open-file "
+		    "limit is %ld", conf->max_connections, effective, limit);
+	stats_set_limit((uint64_t)effective);
+}
+
+/* Start the workers and the supervisor's own loop. */
+int
+supervisor_start(char *cause, size_t len)
+{
+	const struct engine	*ops = engine_find(sv_conf->engine);
+	struct event		*ev;
+	static const int	 sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
+	size_t			 i;
+
+	if ((sv_base = event_base_new()) == NULL)
+		fatalx(EX_OSERR, "event_base_new failed");
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		ev = evsignal_new(sv_base, sigs[i], sig_cb, NULL);
+		if (ev == NULL || event_add(ev, NULL) == -1)
+			fatalx(EX_OSERR, "cannot watch signal %d", sigs[i]);
+	}
+	if ((sv_done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
+		fatal(EX_OSERR, "eventfd");
+	ev = event_new(sv_base, sv_done_fd, EV_READ | EV_PERSIST, done_cb, NULL);
+	if (ev == NULL || event_add(ev, NULL) == -1)
+		fatalx(EX_OSERR, "cannot watch workers");
+	if ((sv_deadline = evtimer_new(sv_base, deadline_cb, NULL)) == NULL)
+		fatalx(EX_OSERR, "evtimer_new failed");
+	if (worker_start_all(ops, sv_conf, sv_listeners, sv_nlisteners,
+	    sv_done_fd, cause, len) == -1)
+		return (-1);
+	log_info("ready: engine %s, workers %d, max_connections %d",
+	    sv_conf->engine, sv_conf->workers, sv_conf->max_connections);
+	return (0);
+}
+
+/* Run until every worker has finished; return the exit status. */
+int
+supervisor_run(int to_stderr)
+{
+	sv_to_stderr = to_stderr;
+	event_base_dispatch(sv_base);
+	worker_join_all();
+	log_info("exiting");
+	return (sv_status);
+}
+
+/*
+ * Every signal iod handles arrives here.  libevent runs this callback
+ * from its loop, outside signal context, so it may do anything.
+ */
+static void
+sig_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct stats_snapshot	s;
+
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		sv_shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
+		break;
+	case SIGHUP:
+		if (!sv_stopping)
+			sv_reload();
+		break;
+	case SIGUSR1:
+		stats_read(&s);
+		log_notice("stats: accepted=%llu active=%llu rejected=%llu "
+		    "timed_out=%llu bytes_in=%llu bytes_out=%llu",
+		    (unsigned long long)s.accepted,
+		    (unsigned long long)s.active,
+		    (unsigned long long)s.rejected,
+		    (unsigned long long)s.timed_out,
+		    (unsigned long long)s.bytes_in,
+		    (unsigned long long)s.bytes_out);
+		break;
+	default:
+		fatalx(EX_SOFTWARE, "unexpected signal %d", (int)sig);
+	}
+}
+
+/*
+ * Graceful shutdown: stop accepting, let workers send what they owe, and
+ * cut them off after shutdown_timeout.  A second signal cuts off at once.
+ */
+static void
+sv_shutdown(const char *signame)
+{
+	struct timeval	tv = { sv_conf->shutdown_timeout, 0 };
+
+	if (sv_stopping) {
+		log_notice("%s again: closing every connection now", signame);
+		worker_command_all(ENGINE_DEADLINE, NULL, NULL, 0);
+		return;
+	}
+	sv_stopping = 1;
+	log_notice("shutting down (%s)", signame);
+	worker_command_all(ENGINE_STOP, NULL, NULL, 0);
+	sv_close_unused(sv_listeners, sv_nlisteners, NULL, 0);
+	free(sv_listeners);
+	sv_listeners = NULL;
+	sv_nlisteners = 0;
+	evtimer_add(sv_deadline, &tv);
+}
+
+/* shutdown_timeout has passed: close whatever is left. */
+static void
+deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	log_notice("shutdown_timeout (%ds) passed: closing every connection",
+	    sv_conf->shutdown_timeout);
+	worker_command_all(ENGINE_DEADLINE, NULL, NULL, 0);
+}
+
+/* A worker has finished; leave the loop when all have. */
+static void
+done_cb(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t	n;
+
+	if (read(fd, &n, sizeof(n)) != sizeof(n))
+		return;
+	sv_ndone += n;
+	if (sv_ndone < worker_count())
+		return;
+	if (!sv_stopping) {
+		log_warnx("every worker stopped unexpectedly");
+		sv_status = EX_SOFTWARE;
+	}
+	event_base_loopexit(sv_base, NULL);
+}
+
+/*
+ * Reload: build and validate a whole new configuration, open any new
+ * listeners, and only then switch every worker over.  Any failure leaves
+ * the running configuration untouched.
+ */
+static void
+sv_reload(void)
+{
+	struct iod_conf	*next;
+	struct listener	*ls;
+	char		 err[512];
+
+	if ((next = calloc(1, sizeof(*next))) == NULL ||
+	    conf_load(sv_conf->path, next, err, sizeof(err)) == -1) {
+		if (next == NULL)
+			snprintf(err, sizeof(err), "out of memory");
+		log_warnx("reload failed: %s; keeping the running "
+		    "configuration", err);
+		free(next);
+		return;
+	}
+	sv_keep_restart_settings(sv_conf, next);
+	if ((ls = calloc(next->nlisten, sizeof(*ls))) == NULL ||
+	    sv_open(next, ls, sv_listeners, sv_nlisteners, err,
+	    sizeof(err)) == -1) {
+		log_warnx("reload failed: %s; keeping the running "
+		    "configuration", ls == NULL ? "out of memory" : err);
+		free(ls);
+		conf_free(next);
+		free(next);
+		return;
+	}
+	sv_fit_limit(next);
+	log_setlevel(next->log_level);
+	if (!sv_to_stderr && next->syslog_facility != sv_conf->syslog_facility)
+		log_init(0, next->syslog_facility, next->log_level);
+	worker_command_all(ENGINE_APPLY, next, ls, next->nlisten);
+	sv_close_unused(sv_listeners, sv_nlisteners, ls, next->nlisten);
+	free(sv_listeners);
+	conf_free(sv_conf);
+	free(sv_conf);
+	sv_conf = next;
+	sv_listeners = ls;
+	sv_nlisteners = next->nlisten;
+	log_info("reloaded %s", sv_conf->path);
+}
+
+/*
+ * engine, workers, user, group and pidfile are fixed for the life of the
+ * process: keep the running values and say that a restart is needed.
+ */
+static void
+sv_keep_restart_settings(const struct iod_conf *cur, struct iod_conf *next)
+{
+	const char	*names[] = { "engine", "user", "group", "pidfile" };
+	char		**fields[] = { &next->engine, &next->user, &next->group,
+			    &next->pidfile };
+	const char	*was[] = { cur->engine, cur->user, cur->group,
+			    cur->pidfile };
+	size_t		 i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		const char *now = *fields[i];
+
+		if ((now == NULL && was[i] == NULL) ||
+		    (now != NULL && was[i] != NULL && strcmp(now, was[i]) == 0))
+			continue;
+		log_warnx("%s changed in %s: restart needed; keeping %s",
+		    names[i], cur->path, was[i] != NULL ? was[i] : "(unset)");
+		free(*fields[i]);
+		*fields[i] = was[i] != NULL ? strdup(was[i]) : NULL;
+	}
+	if (next->workers != cur->workers) {
+		log_warnx("workers changed in %s: restart needed; keeping %d",
+		    cur->path, cur->workers);
+		next->workers = cur->workers;
+	}
+}

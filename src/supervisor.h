@@ -1,4 +1,16 @@
-/* supervisor */
+/* The supervisor: listeners, signals, reload and shutdown, on the main thread. */
 #ifndef IOD_SUPERVISOR_H
 #define IOD_SUPERVISOR_H
+
+#include <stddef.h>
+
+struct iod_conf;
+
+/* Startup, in main.c's order. */
+int	supervisor_listen(struct iod_conf *, char *, size_t);
+int	supervisor_start(char *, size_t);
+
+/* The main loop; returns the exit status. */
+int	supervisor_run(int);
+
 #endif

@@ -1,2 +1,227 @@
-/* worker: not written yet. */
+/*
+ * Worker threads, memcached style: each worker runs one engine instance on
+ * its own event loop, and the supervisor talks to it only through a small
+ * locked command queue plus an eventfd that wakes the worker's loop.
+ * APPLY and STOP are acknowledged: the supervisor waits until every
+ * worker has taken the new settings, or has let go of the listeners,
+ * before it frees the old settings or closes a listening socket.
+ */
+#include <sys/eventfd.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "conf.h"
 #include "log.h"
+#include "worker.h"
+
+#define WORKER_QUEUE	8
+
+struct command {
+	enum engine_cmd		 cmd;
+	const struct iod_conf	*conf;
+	struct listener		*listeners;
+	size_t			 nlisteners;
+};
+
+struct worker_slot {
+	struct worker		 ws_worker;
+	struct command		 ws_queue[WORKER_QUEUE];
+	size_t			 ws_nqueued;
+	int			 ws_started;	/* 1 ok, -1 failed */
+	char			 ws_cause[256];
+};
+
+static struct worker_slot	*slots;
+static size_t			 nslots;
+static pthread_mutex_t		 worker_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t		 worker_cond = PTHREAD_COND_INITIALIZER;
+static size_t			 worker_acks;
+
+static void	*worker_main(void *);
+static void	 worker_report(struct worker_slot *, int);
+static void	 worker_post(struct worker_slot *, const struct command *);
+static void	 worker_ack(void);
+
+/* Start one thread per configured worker and wait until each has started. */
+int
+worker_start_all(const struct engine *ops, const struct iod_conf *conf,
+    struct listener *ls, size_t nls, int done_fd, char *cause, size_t len)
+{
+	sigset_t	all, old;
+	size_t		i;
+	int		failed = 0;
+
+	if ((slots = calloc(conf->workers, sizeof(*slots))) == NULL)
+		fatal(EX_OSERR, "calloc");
+	nslots = conf->workers;
+	/* Signals belong to the supervisor's loop, not to the workers. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (i = 0; i < nslots; i++) {
+		struct worker	*w = &slots[i].ws_worker;
+
+		w->w_id = (int)i;
+		w->w_ops = ops;
+		w->w_conf = conf;
+		w->w_listeners = ls;
+		w->w_nlisteners = nls;
+		w->w_done = done_fd;
+		if ((w->w_notify = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
+			fatal(EX_OSERR, "eventfd");
+		errno = pthread_create(&w->w_thread, NULL, worker_main,
+		    &slots[i]);
+		if (errno != 0)
+			fatal(EX_OSERR, "pthread_create");
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+
+	pthread_mutex_lock(&worker_lock);
+	for (i = 0; i < nslots; i++) {
+		while (slots[i].ws_started == 0)
+			pthread_cond_wait(&worker_cond, &worker_lock);
+		if (slots[i].ws_started == -1 && !failed) {
+			snprintf(cause, len, "%s", slots[i].ws_cause);
+			failed = 1;
+		}
+	}
+	pthread_mutex_unlock(&worker_lock);
+	return (failed ? -1 : 0);
+}
+
+/* Run one worker: start its engine, serve, and say when it is done. */
+static void *
+worker_main(void *arg)
+{
+	struct worker_slot	*ws = arg;
+	struct worker		*w = &ws->ws_worker;
+	uint64_t		 one = 1;
+
+	if (w->w_ops->start(w, ws->ws_cause, sizeof(ws->ws_cause)) == -1) {
+		worker_report(ws, -1);
+		return (NULL);
+	}
+	worker_report(ws, 1);
+	w->w_ops->run(w);
+	w->w_ops->stop(w);
+	if (write(w->w_done, &one, sizeof(one)) == -1)
+		log_warn("worker %d: notify supervisor", w->w_id);
+	return (NULL);
+}
+
+/* Tell worker_start_all() how starting went. */
+static void
+worker_report(struct worker_slot *ws, int started)
+{
+	pthread_mutex_lock(&worker_lock);
+	ws->ws_started = started;
+	pthread_cond_broadcast(&worker_cond);
+	pthread_mutex_unlock(&worker_lock);
+}
+
+/*
+ * Send a command to every worker.  APPLY and STOP wait until every worker
+ * has handled it; DEADLINE does not, since a worker may have finished.
+ */
+void
+worker_command_all(enum engine_cmd cmd, const struct iod_conf *conf,
+    struct listener *ls, size_t nls)
+{
+	struct command	c = { cmd, conf, ls, nls };
+	size_t		i;
+
+	pthread_mutex_lock(&worker_lock);
+	worker_acks = 0;
+	pthread_mutex_unlock(&worker_lock);
+	for (i = 0; i < nslots; i++)
+		worker_post(&slots[i], &c);
+	if (cmd == ENGINE_DEADLINE)
+		return;
+	pthread_mutex_lock(&worker_lock);
+	while (worker_acks < nslots)
+		pthread_cond_wait(&worker_cond, &worker_lock);
+	pthread_mutex_unlock(&worker_lock);
+}
+
+/* Queue a command for one worker and wake its loop. */
+static void
+worker_post(struct worker_slot *ws, const struct command *c)
+{
+	uint64_t	one = 1;
+
+	pthread_mutex_lock(&worker_lock);
+	if (ws->ws_nqueued == WORKER_QUEUE)
+		fatalx(EX_SOFTWARE, "worker %d: command queue full", ws->ws_worker.w_id);
+	ws->ws_queue[ws->ws_nqueued++] = *c;
+	pthread_mutex_unlock(&worker_lock);
+	if (write(ws->ws_worker.w_notify, &one, sizeof(one)) == -1)
+		fatal(EX_SOFTWARE, "worker %d: notify", ws->ws_worker.w_id);
+}
+
+/* Handle every queued command; engines call this on notify readiness. */
+void
+worker_drain(struct worker *w)
+{
+	struct worker_slot	*ws = (struct worker_slot *)w;
+	struct command		 queue[WORKER_QUEUE];
+	size_t			 i, n;
+	uint64_t		 count;
+
+	if (read(w->w_notify, &count, sizeof(count)) == -1 && errno != EAGAIN)
+		log_warn("worker %d: read notify", w->w_id);
+	pthread_mutex_lock(&worker_lock);
+	n = ws->ws_nqueued;
+	memcpy(queue, ws->ws_queue, n * sizeof(queue[0]));
+	ws->ws_nqueued = 0;
+	pthread_mutex_unlock(&worker_lock);
+	for (i = 0; i < n; i++) {
+		if (queue[i].cmd == ENGINE_APPLY) {
+			w->w_conf = queue[i].conf;
+			w->w_listeners = queue[i].listeners;
+			w->w_nlisteners = queue[i].nlisteners;
+		}
+		w->w_ops->command(w, queue[i].cmd);
+		if (queue[i].cmd != ENGINE_DEADLINE)
+			worker_ack();
+	}
+}
+
+/* Count one worker's acknowledgement. */
+static void
+worker_ack(void)
+{
+	pthread_mutex_lock(&worker_lock);
+	worker_acks++;
+	pthread_cond_broadcast(&worker_cond);
+	pthread_mutex_unlock(&worker_lock);
+}
+
+/* Wait for every worker thread and free them. */
+void
+worker_join_all(void)
+{
+	size_t	i;
+
+	for (i = 0; i < nslots; i++) {
+		if (slots[i].ws_started != 0)
+			pthread_join(slots[i].ws_worker.w_thread, NULL);
+		close(slots[i].ws_worker.w_notify);
+	}
+	free(slots);
+	slots = NULL;
+	nslots = 0;
+}
+
+/* Return how many workers were started. */
+size_t
+worker_count(void)
+{
+	return (nslots);
+}

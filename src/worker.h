@@ -1,4 +1,46 @@
-/* worker */
+/* Worker threads: one engine instance each, driven by commands. */
 #ifndef IOD_WORKER_H
 #define IOD_WORKER_H
+
+#include <pthread.h>
+#include <stddef.h>
+
+#include "engine.h"
+
+struct iod_conf;
+
+/* An open listening socket, shared by every worker. */
+struct listener {
+	int		 l_fd;
+	char		*l_spec;	/* as written in the config */
+	char		 l_name[128];	/* as bound: "127.0.0.1:43121" */
+};
+
+/*
+ * One worker thread.  The supervisor writes only through the command
+ * queue; every other member belongs to the worker's own thread.
+ */
+struct worker {
+	int			 w_id;
+	pthread_t		 w_thread;
+	const struct engine	*w_ops;
+	void			*w_engine;	/* the engine's private state */
+	const struct iod_conf	*w_conf;	/* settings for new connections */
+	struct listener		*w_listeners;
+	size_t			 w_nlisteners;
+	int			 w_notify;	/* eventfd: commands waiting */
+	int			 w_done;	/* supervisor's eventfd: exited */
+};
+
+/* Lifecycle, called by the supervisor. */
+int	worker_start_all(const struct engine *, const struct iod_conf *,
+	    struct listener *, size_t, int, char *, size_t);
+void	worker_command_all(enum engine_cmd, const struct iod_conf *,
+	    struct listener *, size_t);
+void	worker_join_all(void);
+size_t	worker_count(void);
+
+/* Called by an engine when its notify descriptor is readable. */
+void	worker_drain(struct worker *);
+
 #endif
