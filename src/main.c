@@ -96,7 +96,7 @@ main(int argc, char *argv[])
 	daemon_ready();
 
 	/* 9. Serve until told to stop. */
-	status = supervisor_run(opt.to_stderr && !opt.detach);
+	status = supervisor_run(opt.to_stderr && !opt.detach, opt.engine);
 	if (pidfd != -1)
 		pidfile_remove(conf->pidfile, pidfd);
 	return (status);

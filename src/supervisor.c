@@ -35,6 +35,7 @@ static int		 sv_done_fd;	/* workers say they have exited */
 static size_t		 sv_ndone;
 static int		 sv_stopping;
 static int		 sv_to_stderr;
+static const char	*sv_engine_arg;	/* -e, which a reload keeps */
 static int		 sv_status = EX_OK;
 
 static int	 sv_open(const struct iod_conf *, struct listener *,
@@ -186,9 +187,10 @@ supervisor_start(char *cause, size_t len)
 
 /* Run until every worker has finished; return the exit status. */
 int
-supervisor_run(int to_stderr)
+supervisor_run(int to_stderr, const char *engine_arg)
 {
 	sv_to_stderr = to_stderr;
+	sv_engine_arg = engine_arg;
 	event_base_dispatch(sv_base);
 	worker_join_all();
 	log_info("exiting");
@@ -300,6 +302,10 @@ sv_reload(void)
 		    "configuration", err);
 		free(next);
 		return;
+	}
+	if (sv_engine_arg != NULL) {
+		free(next->engine);
+		next->engine = strdup(sv_engine_arg);
 	}
 	sv_keep_restart_settings(sv_conf, next);
 	if ((ls = calloc(next->nlisten, sizeof(*ls))) == NULL ||

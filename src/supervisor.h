@@ -11,6 +11,6 @@ int	supervisor_listen(struct iod_conf *, char *, size_t);
 int	supervisor_start(char *, size_t);
 
 /* The main loop; returns the exit status. */
-int	supervisor_run(int);
+int	supervisor_run(int, const char *);
 
 #endif
