@@ -1,16 +1,42 @@
-/* The engine registry: every engine built into iod, in a fixed order. */
+/*
+ * The engine registry, and the services every engine shares: admission
+ * under max_connections, socket options, and the rate-limited lines for
+ * refused connections and failed accepts, so that each engine file holds
+ * only what is particular to its model.
+ */
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "conf.h"
 #include "engine.h"
+#include "log.h"
+#include "ratelimit.h"
+#include "stats.h"
 
 extern const struct engine engine_libevent;
+extern const struct engine engine_select;
+extern const struct engine engine_poll;
+extern const struct engine engine_epoll;
 
 static const struct engine *engines[] = {
 	&engine_libevent,
+	&engine_select,
+	&engine_poll,
+	&engine_epoll,
 };
 
 #define NENGINES	(sizeof(engines) / sizeof(engines[0]))
+
+static struct ratelimit	engine_rl_full = RATELIMIT_INITIALIZER(1);
+static struct ratelimit	engine_rl_refused = RATELIMIT_INITIALIZER(1);
+static struct ratelimit	engine_rl_accept = RATELIMIT_INITIALIZER(1);
 
 /* Return the engine called name, or NULL. */
 const struct engine *
@@ -35,4 +61,76 @@ engine_names(void)
 		off += snprintf(names + off, sizeof(names) - off, "%s%s",
 		    i > 0 ? ", " : "", engines[i]->name);
 	return (names);
+}
+
+/*
+ * Claim a slot for a just-accepted descriptor.  Over max_connections, close
+ * it at once without a byte written (any byte would read as an echo),
+ * count it and say so at most once a second.
+ */
+int
+engine_admit(const struct iod_conf *conf, int fd)
+{
+	unsigned long	n;
+
+	if (stats_admit())
+		return (0);
+	close(fd);
+	if (ratelimit_allow(&engine_rl_full, &n))
+		log_warnx("max_connections (%d) reached: rejected %lu "
+		    "connections", conf->max_connections, n);
+	return (-1);
+}
+
+/* Close an admitted descriptor that cannot be served, and say why. */
+void
+engine_refuse(int fd, const char *why)
+{
+	unsigned long	n;
+
+	close(fd);
+	stats_release();
+	stats_count_reject();
+	if (ratelimit_allow(&engine_rl_refused, &n))
+		log_warnx("refused %lu connections: %s", n, why);
+}
+
+/* TCP_NODELAY always (replies are small and immediate); keepalive if set. */
+void
+engine_sockopts(const struct iod_conf *conf, int fd)
+{
+	int	on = 1, idle = conf->tcp_keepalive;
+
+	/* Both fail harmlessly on unix sockets. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	if (idle > 0) {
+		(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle,
+		    sizeof(idle));
+	}
+}
+
+/*
+ * accept() failed.  Return 1 when the failure is transient and the caller
+ * should just wait for the next readiness; otherwise (EMFILE, ENFILE,
+ * ENOBUFS, ENOMEM and anything unexpected) log it, rate-limited, and
+ * return 0: the caller pauses that listener for ENGINE_ACCEPT_PAUSE
+ * seconds, since the connection stays queued and would wake it at once.
+ */
+int
+engine_accept_failed(const char *listener, int error)
+{
+	unsigned long	n;
+
+	switch (error) {
+	case EAGAIN:
+	case EINTR:
+	case ECONNABORTED:
+	case EPROTO:
+		return (1);
+	}
+	if (ratelimit_allow(&engine_rl_accept, &n))
+		log_warnx("accept on %s: %s; pausing for %ds (%lu failures)",
+		    listener, strerror(error), ENGINE_ACCEPT_PAUSE, n);
+	return (0);
 }

@@ -4,6 +4,12 @@
 
 #include <stddef.h>
 
+/* Shared limits, the same for every engine. */
+#define ENGINE_IO_MAX		(64 * 1024) /* bytes per read or write call */
+#define ENGINE_ACCEPT_BATCH	64	/* connections per listener wake-up */
+#define ENGINE_ACCEPT_PAUSE	1	/* seconds after EMFILE and the like */
+
+struct iod_conf;
 struct worker;
 
 /* What the supervisor asks of a running worker. */
@@ -31,5 +37,11 @@ struct engine {
 /* Registry. */
 const struct engine *engine_find(const char *);
 const char	*engine_names(void);
+
+/* Services every engine shares. */
+int	engine_admit(const struct iod_conf *, int);
+void	engine_refuse(int, const char *);
+void	engine_sockopts(const struct iod_conf *, int);
+int	engine_accept_failed(const char *, int);
 
 #endif

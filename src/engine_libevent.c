@@ -18,8 +18,6 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <stdint.h>
@@ -36,14 +34,9 @@
 #include "conf.h"
 #include "engine.h"
 #include "log.h"
-#include "ratelimit.h"
 #include "stats.h"
 #include "transform.h"
 #include "worker.h"
-
-#define LEV_MAX_SINGLE	(64 * 1024)	/* bytes per read or write callback */
-#define LEV_ACCEPT_BATCH 64		/* connections per listener wake-up */
-#define LEV_ACCEPT_PAUSE 1		/* seconds after EMFILE and the like */
 
 /* Connection flags. */
 #define C_PAUSED	0x01	/* reading stopped by backpressure */
@@ -82,10 +75,6 @@ struct lev_worker {
 	int			 lw_stopping;
 };
 
-static struct ratelimit	lev_rl_reject = RATELIMIT_INITIALIZER(1);
-static struct ratelimit	lev_rl_accept = RATELIMIT_INITIALIZER(1);
-static struct ratelimit	lev_rl_oom = RATELIMIT_INITIALIZER(1);
-
 static int	lev_start(struct worker *, char *, size_t);
 static void	lev_run(struct worker *);
 static void	lev_command(struct worker *, enum engine_cmd);
@@ -103,7 +92,6 @@ static void	lev_conn_all(struct lev_worker *,
 static void	lev_conn_close(struct conn *, const char *);
 static void	lev_conn_drain(struct conn *, const char *);
 static void	lev_conn_timeout(struct conn *, short);
-static void	lev_sockopts(const struct iod_conf *, int);
 static void	lev_touch(struct conn *);
 static void	lev_transform(struct conn *, struct evbuffer *,
 		    struct evbuffer *);
@@ -299,7 +287,7 @@ lev_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	/* Cap accepts per wake-up so established connections get a turn. */
 	if (ll->ll_accepted++ == 0)
 		event_active(ll->ll_round, 0, 0);
-	if (ll->ll_accepted >= LEV_ACCEPT_BATCH)
+	if (ll->ll_accepted >= ENGINE_ACCEPT_BATCH)
 		evconnlistener_disable(lev);
 }
 
@@ -307,22 +295,12 @@ lev_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 static void
 lev_accept(struct lev_listener *ll, int fd)
 {
-	const struct iod_conf	*conf = ll->ll_lw->lw_worker->w_conf;
-	unsigned long		 n;
+	struct lev_worker	*lw = ll->ll_lw;
 
-	if (!stats_admit()) {
-		close(fd);
-		if (ratelimit_allow(&lev_rl_reject, &n))
-			log_warnx("max_connections (%d) reached: rejected "
-			    "%lu connections", conf->max_connections, n);
+	if (engine_admit(lw->lw_worker->w_conf, fd) == -1)
 		return;
-	}
-	if (lev_conn_new(ll->ll_lw, fd) == -1) {
-		close(fd);
-		stats_release();
-		if (ratelimit_allow(&lev_rl_oom, &n))
-			log_warnx("out of memory: refused %lu connections", n);
-	}
+	if (lev_conn_new(lw, fd) == -1)
+		engine_refuse(fd, "out of memory");
 }
 
 /* The wake-up that accepted connections is over: accept again. */
@@ -331,7 +309,7 @@ lev_round_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct lev_listener	*ll = arg;
 
-	if (ll->ll_accepted >= LEV_ACCEPT_BATCH &&
+	if (ll->ll_accepted >= ENGINE_ACCEPT_BATCH &&
 	    !evtimer_pending(ll->ll_pause, NULL))
 		evconnlistener_enable(ll->ll_lev);
 	ll->ll_accepted = 0;
@@ -345,16 +323,12 @@ static void
 lev_accept_error_cb(struct evconnlistener *lev, void *arg)
 {
 	struct lev_listener	*ll = arg;
-	struct timeval		 tv = { LEV_ACCEPT_PAUSE, 0 };
-	unsigned long		 n;
-	int			 saved_errno = errno;
+	struct timeval		 tv = { ENGINE_ACCEPT_PAUSE, 0 };
 
+	if (engine_accept_failed(ll->ll_src->l_name, errno))
+		return;
 	evconnlistener_disable(lev);
 	evtimer_add(ll->ll_pause, &tv);
-	if (ratelimit_allow(&lev_rl_accept, &n))
-		log_warnx("accept on %s: %s; pausing for %ds (%lu failures)",
-		    ll->ll_src->l_name, strerror(saved_errno),
-		    LEV_ACCEPT_PAUSE, n);
 }
 
 /* The pause after an accept failure is over. */
@@ -386,10 +360,10 @@ lev_conn_new(struct lev_worker *lw, int fd)
 	c->c_mode = conf->mode;
 	c->c_max_pending = conf->max_pending_bytes;
 	c->c_idle = conf->idle_timeout;
-	lev_sockopts(conf, fd);
+	engine_sockopts(conf, fd);
 	lev_touch(c);
-	bufferevent_set_max_single_read(c->c_bev, LEV_MAX_SINGLE);
-	bufferevent_set_max_single_write(c->c_bev, LEV_MAX_SINGLE);
+	bufferevent_set_max_single_read(c->c_bev, ENGINE_IO_MAX);
+	bufferevent_set_max_single_write(c->c_bev, ENGINE_IO_MAX);
 	bufferevent_setcb(c->c_bev, lev_read_cb, lev_write_cb, lev_event_cb, c);
 	c->c_outcb = evbuffer_add_cb(bufferevent_get_output(c->c_bev),
 	    lev_output_cb, c);
@@ -398,21 +372,6 @@ lev_conn_new(struct lev_worker *lw, int fd)
 	bufferevent_enable(c->c_bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&lw->lw_conns, c, c_entry);
 	return (0);
-}
-
-/* TCP_NODELAY always (replies are small and immediate); keepalive if set. */
-static void
-lev_sockopts(const struct iod_conf *conf, int fd)
-{
-	int	on = 1, idle = conf->tcp_keepalive;
-
-	/* Both fail harmlessly on unix sockets. */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-	if (idle > 0) {
-		(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
-		(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle,
-		    sizeof(idle));
-	}
 }
 
 /* Remember that a byte moved now. */

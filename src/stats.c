@@ -70,6 +70,13 @@ stats_count_timeout(void)
 	atomic_fetch_add_explicit(&stats_timed_out, 1, memory_order_relaxed);
 }
 
+/* Count a connection refused after it was admitted (no room for it). */
+void
+stats_count_reject(void)
+{
+	atomic_fetch_add_explicit(&stats_rejected, 1, memory_order_relaxed);
+}
+
 /* Copy every counter. */
 void
 stats_read(struct stats_snapshot *s)

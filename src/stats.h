@@ -22,6 +22,7 @@ void	stats_release(void);
 void	stats_add_in(uint64_t);
 void	stats_add_out(uint64_t);
 void	stats_count_timeout(void);
+void	stats_count_reject(void);
 
 /* Reading. */
 void	stats_read(struct stats_snapshot *);
