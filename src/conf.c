@@ -578,9 +578,15 @@ free_list(char **list, size_t n)
 static int
 check_engine(struct loadctx *lc, const config_setting_t *s, const char *v)
 {
-	if (engine_find(v) == NULL)
+	const struct engine	*e;
+	char			 why[256];
+
+	if ((e = engine_find(v)) == NULL)
 		return (fail(lc, s, "engine must be one of %s (got \"%s\")",
 		    engine_names(), v));
+	if (e->probe != NULL && e->probe(why, sizeof(why)) == -1)
+		return (fail(lc, s, "engine \"%s\" cannot run here: %s", v,
+		    why));
 	return (0);
 }
 

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "pidfile.h"
 #include "privs.h"
+#include "stats.h"
 #include "supervisor.h"
 
 #define IOD_DEFAULT_CONF	IOD_SYSCONFDIR "/iod.conf"
@@ -38,6 +39,7 @@ struct options {
 };
 
 static void	parse_args(int, char **, struct options *);
+static void	check_engine(const char *);
 static __dead void usage(int);
 static struct iod_conf *load_conf(const struct options *);
 static void	drop_privileges(const struct iod_conf *);
@@ -58,6 +60,8 @@ main(int argc, char *argv[])
 	/* 2. Log to stderr until the configuration says otherwise. */
 	log_init(1, LOG_DAEMON, LOG_INFO);
 	ignore_sigpipe();
+	if (stats_share() == -1)
+		fatal(EX_OSERR, "cannot map shared counters");
 	if (evthread_use_pthreads() == -1)
 		fatalx(EX_OSERR, "libevent has no thread support");
 	event_set_log_callback(libevent_log_cb);
@@ -152,9 +156,25 @@ parse_args(int argc, char **argv, struct options *opt)
 		    argv[optind]);
 		usage(EX_USAGE);
 	}
-	if (opt->engine != NULL && engine_find(opt->engine) == NULL) {
+	if (opt->engine != NULL)
+		check_engine(opt->engine);
+}
+
+/* Exit 64 unless -e names an engine that can run here. */
+static void
+check_engine(const char *name)
+{
+	const struct engine	*e;
+	char			 why[256];
+
+	if ((e = engine_find(name)) == NULL) {
 		fprintf(stderr, "iod: unknown engine \"%s\"; valid engines "
-		    "are %s\n", opt->engine, engine_names());
+		    "are %s\n", name, engine_names());
+		exit(EX_USAGE);
+	}
+	if (e->probe != NULL && e->probe(why, sizeof(why)) == -1) {
+		fprintf(stderr, "iod: engine \"%s\" cannot run here: %s\n",
+		    name, why);
 		exit(EX_USAGE);
 	}
 }

@@ -13,6 +13,9 @@ struct stats_snapshot {
 	uint64_t	bytes_out;	/* written to clients */
 };
 
+/* Setup. */
+int	stats_share(void);
+
 /* Admission. */
 void	stats_set_limit(uint64_t);
 int	stats_admit(void);
