@@ -4,7 +4,10 @@
  * refused connections and failed accepts, so that each engine file holds
  * only what is particular to its model.
  */
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+
+#include <linux/sockios.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -108,6 +111,26 @@ engine_sockopts(const struct iod_conf *conf, int fd)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle,
 		    sizeof(idle));
 	}
+}
+
+/*
+ * Would closing fd now lose data or end in a reset?  A close with unread
+ * input makes the kernel send a reset, and so does input that arrives
+ * after the close; a reset destroys whatever the client has not yet
+ * acknowledged, and the client sees an error where it expected the end
+ * of input.  So with unread input or unacknowledged output, the caller
+ * shuts down its sending side instead, reads and discards until the
+ * client's end of input (or the shutdown deadline), and closes then.
+ */
+int
+engine_must_linger(int fd)
+{
+	int	unread = 0, unacked = 0;
+
+	if (ioctl(fd, SIOCINQ, &unread) == -1 ||
+	    ioctl(fd, SIOCOUTQ, &unacked) == -1)
+		return (0);
+	return (unread > 0 || unacked > 0);
 }
 
 /*

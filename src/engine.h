@@ -42,6 +42,7 @@ const char	*engine_names(void);
 int	engine_admit(const struct iod_conf *, int);
 void	engine_refuse(int, const char *);
 void	engine_sockopts(const struct iod_conf *, int);
+int	engine_must_linger(int);
 int	engine_accept_failed(const char *, int);
 
 #endif

@@ -41,6 +41,8 @@
 /* Connection flags. */
 #define C_PAUSED	0x01	/* reading stopped by backpressure */
 #define C_DRAINING	0x02	/* reading stopped for good: EOF or shutdown */
+#define C_EOF		0x04	/* the client has shut down its side */
+#define C_LINGER	0x08	/* all sent; discarding input until EOF */
 
 struct lev_worker;
 
@@ -55,6 +57,9 @@ struct conn {
 	struct timeval		 c_last_io;	/* last byte moved either way */
 	struct evbuffer_cb_entry *c_outcb;	/* counts bytes written */
 };
+
+/* How often a lingering connection checks whether it may close. */
+static const struct timeval lev_linger_check = { 0, 100 * 1000 };
 
 struct lev_listener {
 	struct evconnlistener	*ll_lev;
@@ -91,6 +96,7 @@ static void	lev_conn_all(struct lev_worker *,
 		    void (*)(struct conn *, const char *), const char *);
 static void	lev_conn_close(struct conn *, const char *);
 static void	lev_conn_drain(struct conn *, const char *);
+static void	lev_conn_finish(struct conn *, const char *);
 static void	lev_conn_timeout(struct conn *, short);
 static void	lev_touch(struct conn *);
 static void	lev_transform(struct conn *, struct evbuffer *,
@@ -386,9 +392,15 @@ static void
 lev_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
 	struct evbuffer	*out = bufferevent_get_output(bev);
 
-	lev_transform(c, bufferevent_get_input(bev), out);
+	if (c->c_flags & C_LINGER) {
+		lev_touch(c);
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	lev_transform(c, in, out);
 	lev_touch(c);
 	if (evbuffer_get_length(out) >= c->c_max_pending) {
 		c->c_flags |= C_PAUSED;
@@ -426,7 +438,7 @@ lev_write_cb(struct bufferevent *bev, void *arg)
 
 	if (c->c_flags & C_DRAINING) {
 		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-			lev_conn_close(c, "drained");
+			lev_conn_finish(c, "drained");
 		return;
 	}
 	if (c->c_flags & C_PAUSED) {
@@ -455,8 +467,13 @@ lev_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct conn	*c = arg;
 
-	if (what & BEV_EVENT_EOF)
-		lev_conn_drain(c, "end of input");
+	if (what & BEV_EVENT_EOF) {
+		c->c_flags |= C_EOF;
+		if (c->c_flags & C_LINGER)
+			lev_conn_close(c, "drained");
+		else
+			lev_conn_drain(c, "end of input");
+	}
 	else if (what & BEV_EVENT_ERROR)
 		lev_conn_close(c, evutil_socket_error_to_string(
 		    EVUTIL_SOCKET_ERROR()));
@@ -467,13 +484,21 @@ lev_event_cb(struct bufferevent *bev, short what, void *arg)
 /*
  * A read or write timeout fired, which only means that one direction was
  * quiet.  Close if no byte moved either way for idle_timeout; otherwise
- * re-arm both timeouts for the time that is left.
+ * re-arm both timeouts for the time that is left.  A lingering connection
+ * uses the read timeout to check whether it may close yet.
  */
 static void
 lev_conn_timeout(struct conn *c, short what)
 {
 	struct timeval	now, quiet, left, idle = { c->c_idle, 0 };
 
+	if (c->c_flags & C_LINGER) {
+		if (!engine_must_linger(bufferevent_getfd(c->c_bev)))
+			lev_conn_close(c, "drained");
+		else
+			bufferevent_enable(c->c_bev, EV_READ);
+		return;
+	}
 	event_base_gettimeofday_cached(c->c_lw->lw_base, &now);
 	timersub(&now, &c->c_last_io, &quiet);
 	if (!timercmp(&quiet, &idle, <)) {
@@ -483,7 +508,8 @@ lev_conn_timeout(struct conn *c, short what)
 	}
 	timersub(&idle, &quiet, &left);
 	bufferevent_set_timeouts(c->c_bev, &left, &left);
-	if ((what & BEV_EVENT_READING) && !(c->c_flags & (C_PAUSED | C_DRAINING)))
+	if ((what & BEV_EVENT_READING) && !(c->c_flags & C_PAUSED) &&
+	    (!(c->c_flags & C_DRAINING) || (c->c_flags & C_LINGER)))
 		bufferevent_enable(c->c_bev, EV_READ);
 	if (what & BEV_EVENT_WRITING)
 		bufferevent_enable(c->c_bev, EV_WRITE);
@@ -496,11 +522,30 @@ lev_conn_drain(struct conn *c, const char *why)
 	c->c_flags |= C_DRAINING;
 	bufferevent_disable(c->c_bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0) {
-		lev_conn_close(c, why);
+		lev_conn_finish(c, why);
 		return;
 	}
 	bufferevent_setwatermark(c->c_bev, EV_WRITE, 0, 0);
 	bufferevent_enable(c->c_bev, EV_WRITE);
+}
+
+/*
+ * Everything owed is with the kernel: close, or linger if that loses it,
+ * checking every lev_linger_check whether the client has taken it all.
+ */
+static void
+lev_conn_finish(struct conn *c, const char *why)
+{
+	int	fd = bufferevent_getfd(c->c_bev);
+
+	if ((c->c_flags & C_EOF) || !engine_must_linger(fd) ||
+	    shutdown(fd, SHUT_WR) == -1) {
+		lev_conn_close(c, why);
+		return;
+	}
+	c->c_flags |= C_LINGER;
+	bufferevent_set_timeouts(c->c_bev, &lev_linger_check, NULL);
+	bufferevent_enable(c->c_bev, EV_READ);
 }
 
 /* Drain or close every connection; fn may free the one it is given. */

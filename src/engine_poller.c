@@ -11,7 +11,9 @@
  *  - PAUSED: owed max_pending_bytes, so only writing until that has
  *    drained to half (the backpressure rule in outbuf.c);
  *  - DRAINING: end of input or shutdown: writing what is owed, then
- *    closing.
+ *    closing;
+ *  - LINGERING: all sent, but closing now would reset the connection
+ *    (see engine_must_linger): discarding input until the client's end.
  * Edge-triggered backends report readiness once, so a connection or a
  * listener that stops early for fairness goes on the worker's ready list
  * and gets its next turn without waiting for a new edge.  Idle timeouts
@@ -44,11 +46,12 @@
 enum conn_state {
 	CONN_READING,
 	CONN_PAUSED,
-	CONN_DRAINING
+	CONN_DRAINING,
+	CONN_LINGERING
 };
 
 static const char *const conn_state_names[] = {
-	"reading", "paused", "draining"
+	"reading", "paused", "draining", "lingering"
 };
 
 struct pl_worker;
@@ -62,6 +65,7 @@ struct pconn {
 	int			 c_mask;	/* what the poller watches */
 	int			 c_ready;	/* edge seen, not yet handled */
 	int			 c_hup;		/* peer shut down: read to EOF */
+	int			 c_eof;		/* read the end of input */
 	enum transform_mode	 c_mode;
 	int			 c_idle;	/* idle_timeout, seconds */
 	size_t			 c_max_pending;
@@ -119,6 +123,7 @@ static void	pl_conn_set_state(struct pconn *, enum conn_state);
 static void	pl_conn_watch(struct pconn *);
 static void	pl_conn_mark_ready(struct pconn *, int);
 static void	pl_conn_drain(struct pconn *, const char *);
+static void	pl_conn_finish(struct pconn *, const char *);
 static void	pl_conn_close(struct pconn *, const char *);
 static void	pl_conn_all(struct pl_worker *,
 		    void (*)(struct pconn *, const char *), const char *);
@@ -331,7 +336,10 @@ pl_run_ready(struct pl_worker *pw)
 	}
 }
 
-/* Once a second: close idle connections, resume paused listeners. */
+/*
+ * Once a second: close idle connections and lingering ones that have
+ * nothing left to lose, and resume paused listeners.
+ */
 static void
 pl_tick(struct pl_worker *pw)
 {
@@ -340,7 +348,11 @@ pl_tick(struct pl_worker *pw)
 
 	for (c = TAILQ_FIRST(&pw->pw_conns); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, c_entry);
-		if (c->c_idle > 0 && pw->pw_now - c->c_last_io >= c->c_idle) {
+		if (c->c_state == CONN_LINGERING &&
+		    !engine_must_linger(c->c_fd))
+			pl_conn_close(c, "drained");
+		else if (c->c_idle > 0 &&
+		    pw->pw_now - c->c_last_io >= c->c_idle) {
 			stats_count_timeout();
 			pl_conn_close(c, "idle timeout");
 		}
@@ -490,10 +502,18 @@ pl_conn_read(struct pconn *c)
 		return;
 	}
 	if (n == 0) {
-		pl_conn_drain(c, "end of input");
+		c->c_eof = 1;
+		if (c->c_state == CONN_LINGERING)
+			pl_conn_close(c, "drained");
+		else
+			pl_conn_drain(c, "end of input");
 		return;
 	}
 	c->c_last_io = pw->pw_now;
+	if (c->c_state == CONN_LINGERING) {
+		pl_conn_mark_ready(c, POLLER_READ);
+		return;
+	}
 	stats_add_in((uint64_t)n);
 	transform_apply(c->c_mode, pw->pw_buf, (size_t)n);
 	if (pl_conn_send(c, pw->pw_buf, (size_t)n) == -1)
@@ -557,7 +577,7 @@ pl_conn_write(struct pconn *c)
 			pl_conn_mark_ready(c, POLLER_WRITE);
 	}
 	if (c->c_state == CONN_DRAINING && outbuf_pending(&c->c_out) == 0) {
-		pl_conn_close(c, "drained");
+		pl_conn_finish(c, "drained");
 		return;
 	}
 	if (c->c_state == CONN_PAUSED &&
@@ -585,7 +605,7 @@ pl_conn_watch(struct pconn *c)
 	struct pl_worker	*pw = c->c_pw;
 	int			 mask = 0;
 
-	if (c->c_state == CONN_READING)
+	if (c->c_state == CONN_READING || c->c_state == CONN_LINGERING)
 		mask |= POLLER_READ;
 	if (outbuf_pending(&c->c_out) > 0)
 		mask |= POLLER_WRITE;
@@ -616,12 +636,28 @@ pl_conn_mark_ready(struct pconn *c, int mask)
 static void
 pl_conn_drain(struct pconn *c, const char *why)
 {
+	if (c->c_state == CONN_DRAINING || c->c_state == CONN_LINGERING)
+		return;
 	if (outbuf_pending(&c->c_out) == 0) {
-		pl_conn_close(c, why);
+		pl_conn_finish(c, why);
 		return;
 	}
 	pl_conn_set_state(c, CONN_DRAINING);
 	pl_conn_watch(c);
+}
+
+/* Everything owed is with the kernel: close, or linger if that loses it. */
+static void
+pl_conn_finish(struct pconn *c, const char *why)
+{
+	if (c->c_eof || !engine_must_linger(c->c_fd) ||
+	    shutdown(c->c_fd, SHUT_WR) == -1) {
+		pl_conn_close(c, why);
+		return;
+	}
+	pl_conn_set_state(c, CONN_LINGERING);
+	pl_conn_watch(c);
+	pl_conn_mark_ready(c, POLLER_READ);
 }
 
 /* The one way a connection ends. */

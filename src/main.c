@@ -69,6 +69,8 @@ main(int argc, char *argv[])
 	/* 3. Load the configuration; -t stops here. */
 	conf = load_conf(&opt);
 	if (opt.test) {
+		conf_free(conf);
+		free(conf);
 		printf("ok\n");
 		return (EX_OK);
 	}

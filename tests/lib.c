@@ -1,13 +1,73 @@
-/* Shared test helpers. */
+/* Shared test helpers: files, a real iod on loopback, clients, /proc. */
+#include <sys/types.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
 
 #include "lib.h"
+
+/* Every variant the behaviour tests run under (S26). */
+const struct t_variant t_variants[] = {
+	{ "libevent",	1 },
+	{ "libevent",	2 },
+	{ "select",	1 },
+	{ "select",	2 },
+	{ "poll",	1 },
+	{ "poll",	2 },
+	{ "epoll",	1 },
+	{ "epoll",	2 },
+};
+const size_t t_nvariants = sizeof(t_variants) / sizeof(t_variants[0]);
+
+/* No loop below runs more often than this, whatever its deadline. */
+#define T_MAXLOOP	(1 << 22)
+
+/* Children this test process started, killed by PID in t_cleanup(). */
+#define T_MAXCHILD	16
+static struct t_iod	*t_live[T_MAXCHILD];
+static pid_t		 t_pids[T_MAXCHILD];
+
+/* The per-test-case temporary directory and the TMPDIR it replaced. */
+static char		 t_dir[PATH_MAX];
+static char		*t_saved_tmpdir;
+
+static void	t_register(struct t_iod *);
+static void	t_unregister(struct t_iod *);
+static void	t_close_pipes(struct t_iod *);
+static void	t_read_fd(int *, struct t_buf *);
+static void	t_child(const char *const *, const struct t_opts *, int, int)
+		    __attribute__((__noreturn__));
+static void	t_parse_ports(struct t_iod *);
+static const char *t_find_line(struct t_iod *, const char *);
+static int	t_rm_cb(const char *, const struct stat *, int, struct FTW *);
+static void	t_kill_pidfiles(const char *);
+static int	t_connect_sock(const char *, int, int);
+static int	t_poll1(int, short, int64_t);
 
 /* Write text to a new temporary file and return its malloc'd path. */
 char *
@@ -39,4 +99,1187 @@ t_srcdir(void)
 	if ((dir = getenv("IOD_SRCDIR")) == NULL)
 		dir = ".";
 	return (dir);
+}
+
+/* Scale a wait that depends on iod's speed (see lib.h). */
+int
+t_ms(int ms)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	return (ms * 3);
+#else
+	return (ms);
+#endif
+}
+
+/*
+ * Unchecked setup, in the runner: point TMPDIR at a fresh directory for
+ * the whole test case.  A failing test exits without its teardown, so
+ * its files are removed here, after the last test of the case.  The
+ * directory is world-readable so that iod started as nobody can read its
+ * configuration.
+ */
+void
+t_tmpdir_setup(void)
+{
+	const char	*base, *old;
+
+	if ((base = getenv("TMPDIR")) == NULL)
+		base = "/tmp";
+	snprintf(t_dir, sizeof(t_dir), "%s/iod-tests.XXXXXX", base);
+	if (mkdtemp(t_dir) == NULL)
+		ck_abort_msg("mkdtemp %s: %s", t_dir, strerror(errno));
+	if (chmod(t_dir, 0755) == -1)
+		ck_abort_msg("chmod %s: %s", t_dir, strerror(errno));
+	old = getenv("TMPDIR");
+	t_saved_tmpdir = old != NULL ? strdup(old) : NULL;
+	setenv("TMPDIR", t_dir, 1);
+}
+
+/* Unchecked teardown: kill daemons left by pidfiles, remove the directory. */
+void
+t_tmpdir_teardown(void)
+{
+	if (t_dir[0] == '\0')
+		return;
+	t_kill_pidfiles(t_dir);
+	nftw(t_dir, t_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+	t_dir[0] = '\0';
+	if (t_saved_tmpdir != NULL) {
+		setenv("TMPDIR", t_saved_tmpdir, 1);
+		free(t_saved_tmpdir);
+		t_saved_tmpdir = NULL;
+	} else
+		unsetenv("TMPDIR");
+}
+
+/* Remove one file or directory for nftw(). */
+static int
+t_rm_cb(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	remove(path);
+	return (0);
+}
+
+/*
+ * SIGKILL every process named by a *.pid file in dir that still runs
+ * IOD_BIN.  Only -d tests write pidfiles, and a daemon has left the test's
+ * process group, so Check's kill of the group cannot reach it.
+ */
+static void
+t_kill_pidfiles(const char *dir)
+{
+	DIR		*d;
+	struct dirent	*de;
+	char		 path[PATH_MAX], exe[PATH_MAX], bin[PATH_MAX];
+	FILE		*f;
+	ssize_t		 n;
+	long		 pid;
+	size_t		 len;
+	int		 ok;
+
+	if ((d = opendir(dir)) == NULL)
+		return;
+	if (getenv("IOD_BIN") == NULL ||
+	    realpath(getenv("IOD_BIN"), bin) == NULL)
+		bin[0] = '\0';
+	while ((de = readdir(d)) != NULL) {
+		len = strlen(de->d_name);
+		if (len < 5 || strcmp(de->d_name + len - 4, ".pid") != 0)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", dir,
+		    de->d_name) >= (int)sizeof(path) ||
+		    (f = fopen(path, "r")) == NULL)
+			continue;
+		ok = fscanf(f, "%ld", &pid) == 1 && pid > 1;
+		fclose(f);
+		if (!ok)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/exe", pid);
+		if ((n = readlink(path, exe, sizeof(exe) - 1)) == -1)
+			continue;
+		exe[n] = '\0';
+		if (strcmp(exe, bin) == 0)
+			kill((pid_t)pid, SIGKILL);
+	}
+	closedir(d);
+}
+
+/*
+ * Checked teardown, in the forked test process: kill and reap every iod
+ * and tracked PID this test started, and remove their config files.  A
+ * failing assertion ends the test process without it; then Check kills
+ * the test's process group (which holds every iod not started with -d)
+ * and each iod also dies by PR_SET_PDEATHSIG.
+ */
+void
+t_cleanup(void)
+{
+	size_t	i;
+
+	for (i = 0; i < T_MAXCHILD; i++) {
+		if (t_live[i] != NULL) {
+			if (t_live[i]->pid > 0)
+				kill(t_live[i]->pid, SIGKILL);
+			t_stop_iod(t_live[i]);
+		}
+		if (t_pids[i] > 0) {
+			kill(t_pids[i], SIGKILL);
+			waitpid(t_pids[i], NULL, 0);
+			t_pids[i] = 0;
+		}
+	}
+}
+
+/* Give a test case both fixtures above. */
+void
+t_tcase_fixtures(TCase *tc)
+{
+	tcase_add_unchecked_fixture(tc, t_tmpdir_setup, t_tmpdir_teardown);
+	tcase_add_checked_fixture(tc, NULL, t_cleanup);
+}
+
+/* Kill pid in t_cleanup() unless it is gone by then (-d daemons). */
+void
+t_track_pid(pid_t pid)
+{
+	size_t	i;
+
+	for (i = 0; i < T_MAXCHILD; i++)
+		if (t_pids[i] <= 0) {
+			t_pids[i] = pid;
+			return;
+		}
+	ck_abort_msg("more than %d tracked PIDs", T_MAXCHILD);
+}
+
+/* Forget a tracked pid that the test has reaped itself. */
+void
+t_untrack_pid(pid_t pid)
+{
+	size_t	i;
+
+	for (i = 0; i < T_MAXCHILD; i++)
+		if (t_pids[i] == pid)
+			t_pids[i] = 0;
+}
+
+/* Remember iod for t_cleanup(). */
+static void
+t_register(struct t_iod *iod)
+{
+	size_t	i;
+
+	for (i = 0; i < T_MAXCHILD; i++)
+		if (t_live[i] == NULL) {
+			t_live[i] = iod;
+			return;
+		}
+	ck_abort_msg("more than %d iod processes in one test", T_MAXCHILD);
+}
+
+/* Forget iod. */
+static void
+t_unregister(struct t_iod *iod)
+{
+	size_t	i;
+
+	for (i = 0; i < T_MAXCHILD; i++)
+		if (t_live[i] == iod)
+			t_live[i] = NULL;
+}
+
+/* Return a config for variant v: engine, workers, log level, then fmt. */
+char *
+t_conf(const struct t_variant *v, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*rest, *text;
+
+	va_start(ap, fmt);
+	if (vasprintf(&rest, fmt, ap) == -1)
+		ck_abort_msg("vasprintf failed");
+	va_end(ap);
+	if (asprintf(&text, "engine = \"%s\";\nworkers = %d;\n"
+	    "log_level = \"info\";\n%s\n", v->engine, v->workers, rest) == -1)
+		ck_abort_msg("asprintf failed");
+	free(rest);
+	return (text);
+}
+
+/* Append len bytes to b, keeping it NUL-terminated. */
+void
+t_buf_add(struct t_buf *b, const void *data, size_t len)
+{
+	size_t	 size;
+	char	*p;
+
+	if (b->b_len + len + 1 > b->b_size) {
+		size = b->b_size == 0 ? 4096 : b->b_size;
+		while (size < b->b_len + len + 1)
+			size *= 2;
+		if ((p = realloc(b->b_data, size)) == NULL)
+			ck_abort_msg("realloc %zu failed", size);
+		b->b_data = p;
+		b->b_size = size;
+	}
+	memcpy(b->b_data + b->b_len, data, len);
+	b->b_len += len;
+	b->b_data[b->b_len] = '\0';
+}
+
+/* Free b's storage. */
+void
+t_buf_free(struct t_buf *b)
+{
+	free(b->b_data);
+	memset(b, 0, sizeof(*b));
+}
+
+/*
+ * In the child: stdout and stderr to the pipes, the requested limit,
+ * environment and user, then exec.  Never returns.
+ */
+static void
+t_child(const char *const *argv, const struct t_opts *o, int outfd,
+    int errfd)
+{
+	struct rlimit	 rl;
+	struct passwd	*pw;
+	const char	*eq, *old;
+	char		*name, *val;
+	int		 null;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if ((null = open("/dev/null", O_RDONLY)) != -1)
+		dup2(null, STDIN_FILENO);
+	dup2(outfd, STDOUT_FILENO);
+	dup2(errfd, STDERR_FILENO);
+	if (o->nofile != 0) {
+		rl.rlim_cur = rl.rlim_max = o->nofile;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			_exit(126);
+	}
+	if (o->env != NULL && (eq = strchr(o->env, '=')) != NULL) {
+		name = strndup(o->env, (size_t)(eq - o->env));
+		old = getenv(name);
+		if (old != NULL && *old != '\0' &&
+		    asprintf(&val, "%s:%s", old, eq + 1) != -1)
+			setenv(name, val, 1);
+		else
+			setenv(name, eq + 1, 1);
+	}
+	if (o->uid != 0) {
+		if ((pw = getpwuid(o->uid)) == NULL ||
+		    setgroups(0, NULL) == -1 ||
+		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+		    setresuid(o->uid, o->uid, o->uid) == -1)
+			_exit(126);
+	}
+	execv(argv[0], (char *const *)argv);
+	_exit(127);
+}
+
+/*
+ * Start $IOD_BIN [--stderr] -c FILE ARGS, FILE holding conf, with its
+ * stdout and stderr on pipes.  Does not wait for anything.
+ */
+struct t_iod *
+t_start_iod(const char *conf, const struct t_opts *opts)
+{
+	static const struct t_opts	 none;
+	const struct t_opts		*o = opts != NULL ? opts : &none;
+	struct t_iod			*iod;
+	const char			*argv[T_MAXARGS + 6];
+	int				 outp[2], errp[2];
+	size_t				 n = 0, i;
+
+	if ((iod = calloc(1, sizeof(*iod))) == NULL)
+		ck_abort_msg("calloc failed");
+	iod->errfd = iod->outfd = iod->pidfd = -1;
+	if ((argv[n++] = getenv("IOD_BIN")) == NULL)
+		ck_abort_msg("IOD_BIN is not set (run through make check)");
+	if (!(o->flags & T_NOSTDERR))
+		argv[n++] = "--stderr";
+	if (conf != NULL) {
+		iod->conf = t_write_tmp(conf);
+		chmod(iod->conf, 0644);
+		if (!(o->flags & T_NOCONF)) {
+			argv[n++] = "-c";
+			argv[n++] = iod->conf;
+		}
+	}
+	for (i = 0; i < T_MAXARGS && o->args[i] != NULL; i++)
+		argv[n++] = o->args[i];
+	argv[n] = NULL;
+
+	if (pipe2(outp, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1)
+		ck_abort_msg("pipe: %s", strerror(errno));
+	/* A roomy pipe, so that iod never blocks on a log line. */
+	fcntl(errp[1], F_SETPIPE_SZ, 1 << 20);
+	fflush(NULL);
+	if ((iod->pid = fork()) == -1)
+		ck_abort_msg("fork: %s", strerror(errno));
+	if (iod->pid == 0)
+		t_child(argv, o, outp[1], errp[1]);
+	close(outp[1]);
+	close(errp[1]);
+	iod->outfd = outp[0];
+	iod->errfd = errp[0];
+	fcntl(iod->outfd, F_SETFL, O_NONBLOCK);
+	fcntl(iod->errfd, F_SETFL, O_NONBLOCK);
+	iod->pidfd = pidfd_open(iod->pid, 0);
+	t_register(iod);
+	return (iod);
+}
+
+/*
+ * Start iod on conf and wait, bounded, for its "ready" line; fail the
+ * test with iod's stderr otherwise.  The ports come from the "listening
+ * on" lines, in order.
+ */
+struct t_iod *
+t_spawn_iod(const char *conf, const struct t_opts *opts)
+{
+	struct t_iod	*iod;
+
+	iod = t_start_iod(conf, opts);
+	if (t_wait_log(iod, "iod: ready: ", t_ms(10000)) == NULL) {
+		t_wait_exit(iod, 1000);
+		ck_abort_msg("iod did not get ready (wait status 0x%x, "
+		    "pid %d); stderr:\n%s", iod->status, (int)iod->pid,
+		    t_log_tail(iod));
+	}
+	t_parse_ports(iod);
+	ck_assert_msg(iod->nports > 0, "no \"listening on\" port; stderr:\n%s",
+	    t_log_tail(iod));
+	return (iod);
+}
+
+/*
+ * Run iod to completion, bounded by timeout_ms; return its exit code
+ * (128 + signal if killed, -1 if it had to be killed for the timeout).
+ * The finished iod is stored in *iodp for its output; t_stop_iod frees it.
+ */
+int
+t_run_iod(const char *conf, const struct t_opts *opts, int timeout_ms,
+    struct t_iod **iodp)
+{
+	struct t_iod	*iod;
+	int		 code;
+
+	iod = t_start_iod(conf, opts);
+	if (t_wait_exit(iod, timeout_ms) == -1) {
+		kill(iod->pid, SIGKILL);
+		t_wait_exit(iod, 5000);
+		code = -1;
+	} else if (WIFEXITED(iod->status))
+		code = WEXITSTATUS(iod->status);
+	else
+		code = 128 + WTERMSIG(iod->status);
+	*iodp = iod;
+	return (code);
+}
+
+/* Read whatever fd has now into b; close it and set -1 at EOF. */
+static void
+t_read_fd(int *fd, struct t_buf *b)
+{
+	char	buf[8192];
+	ssize_t	n;
+	int	i;
+
+	for (i = 0; i < 1024 && *fd != -1; i++) {
+		n = read(*fd, buf, sizeof(buf));
+		if (n > 0) {
+			t_buf_add(b, buf, (size_t)n);
+			continue;
+		}
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			break;
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+/* Wait up to timeout_ms for output from iod, then read all there is. */
+void
+t_pump(struct t_iod *iod, int timeout_ms)
+{
+	struct pollfd	pfd[2];
+	nfds_t		n = 0;
+
+	if (iod->errfd != -1) {
+		pfd[n].fd = iod->errfd;
+		pfd[n++].events = POLLIN;
+	}
+	if (iod->outfd != -1) {
+		pfd[n].fd = iod->outfd;
+		pfd[n++].events = POLLIN;
+	}
+	if (n == 0)
+		return;
+	if (poll(pfd, n, timeout_ms < 0 ? 0 : timeout_ms) <= 0)
+		return;
+	t_read_fd(&iod->errfd, &iod->err);
+	t_read_fd(&iod->outfd, &iod->out);
+}
+
+/* Find the first line after the mark containing s; copy it to iod->line. */
+static const char *
+t_find_line(struct t_iod *iod, const char *s)
+{
+	const char	*p, *nl, *end;
+	size_t		 len;
+
+	if (iod->err.b_data == NULL)
+		return (NULL);
+	p = iod->err.b_data + iod->mark;
+	end = iod->err.b_data + iod->err.b_len;
+	while (p < end) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL) {
+			/* A last line without newline counts at EOF. */
+			if (iod->errfd != -1)
+				return (NULL);
+			nl = end;
+		}
+		len = (size_t)(nl - p);
+		if (memmem(p, len, s, strlen(s)) != NULL) {
+			if (len >= sizeof(iod->line))
+				len = sizeof(iod->line) - 1;
+			memcpy(iod->line, p, len);
+			iod->line[len] = '\0';
+			return (iod->line);
+		}
+		p = nl + 1;
+	}
+	return (NULL);
+}
+
+/*
+ * Wait up to timeout_ms for a line of iod's stderr, after the mark, that
+ * contains s.  Return the line (valid until the next call), or NULL when
+ * the time is up or iod closed its stderr first.  A timeout of 0 looks
+ * at what iod has written so far.
+ */
+const char *
+t_wait_log(struct t_iod *iod, const char *s, int timeout_ms)
+{
+	const char	*line;
+	int64_t		 deadline = t_now_ms() + timeout_ms, left;
+	int		 n;
+
+	t_pump(iod, 0);
+	for (n = 0; n < T_MAXLOOP; n++) {
+		if ((line = t_find_line(iod, s)) != NULL)
+			return (line);
+		if (iod->errfd == -1 || (left = deadline - t_now_ms()) <= 0)
+			break;
+		t_pump(iod, (int)left);
+	}
+	return (NULL);
+}
+
+/* Make later t_wait_log calls ignore everything logged so far. */
+void
+t_log_mark(struct t_iod *iod)
+{
+	t_pump(iod, 0);
+	iod->mark = iod->err.b_len;
+}
+
+/* The last part of iod's stderr, for failure messages. */
+const char *
+t_log_tail(struct t_iod *iod)
+{
+	t_pump(iod, 0);
+	if (iod->err.b_data == NULL)
+		return ("(nothing)");
+	if (iod->err.b_len > 3000)
+		return (iod->err.b_data + iod->err.b_len - 3000);
+	return (iod->err.b_data);
+}
+
+/* Take the ports from every "listening on HOST:PORT" line so far. */
+static void
+t_parse_ports(struct t_iod *iod)
+{
+	const char	*p, *q;
+	int		 port;
+
+	iod->nports = 0;
+	p = iod->err.b_data;
+	while (p != NULL && (p = strstr(p, "listening on ")) != NULL) {
+		p += strlen("listening on ");
+		q = p + strcspn(p, " \n");
+		if ((port = t_listen_port(p)) > 0 &&
+		    iod->nports < T_MAXPORTS)
+			iod->port[iod->nports++] = port;
+		p = q;
+	}
+}
+
+/*
+ * The port in "127.0.0.1:43121 (backlog 511)" or "[::1]:43121 ...";
+ * 0 for a unix socket or anything else.
+ */
+int
+t_listen_port(const char *addr)
+{
+	const char	*end, *colon = NULL, *p;
+	long		 port;
+	char		*ep;
+
+	if (strncmp(addr, "unix:", 5) == 0)
+		return (0);
+	end = addr + strcspn(addr, " \n");
+	for (p = addr; p < end; p++)
+		if (*p == ':')
+			colon = p;
+	if (colon == NULL)
+		return (0);
+	port = strtol(colon + 1, &ep, 10);
+	if (ep != end || port <= 0 || port > 65535)
+		return (0);
+	return ((int)port);
+}
+
+/*
+ * Wait up to timeout_ms for iod to exit, reading its output meanwhile.
+ * Return 0 once reaped (status in iod->status), -1 if still running.
+ */
+int
+t_wait_exit(struct t_iod *iod, int timeout_ms)
+{
+	struct pollfd	pfd[3];
+	int64_t		deadline = t_now_ms() + timeout_ms, left;
+	nfds_t		k;
+	pid_t		r;
+	int		n, status;
+
+	for (n = 0; n < T_MAXLOOP && iod->pid > 0; n++) {
+		r = waitpid(iod->pid, &status, WNOHANG);
+		if (r == iod->pid) {
+			iod->status = status;
+			iod->pid = 0;
+			break;
+		}
+		if (r == -1 && errno != EINTR) {
+			/* Not ours to wait for any more: call it gone. */
+			iod->status = -1;
+			iod->pid = 0;
+			break;
+		}
+		if ((left = deadline - t_now_ms()) <= 0)
+			return (-1);
+		k = 0;
+		if (iod->pidfd != -1) {
+			pfd[k].fd = iod->pidfd;
+			pfd[k++].events = POLLIN;
+		}
+		if (iod->errfd != -1) {
+			pfd[k].fd = iod->errfd;
+			pfd[k++].events = POLLIN;
+		}
+		if (iod->outfd != -1) {
+			pfd[k].fd = iod->outfd;
+			pfd[k++].events = POLLIN;
+		}
+		/* Without a pidfd, look again every 10 ms. */
+		poll(pfd, k, iod->pidfd != -1 ? (int)left :
+		    (left < 10 ? (int)left : 10));
+		t_read_fd(&iod->errfd, &iod->err);
+		t_read_fd(&iod->outfd, &iod->out);
+	}
+	if (iod->pid > 0)
+		return (-1);
+	/* Collect the last lines, unless a daemonized child holds the pipe. */
+	t_pump(iod, 100);
+	return (0);
+}
+
+/* Close iod's pipes and pidfd. */
+static void
+t_close_pipes(struct t_iod *iod)
+{
+	if (iod->errfd != -1)
+		close(iod->errfd);
+	if (iod->outfd != -1)
+		close(iod->outfd);
+	if (iod->pidfd != -1)
+		close(iod->pidfd);
+	iod->errfd = iod->outfd = iod->pidfd = -1;
+}
+
+/*
+ * Stop iod if it still runs (SIGTERM, a bounded wait, then SIGKILL), reap
+ * it, remove its config and free it.  Return its wait status.
+ */
+int
+t_stop_iod(struct t_iod *iod)
+{
+	int	status;
+
+	if (iod->pid > 0) {
+		kill(iod->pid, SIGTERM);
+		if (t_wait_exit(iod, t_ms(10000)) == -1) {
+			kill(iod->pid, SIGKILL);
+			if (t_wait_exit(iod, 10000) == -1 &&
+			    waitpid(iod->pid, &iod->status, 0) == iod->pid)
+				iod->pid = 0;
+		}
+	}
+	status = iod->status;
+	t_close_pipes(iod);
+	if (iod->conf != NULL) {
+		unlink(iod->conf);
+		free(iod->conf);
+	}
+	t_buf_free(&iod->err);
+	t_buf_free(&iod->out);
+	t_unregister(iod);
+	free(iod);
+	return (status);
+}
+
+/* Replace iod's config file with text in one rename (for SIGHUP). */
+void
+t_rewrite_conf(struct t_iod *iod, const char *text)
+{
+	char	*tmp;
+
+	ck_assert_msg(iod->conf != NULL, "iod has no config file");
+	tmp = t_write_tmp(text);
+	chmod(tmp, 0644);
+	if (rename(tmp, iod->conf) == -1)
+		ck_abort_msg("rename %s %s: %s", tmp, iod->conf,
+		    strerror(errno));
+	free(tmp);
+}
+
+/*
+ * Ask iod for its counters with SIGUSR1 and parse the "stats:" line that
+ * follows.  Return 0, or -1 if no such line came within timeout_ms.
+ */
+int
+t_stats(struct t_iod *iod, struct t_stats *st, int timeout_ms)
+{
+	const char	*line, *p;
+
+	t_log_mark(iod);
+	if (kill(iod->pid, SIGUSR1) == -1)
+		return (-1);
+	if ((line = t_wait_log(iod, "stats: accepted=", timeout_ms)) == NULL)
+		return (-1);
+	p = strstr(line, "stats: ");
+	if (sscanf(p, "stats: accepted=%" SCNu64 " active=%" SCNu64
+	    " rejected=%" SCNu64 " timed_out=%" SCNu64 " bytes_in=%" SCNu64
+	    " bytes_out=%" SCNu64, &st->accepted, &st->active, &st->rejected,
+	    &st->timed_out, &st->bytes_in, &st->bytes_out) != 6)
+		return (-1);
+	return (0);
+}
+
+/* Connect to 127.0.0.1:port; return a nonblocking socket, or -1. */
+int
+t_connect(int port)
+{
+	return (t_connect_sock("127.0.0.1", port, 0));
+}
+
+/* Connect to host:port (IPv4); return a nonblocking socket, or -1. */
+int
+t_connect_to(const char *host, int port)
+{
+	return (t_connect_sock(host, port, 0));
+}
+
+/* Connect to 127.0.0.1:port with a receive buffer of rcvbuf bytes. */
+int
+t_connect_rcvbuf(int port, int rcvbuf)
+{
+	return (t_connect_sock("127.0.0.1", port, rcvbuf));
+}
+
+/*
+ * Connect to host:port, bounded, with SO_RCVBUF set first unless rcvbuf
+ * is 0 (it sets the window, so it must precede connect).  Return a
+ * nonblocking socket, or -1 with errno.
+ */
+static int
+t_connect_sock(const char *host, int port, int rcvbuf)
+{
+	struct sockaddr_in	sin;
+	struct pollfd		pfd;
+	socklen_t		len = sizeof(int);
+	int			fd, err = 0;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons((uint16_t)port);
+	if (inet_pton(AF_INET, host, &sin.sin_addr) != 1) {
+		errno = EINVAL;
+		return (-1);
+	}
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1)
+		return (-1);
+	if (rcvbuf != 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+	    sizeof(rcvbuf)) == -1)
+		goto fail;
+	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0)
+		return (fd);
+	if (errno != EINPROGRESS)
+		goto fail;
+	pfd.fd = fd;
+	pfd.events = POLLOUT;
+	if (poll(&pfd, 1, t_ms(5000)) != 1) {
+		errno = ETIMEDOUT;
+		goto fail;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		goto fail;
+	if (err != 0) {
+		errno = err;
+		goto fail;
+	}
+	return (fd);
+fail:
+	err = errno;
+	close(fd);
+	errno = err;
+	return (-1);
+}
+
+/* Wait until deadline for events on fd; return revents, 0 on timeout. */
+static int
+t_poll1(int fd, short events, int64_t deadline)
+{
+	struct pollfd	pfd;
+	int64_t		left = deadline - t_now_ms();
+
+	if (left < 0)
+		left = 0;
+	pfd.fd = fd;
+	pfd.events = events;
+	pfd.revents = 0;
+	if (poll(&pfd, 1, (int)left) != 1)
+		return (0);
+	return (pfd.revents);
+}
+
+/*
+ * Send all len bytes within timeout_ms.  Return the number sent; short,
+ * with errno set (ETIMEDOUT for the deadline), on failure.
+ */
+ssize_t
+t_send_all(int fd, const void *buf, size_t len, int timeout_ms)
+{
+	const char	*p = buf;
+	int64_t		 deadline = t_now_ms() + timeout_ms;
+	size_t		 done = 0;
+	ssize_t		 n;
+	int		 i;
+
+	for (i = 0; i < T_MAXLOOP && done < len; i++) {
+		n = send(fd, p + done, len - done,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			done += (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno != EAGAIN && errno != EINTR)
+			break;
+		if (t_poll1(fd, POLLOUT, deadline) == 0) {
+			errno = ETIMEDOUT;
+			break;
+		}
+	}
+	return ((ssize_t)done);
+}
+
+/*
+ * Send from buf on fd, without reading, until nothing moves for quiet_ms
+ * (iod has stopped reading) or all len bytes are gone; bounded by 30 s
+ * (scaled).  Return the number of bytes sent.
+ */
+size_t
+t_send_until_stuck(int fd, const void *buf, size_t len, int quiet_ms)
+{
+	const char	*p = buf;
+	int64_t		 deadline = t_now_ms() + t_ms(30000);
+	size_t		 sent = 0;
+	ssize_t		 n;
+	int		 i;
+
+	for (i = 0; i < T_MAXLOOP && sent < len && t_now_ms() < deadline;
+	    i++) {
+		n = send(fd, p + sent, len - sent,
+		    MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n > 0) {
+			sent += (size_t)n;
+			continue;
+		}
+		if (n == -1 && errno != EAGAIN && errno != EINTR)
+			break;
+		if (t_poll1(fd, POLLOUT, t_now_ms() + quiet_ms) == 0)
+			break;
+	}
+	return (sent);
+}
+
+/*
+ * Receive exactly len bytes within timeout_ms.  Return the number read;
+ * short at EOF (errno 0), on error, or at the deadline (ETIMEDOUT).
+ */
+ssize_t
+t_recv_exact(int fd, void *buf, size_t len, int timeout_ms)
+{
+	char	*p = buf;
+	int64_t	 deadline = t_now_ms() + timeout_ms;
+	size_t	 done = 0;
+	ssize_t	 n;
+	int	 i;
+
+	for (i = 0; i < T_MAXLOOP && done < len; i++) {
+		n = recv(fd, p + done, len - done, MSG_DONTWAIT);
+		if (n > 0) {
+			done += (size_t)n;
+			continue;
+		}
+		if (n == 0) {
+			errno = 0;
+			break;
+		}
+		if (errno != EAGAIN && errno != EINTR)
+			break;
+		if (t_poll1(fd, POLLIN, deadline) == 0) {
+			errno = ETIMEDOUT;
+			break;
+		}
+	}
+	return ((ssize_t)done);
+}
+
+/* Wait up to timeout_ms for the peer to end the connection; say how. */
+enum t_end
+t_wait_end(int fd, int timeout_ms)
+{
+	char	c;
+	ssize_t	n;
+
+	if (t_poll1(fd, POLLIN, t_now_ms() + timeout_ms) == 0)
+		return (T_END_TIMEOUT);
+	n = recv(fd, &c, 1, MSG_DONTWAIT);
+	if (n == 0)
+		return (T_END_EOF);
+	if (n > 0)
+		return (T_END_DATA);
+	if (errno == EAGAIN)
+		return (T_END_TIMEOUT);
+	return (T_END_RESET);
+}
+
+/* A name for e, for messages. */
+const char *
+t_end_name(enum t_end e)
+{
+	switch (e) {
+	case T_END_EOF:
+		return ("EOF");
+	case T_END_RESET:
+		return ("reset");
+	case T_END_DATA:
+		return ("data");
+	case T_END_TIMEOUT:
+		return ("still open");
+	}
+	return ("?");
+}
+
+/* strerror(), but "none" for 0, for the error fields of t_xfer. */
+const char *
+t_strerror(int error)
+{
+	return (error == 0 ? "none" : strerror(error));
+}
+
+/*
+ * Wait up to timeout_ms for the peer to close or reset, without reading
+ * (unread data must stay unread).  Return 1 if it did, 0 if not.
+ */
+int
+t_peer_closed(int fd, int timeout_ms)
+{
+	int	re;
+
+	re = t_poll1(fd, POLLRDHUP, t_now_ms() + timeout_ms);
+	return ((re & (POLLRDHUP | POLLHUP | POLLERR)) != 0);
+}
+
+/*
+ * Send msg and read as many bytes back into got (NUL-terminated), within
+ * timeout_ms.  Return the number of bytes read.
+ */
+ssize_t
+t_roundtrip(int fd, const char *msg, char *got, size_t size, int timeout_ms)
+{
+	size_t	len = strlen(msg);
+	ssize_t	n;
+
+	got[0] = '\0';
+	if (len >= size)
+		return (-1);
+	if (t_send_all(fd, msg, len, timeout_ms) != (ssize_t)len)
+		return (-1);
+	n = t_recv_exact(fd, got, len, timeout_ms);
+	got[n] = '\0';
+	return (n);
+}
+
+/* Close fd with a reset (SO_LINGER 0) instead of a FIN. */
+void
+t_reset_close(int fd)
+{
+	struct linger	l = { 1, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+	close(fd);
+}
+
+/*
+ * Send outlen bytes from out while reading inlen bytes into in, within
+ * timeout_ms.  With T_XFER_SHUT shut the write side once all is sent;
+ * with T_XFER_EOF then read until EOF, counting surplus bytes in extra.
+ * The outcome is in *x; nothing here asserts.
+ */
+void
+t_xfer(int fd, const void *out, size_t outlen, void *in, size_t inlen,
+    int flags, int timeout_ms, struct t_xfer *x)
+{
+	struct pollfd	 pfd;
+	const char	*op = out;
+	char		*ip = in, scratch[65536];
+	int64_t		 deadline = t_now_ms() + timeout_ms, left;
+	ssize_t		 n;
+	int		 i, shut = 0;
+
+	memset(x, 0, sizeof(*x));
+	for (i = 0; i < T_MAXLOOP; i++) {
+		if (x->sent == outlen && (flags & T_XFER_SHUT) && !shut) {
+			shutdown(fd, SHUT_WR);
+			shut = 1;
+		}
+		if (x->sent == outlen && x->got == inlen &&
+		    (!(flags & T_XFER_EOF) || x->eof))
+			return;
+		if (x->eof)
+			return;
+		if ((left = deadline - t_now_ms()) <= 0) {
+			x->timed_out = 1;
+			return;
+		}
+		pfd.fd = fd;
+		pfd.events = POLLIN | (x->sent < outlen ? POLLOUT : 0);
+		if (poll(&pfd, 1, (int)left) <= 0)
+			continue;
+		if (pfd.revents & POLLOUT) {
+			n = send(fd, op + x->sent, outlen - x->sent,
+			    MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n > 0)
+				x->sent += (size_t)n;
+			else if (n == -1 && errno != EAGAIN &&
+			    errno != EINTR) {
+				x->error = errno;
+				return;
+			}
+		}
+		if (!(pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+			continue;
+		if (x->got < inlen)
+			n = recv(fd, ip + x->got, inlen - x->got,
+			    MSG_DONTWAIT);
+		else
+			n = recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT);
+		if (n == 0)
+			x->eof = 1;
+		else if (n > 0 && x->got < inlen)
+			x->got += (size_t)n;
+		else if (n > 0)
+			x->extra += (size_t)n;
+		else if (errno != EAGAIN && errno != EINTR) {
+			x->error = errno;
+			return;
+		}
+	}
+	x->timed_out = 1;
+}
+
+/* The next number from the xorshift64* generator in *state. */
+uint64_t
+t_rand(uint64_t *state)
+{
+	uint64_t	x = *state;
+
+	if (x == 0)
+		x = 0x9e3779b97f4a7c15ULL;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*state = x;
+	return (x * 0x2545f4914f6cdd1dULL);
+}
+
+/* Fill buf with len pseudo-random bytes from *state. */
+void
+t_fill_random(void *buf, size_t len, uint64_t *state)
+{
+	unsigned char	*p = buf;
+	uint64_t	 r = 0;
+	size_t		 i;
+
+	for (i = 0; i < len; i++) {
+		if (i % 8 == 0)
+			r = t_rand(state);
+		p[i] = (unsigned char)r;
+		r >>= 8;
+	}
+}
+
+/*
+ * Compare got with the reference transform of sent (a-z to A-Z if upper,
+ * every other byte unchanged) over len bytes; return the offset of the
+ * first wrong byte, or len if all are right.
+ */
+size_t
+t_mismatch(const void *sent, const void *got, size_t len, int upper)
+{
+	const unsigned char	*s = sent, *g = got;
+	unsigned char		 want;
+	size_t			 i;
+
+	for (i = 0; i < len; i++) {
+		want = upper && s[i] >= 'a' && s[i] <= 'z' ?
+		    (unsigned char)(s[i] - 'a' + 'A') : s[i];
+		if (g[i] != want)
+			return (i);
+	}
+	return (len);
+}
+
+/* Milliseconds on the monotonic clock. */
+int64_t
+t_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* pid's resident set size in KiB, from /proc/PID/status; -1 if unknown. */
+long
+t_rss_kb(pid_t pid)
+{
+	char	 path[64], line[256];
+	FILE	*f;
+	long	 kb = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return (-1);
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return (kb);
+}
+
+/* pid's user plus system CPU time in clock ticks; -1 if unknown. */
+long
+t_cpu_ticks(pid_t pid)
+{
+	char		 path[64], buf[1024], *p;
+	unsigned long	 utime, stime;
+	FILE		*f;
+	size_t		 n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((f = fopen(path, "r")) == NULL)
+		return (-1);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* Fields after the command name, which may hold spaces: 3 is state. */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+	    "%lu %lu", &utime, &stime) != 2)
+		return (-1);
+	return ((long)(utime + stime));
+}
+
+/* The number of descriptors pid has open; -1 if unknown. */
+int
+t_count_fds(pid_t pid)
+{
+	char		 path[64];
+	DIR		*d;
+	struct dirent	*de;
+	int		 n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return (-1);
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return (n);
+}
+
+/*
+ * The port of a TCP socket pid listens on, found by matching the socket
+ * inodes in /proc/PID/fd with /proc/net/tcp; 0 if none.  For a daemon
+ * whose log goes to syslog.
+ */
+int
+t_proc_listen_port(pid_t pid)
+{
+	char		 path[300], link[64], line[512];
+	unsigned long	 inodes[64], inode;
+	unsigned int	 port, st;
+	size_t		 ninodes = 0, i;
+	ssize_t		 n;
+	DIR		*d;
+	struct dirent	*de;
+	FILE		*f;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return (0);
+	while ((de = readdir(d)) != NULL && ninodes < 64) {
+		if (snprintf(path, sizeof(path), "/proc/%d/fd/%s", (int)pid,
+		    de->d_name) >= (int)sizeof(path) ||
+		    (n = readlink(path, link, sizeof(link) - 1)) <= 0)
+			continue;
+		link[n] = '\0';
+		if (sscanf(link, "socket:[%lu]", &inode) == 1)
+			inodes[ninodes++] = inode;
+	}
+	closedir(d);
+	if ((f = fopen("/proc/net/tcp", "r")) == NULL)
+		return (0);
+	while (fgets(line, sizeof(line), f) != NULL) {
+		/* sl local rem st tx:rx tr:when retrnsmt uid timeout inode */
+		if (sscanf(line, " %*d: %*x:%x %*x:%*x %x %*x:%*x %*x:%*x %*x "
+		    "%*u %*u %lu", &port, &st, &inode) != 3 || st != 0x0a)
+			continue;
+		for (i = 0; i < ninodes; i++)
+			if (inodes[i] == inode) {
+				fclose(f);
+				return ((int)port);
+			}
+	}
+	fclose(f);
+	return (0);
 }

@@ -3,8 +3,10 @@
 #define IOD_TESTS_LIB_H
 
 #include <sys/types.h>
+#include <sys/resource.h>
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <check.h>
 
@@ -20,5 +22,141 @@ Suite	*suite_transform(void);
 /* Files. */
 char	*t_write_tmp(const char *);
 const char *t_srcdir(void);
+
+/*
+ * The integration tests' variants: every behaviour test is one body run
+ * over this table with tcase_add_loop_test(..., 0, t_nvariants), indexed
+ * by _i.  New engines are appended here, nowhere else.
+ */
+struct t_variant {
+	const char	*engine;
+	int		 workers;
+};
+extern const struct t_variant t_variants[];
+extern const size_t t_nvariants;
+
+/*
+ * Waits that depend on how fast iod runs (start-up, bulk transfers) are
+ * multiplied by this: 3 under AddressSanitizer, 1 otherwise.  Bounds that
+ * a test asserts about iod's own timers are not scaled.
+ */
+int	t_ms(int);
+
+/* Fixtures: a private TMPDIR per test case, and no child left behind. */
+void	t_tmpdir_setup(void);
+void	t_tmpdir_teardown(void);
+void	t_cleanup(void);
+void	t_tcase_fixtures(TCase *);
+void	t_track_pid(pid_t);
+void	t_untrack_pid(pid_t);
+
+/* Text: a config for a variant, a growable buffer. */
+struct t_buf {
+	char	*b_data;	/* always NUL-terminated */
+	size_t	 b_len;
+	size_t	 b_size;
+};
+char	*t_conf(const struct t_variant *, const char *, ...)
+	    __attribute__((__format__(printf, 2, 3)));
+void	 t_buf_add(struct t_buf *, const void *, size_t);
+void	 t_buf_free(struct t_buf *);
+
+/* Running iod: start, read its log, stop. */
+#define T_MAXPORTS	8
+#define T_MAXARGS	8
+#define T_NOSTDERR	0x1	/* do not pass --stderr */
+#define T_NOCONF	0x2	/* no -c FILE: the arguments say it all */
+
+struct t_opts {
+	const char	*args[T_MAXARGS]; /* after -c FILE; NULL-terminated */
+	int		 flags;		/* T_NOSTDERR, T_NOCONF */
+	rlim_t		 nofile;	/* RLIMIT_NOFILE, or 0 */
+	const char	*env;		/* "NAME=value", appended */
+	uid_t		 uid;		/* run as this user, or 0 */
+};
+
+struct t_iod {
+	pid_t		 pid;		/* 0 once reaped */
+	int		 status;	/* wait status once reaped */
+	int		 pidfd;		/* pidfd_open() of pid, to wait on */
+	int		 errfd;		/* iod's stderr; -1 after EOF */
+	int		 outfd;		/* iod's stdout; -1 after EOF */
+	char		*conf;		/* its temporary config file */
+	struct t_buf	 err;		/* everything read from stderr */
+	struct t_buf	 out;		/* everything read from stdout */
+	size_t		 mark;		/* t_wait_log searches from here */
+	int		 port[T_MAXPORTS]; /* from "listening on" lines */
+	size_t		 nports;
+	char		 line[1024];	/* the line t_wait_log last matched */
+};
+
+struct t_iod *t_start_iod(const char *, const struct t_opts *);
+struct t_iod *t_spawn_iod(const char *, const struct t_opts *);
+int	 t_run_iod(const char *, const struct t_opts *, int, struct t_iod **);
+void	 t_pump(struct t_iod *, int);
+const char *t_wait_log(struct t_iod *, const char *, int);
+void	 t_log_mark(struct t_iod *);
+const char *t_log_tail(struct t_iod *);
+int	 t_listen_port(const char *);
+int	 t_wait_exit(struct t_iod *, int);
+int	 t_stop_iod(struct t_iod *);
+void	 t_rewrite_conf(struct t_iod *, const char *);
+
+/* Counters, from the line SIGUSR1 makes iod log. */
+struct t_stats {
+	uint64_t	accepted;
+	uint64_t	active;
+	uint64_t	rejected;
+	uint64_t	timed_out;
+	uint64_t	bytes_in;
+	uint64_t	bytes_out;
+};
+int	t_stats(struct t_iod *, struct t_stats *, int);
+
+/* Clients: nonblocking TCP sockets on loopback, every call bounded. */
+enum t_end {
+	T_END_EOF,		/* orderly close, nothing read */
+	T_END_RESET,		/* ECONNRESET, nothing read */
+	T_END_DATA,		/* bytes arrived instead */
+	T_END_TIMEOUT		/* still open */
+};
+int	 t_connect(int);
+int	 t_connect_to(const char *, int);
+int	 t_connect_rcvbuf(int, int);
+ssize_t	 t_send_all(int, const void *, size_t, int);
+size_t	 t_send_until_stuck(int, const void *, size_t, int);
+ssize_t	 t_recv_exact(int, void *, size_t, int);
+enum t_end t_wait_end(int, int);
+const char *t_end_name(enum t_end);
+const char *t_strerror(int);
+int	 t_peer_closed(int, int);
+ssize_t	 t_roundtrip(int, const char *, char *, size_t, int);
+void	 t_reset_close(int);
+
+/* Bulk transfers, reading while writing. */
+#define T_XFER_SHUT	0x1	/* shutdown(SHUT_WR) once all is sent */
+#define T_XFER_EOF	0x2	/* then read until EOF */
+struct t_xfer {
+	size_t		 sent;
+	size_t		 got;
+	size_t		 extra;	/* bytes read past the expected length */
+	int		 eof;
+	int		 error;	/* errno of a failed call, or 0 */
+	int		 timed_out;
+};
+void	 t_xfer(int, const void *, size_t, void *, size_t, int, int,
+	    struct t_xfer *);
+
+/* Data: a seeded generator and the reference transform. */
+uint64_t t_rand(uint64_t *);
+void	 t_fill_random(void *, size_t, uint64_t *);
+size_t	 t_mismatch(const void *, const void *, size_t, int);
+
+/* Time and /proc. */
+int64_t	 t_now_ms(void);
+long	 t_rss_kb(pid_t);
+long	 t_cpu_ticks(pid_t);
+int	 t_count_fds(pid_t);
+int	 t_proc_listen_port(pid_t);
 
 #endif
