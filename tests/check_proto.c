@@ -3,6 +3,7 @@
  * variant of t_variants[], driven by nonblocking clients.
  */
 #include <sys/types.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -558,6 +559,61 @@ START_TEST(test_max_connections)
 END_TEST
 
 /*
+ * Proves that the select engine never puts a descriptor of FD_SETSIZE
+ * (1024) or more in an fd_set: with 1100 clients, those that would get
+ * such a descriptor are closed at once, counted and logged, while every
+ * client below the limit is served, and iod goes on serving afterwards.
+ */
+#define P_SELECT_CLIENTS	1100
+START_TEST(test_select_fd_limit)
+{
+	const struct t_variant	 v = { "select", 1 };
+	struct t_iod		*iod;
+	struct t_stats		 st;
+	struct rlimit		 rl;
+	char			 got[8];
+	int			 fd[P_SELECT_CLIENTS], i, served = 0, refused = 0;
+
+	/* The test itself needs more than 1100 descriptors. */
+	ck_assert(getrlimit(RLIMIT_NOFILE, &rl) == 0);
+	rl.rlim_cur = rl.rlim_max;
+	ck_assert_msg(setrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur > P_SELECT_CLIENTS + 64, "RLIMIT_NOFILE is only %ju",
+	    (uintmax_t)rl.rlim_cur);
+	iod = p_start(&v, "max_connections = 2000;\nidle_timeout = 120;\n");
+	for (i = 0; i < P_SELECT_CLIENTS; i++) {
+		fd[i] = t_connect(iod->port[0]);
+		ck_assert_msg(fd[i] != -1, "connect %d: %s", i,
+		    strerror(errno));
+	}
+	for (i = 0; i < P_SELECT_CLIENTS; i++) {
+		if (t_roundtrip(fd[i], "ping", got, sizeof(got),
+		    t_ms(5000)) == 4 && strcmp(got, "PING") == 0)
+			served++;
+		else
+			refused++;
+	}
+	ck_assert_msg(served > 900 && served < 1024 && refused > 76,
+	    "served %d, refused %d of %d", served, refused, P_SELECT_CLIENTS);
+	ck_assert_msg(t_wait_log(iod, "above select's limit of 1023", 3000)
+	    != NULL, "no refusal line; stderr:\n%s", t_log_tail(iod));
+	ck_assert_msg(t_stats(iod, &st, t_ms(3000)) == 0, "no stats line");
+	ck_assert_msg(st.rejected == (uint64_t)refused &&
+	    st.active == (uint64_t)served, "rejected=%ju active=%ju, want "
+	    "%d and %d", (uintmax_t)st.rejected, (uintmax_t)st.active,
+	    refused, served);
+	for (i = 0; i < P_SELECT_CLIENTS; i++)
+		close(fd[i]);
+	fd[0] = t_connect(iod->port[0]);
+	ck_assert_msg(fd[0] != -1 && t_roundtrip(fd[0], "more", got,
+	    sizeof(got), t_ms(5000)) == 4 && strcmp(got, "MORE") == 0,
+	    "after the others left a new client got \"%s\"", got);
+	close(fd[0]);
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
+}
+END_TEST
+
+/*
  * Proves that clients which vanish while iod owes them data, with a reset
  * or with a plain close, do not kill iod (no SIGPIPE, no crash) and that
  * it goes on serving others.
@@ -629,6 +685,7 @@ suite_proto(void)
 	tcase_add_loop_test(tc, test_idle_timeout, 0, (int)t_nvariants);
 	tcase_add_loop_test(tc, test_max_connections, 0, (int)t_nvariants);
 	tcase_add_loop_test(tc, test_peer_reset, 0, (int)t_nvariants);
+	tcase_add_test(tc, test_select_fd_limit);
 	suite_add_tcase(s, tc);
 	return (s);
 }

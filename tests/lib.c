@@ -1032,8 +1032,8 @@ t_roundtrip(int fd, const char *msg, char *got, size_t size, int timeout_ms)
 		return (-1);
 	if (t_send_all(fd, msg, len, timeout_ms) != (ssize_t)len)
 		return (-1);
-	n = t_recv_exact(fd, got, len, timeout_ms);
-	got[n] = '\0';
+	if ((n = t_recv_exact(fd, got, len, timeout_ms)) >= 0)
+		got[n] = '\0';
 	return (n);
 }
 
