@@ -27,12 +27,16 @@ extern const struct engine engine_libevent;
 extern const struct engine engine_select;
 extern const struct engine engine_poll;
 extern const struct engine engine_epoll;
+extern const struct engine engine_threads;
+extern const struct engine engine_fork;
 
 static const struct engine *engines[] = {
 	&engine_libevent,
 	&engine_select,
 	&engine_poll,
 	&engine_epoll,
+	&engine_threads,
+	&engine_fork,
 };
 
 #define NENGINES	(sizeof(engines) / sizeof(engines[0]))

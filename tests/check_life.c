@@ -401,7 +401,7 @@ END_TEST
 #define L_DRAIN_LEN	(8 * 1024 * 1024)	/* max_pending_bytes: 16 MiB */
 START_TEST(test_term_drain)
 {
-	const struct t_variant	*v = &t_variants[_i];
+	const struct t_variant	*v = t_buffering(_i);
 	struct t_iod		*iod;
 	struct t_stats		 st;
 	struct t_xfer		 x;
@@ -920,7 +920,7 @@ suite_life(void)
 	tcase_add_loop_test(tc, test_reload_good, 0, (int)t_nvariants);
 	tcase_add_loop_test(tc, test_reload_bad, 0, (int)t_nvariants);
 	tcase_add_loop_test(tc, test_reload_restart_only, 0, (int)t_nvariants);
-	tcase_add_loop_test(tc, test_term_drain, 0, (int)t_nvariants);
+	tcase_add_loop_test(tc, test_term_drain, 0, (int)t_nbuffering());
 	tcase_add_loop_test(tc, test_term_drain_stuck, 0, (int)t_nvariants);
 	tcase_add_loop_test(tc, test_term_deadline, 0, (int)t_nvariants);
 	tcase_add_loop_test(tc, test_term_twice, 0, (int)t_nvariants);

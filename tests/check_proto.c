@@ -262,10 +262,9 @@ p_half_close(struct t_iod *iod, size_t len, int pipelined, uint64_t seed)
 
 /*
  * Proves half-close: after the client's shutdown(SHUT_WR) iod sends all
- * 10 MB it owes, transformed, then closes (EOF) with nothing extra; both
- * when the client reads all along (iod pauses for backpressure and must
- * resume to find the EOF) and when it reads only after shutting down
- * (iod holds megabytes of output when the EOF arrives).
+ * 10 MB it owes, transformed, then closes (EOF) with nothing extra, for a
+ * client that reads all along (iod pauses for backpressure and must
+ * resume to find the EOF).
  */
 START_TEST(test_half_close)
 {
@@ -276,8 +275,19 @@ START_TEST(test_half_close)
 	    "idle_timeout = 60;\n");
 	p_half_close(iod, 10 * 1000 * 1000, 1, 0xc105e + (uint64_t)_i);
 	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
+}
+END_TEST
 
-	/* Room for all of it, so iod reads to the EOF while owing output. */
+/*
+ * Proves half-close while iod holds megabytes for the client: all 10 MB
+ * sent and shut down before the client reads a byte, with room for all
+ * of it, so iod reads to the EOF while owing output, then sends it all.
+ */
+START_TEST(test_half_close_buffered)
+{
+	const struct t_variant	*v = t_buffering(_i);
+	struct t_iod		*iod;
+
 	iod = p_start(v, "mode = \"upper\";\nmax_pending_bytes = 16777216;\n"
 	    "idle_timeout = 60;\n");
 	p_half_close(iod, 10 * 1000 * 1000, 0, 0xc105f + (uint64_t)_i);
@@ -567,7 +577,7 @@ END_TEST
 #define P_SELECT_CLIENTS	1100
 START_TEST(test_select_fd_limit)
 {
-	const struct t_variant	 v = { "select", 1 };
+	const struct t_variant	 v = { "select", 1, 1 };
 	struct t_iod		*iod;
 	struct t_stats		 st;
 	struct rlimit		 rl;
@@ -681,6 +691,8 @@ suite_proto(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_many_random, 0, (int)t_nvariants);
 	tcase_add_loop_test(tc, test_half_close, 0, (int)t_nvariants);
+	tcase_add_loop_test(tc, test_half_close_buffered, 0,
+	    (int)t_nbuffering());
 	tcase_add_loop_test(tc, test_backpressure, 0, (int)t_nvariants);
 	tcase_add_loop_test(tc, test_idle_timeout, 0, (int)t_nvariants);
 	tcase_add_loop_test(tc, test_max_connections, 0, (int)t_nvariants);

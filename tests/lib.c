@@ -33,16 +33,44 @@
 
 /* Every variant the behaviour tests run under (S26). */
 const struct t_variant t_variants[] = {
-	{ "libevent",	1 },
-	{ "libevent",	2 },
-	{ "select",	1 },
-	{ "select",	2 },
-	{ "poll",	1 },
-	{ "poll",	2 },
-	{ "epoll",	1 },
-	{ "epoll",	2 },
+	{ "libevent",	1, 1 },
+	{ "libevent",	2, 1 },
+	{ "select",	1, 1 },
+	{ "select",	2, 1 },
+	{ "poll",	1, 1 },
+	{ "poll",	2, 1 },
+	{ "epoll",	1, 1 },
+	{ "epoll",	2, 1 },
+	{ "threads",	1, 0 },
+	{ "threads",	2, 0 },
+	{ "fork",	1, 0 },
+	{ "fork",	2, 0 },
 };
 const size_t t_nvariants = sizeof(t_variants) / sizeof(t_variants[0]);
+
+/* Return how many variants buffer a client's output. */
+size_t
+t_nbuffering(void)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < t_nvariants; i++)
+		n += t_variants[i].buffers != 0;
+	return (n);
+}
+
+/* Return the i-th variant that buffers a client's output. */
+const struct t_variant *
+t_buffering(int i)
+{
+	size_t	j;
+
+	for (j = 0; j < t_nvariants; j++)
+		if (t_variants[j].buffers && i-- == 0)
+			return (&t_variants[j]);
+	ck_abort_msg("no buffering variant %d", i);
+	return (NULL);
+}
 
 /* No loop below runs more often than this, whatever its deadline. */
 #define T_MAXLOOP	(1 << 22)

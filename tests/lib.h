@@ -14,9 +14,11 @@
 Suite	*suite_conf(void);
 Suite	*suite_life(void);
 Suite	*suite_listen(void);
+Suite	*suite_man(void);
 Suite	*suite_pidfile(void);
 Suite	*suite_privs(void);
 Suite	*suite_proto(void);
+Suite	*suite_systemd(void);
 Suite	*suite_transform(void);
 
 /* Files. */
@@ -31,9 +33,19 @@ const char *t_srcdir(void);
 struct t_variant {
 	const char	*engine;
 	int		 workers;
+	int		 buffers;	/* holds max_pending_bytes per client */
 };
 extern const struct t_variant t_variants[];
 extern const size_t t_nvariants;
+
+/*
+ * The blocking engines (threads, fork) write everything they read before
+ * reading again, so they never hold more than one read for a client.
+ * Tests of what an engine does while it holds megabytes for a client run
+ * over the variants that buffer: indices 0 .. t_nbuffering() - 1.
+ */
+size_t	t_nbuffering(void);
+const struct t_variant *t_buffering(int);
 
 /*
  * Waits that depend on how fast iod runs (start-up, bulk transfers) are

@@ -1,0 +1,76 @@
+/* The blocking model's shared parts: the acceptor and the connection loop. */
+#ifndef IOD_BLOCKING_H
+#define IOD_BLOCKING_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include "engine.h"
+#include "transform.h"
+
+struct iod_conf;
+struct worker;
+
+/* What a connection is told to do, in rising order of urgency. */
+enum blocking_order {
+	BLOCKING_RUN,		/* serve */
+	BLOCKING_DRAIN,		/* read no more, send what is owed, end */
+	BLOCKING_CUT		/* end now */
+};
+
+/*
+ * How a connection ended.  A number rather than a string, so that a
+ * forked child can say it in its exit status; blocking_reason() turns it
+ * into words for the close line.
+ */
+enum blocking_end {
+	BLOCKING_EOF,		/* the client shut down its side */
+	BLOCKING_STOPPED,	/* told to drain, and drained */
+	BLOCKING_DEADLINE,	/* told to end now */
+	BLOCKING_IDLE,		/* idle_timeout */
+	BLOCKING_ERRNO = 64	/* plus errno: the socket failed */
+};
+
+/* One connection: its settings, copied from the configuration at accept. */
+struct blocking_conn {
+	int			 bc_fd;
+	enum transform_mode	 bc_mode;
+	int			 bc_idle;	/* idle_timeout, seconds */
+	atomic_int		 bc_order;	/* enum blocking_order */
+	unsigned char		*bc_buf;
+	size_t			 bc_buflen;	/* read at most this much */
+};
+
+/*
+ * What a blocking engine does with connections.  The acceptor calls every
+ * one of these on the worker thread.
+ */
+struct blocking_model {
+	/* Serve an admitted descriptor, or engine_refuse() it. */
+	void	(*bm_serve)(void *, int, const struct iod_conf *);
+	/* The model's descriptor is readable: connections have ended. */
+	void	(*bm_reap)(void *);
+	/* Tell every connection BLOCKING_DRAIN or BLOCKING_CUT. */
+	void	(*bm_halt)(void *, enum blocking_order);
+	/* Connections not yet reaped. */
+	size_t	(*bm_count)(void *);
+	/* Free the model's state; no connection is left. */
+	void	(*bm_free)(void *);
+};
+
+/* The acceptor: the engine ops of both blocking engines. */
+int	blocking_start(struct worker *, const struct blocking_model *,
+	    void *, int, char *, size_t);
+void	blocking_run(struct worker *);
+void	blocking_command(struct worker *, enum engine_cmd);
+void	blocking_stop(struct worker *);
+
+/* One connection. */
+size_t	blocking_buflen(const struct iod_conf *);
+void	blocking_init(struct blocking_conn *, int, const struct iod_conf *,
+	    unsigned char *);
+int	blocking_serve(struct blocking_conn *);
+void	blocking_halt(struct blocking_conn *, enum blocking_order);
+const char *blocking_reason(int);
+
+#endif
