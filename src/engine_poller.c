@@ -17,7 +17,9 @@
  * Edge-triggered backends report readiness once, so a connection or a
  * listener that stops early for fairness goes on the worker's ready list
  * and gets its next turn without waiting for a new edge.  Idle timeouts
- * and the pause after an accept failure are checked once a second.
+ * and the pause after an accept failure are checked once a second, on a
+ * millisecond clock, so a connection is closed up to a second late but
+ * never early.
  */
 #include <sys/queue.h>
 #include <sys/resource.h>
@@ -69,7 +71,7 @@ struct pconn {
 	enum transform_mode	 c_mode;
 	int			 c_idle;	/* idle_timeout, seconds */
 	size_t			 c_max_pending;
-	time_t			 c_last_io;	/* last byte moved either way */
+	int64_t			 c_last_io;	/* ms: last byte moved either way */
 	struct outbuf		 c_out;
 };
 
@@ -89,8 +91,8 @@ struct pl_worker {
 	struct pconn_list	 pw_ready;
 	struct pl_listener	*pw_listeners;
 	size_t			 pw_nlisteners;
-	time_t			 pw_now;
-	time_t			 pw_resume_at;	/* paused listeners: when */
+	int64_t			 pw_now;	/* ms, on a clock that never jumps */
+	int64_t			 pw_resume_at;	/* ms: paused listeners resume */
 	int			 pw_stopping;
 	int			 pw_done;
 	struct poller_event	 pw_fired[PL_EVENTS];
@@ -106,7 +108,7 @@ static void	pl_run(struct worker *);
 static void	pl_command(struct worker *, enum engine_cmd);
 static void	pl_stop(struct worker *);
 
-static time_t	pl_clock(void);
+static int64_t	pl_clock(void);
 static void	pl_dispatch(struct pl_worker *, int, int);
 static void	pl_run_ready(struct pl_worker *);
 static void	pl_tick(struct pl_worker *);
@@ -204,7 +206,7 @@ static void
 pl_run(struct worker *w)
 {
 	struct pl_worker	*pw = w->w_engine;
-	time_t			 last_tick = pl_clock();
+	int64_t			 last_tick = pl_clock();
 	int			 i, n, timeout;
 	size_t			 j;
 
@@ -220,7 +222,7 @@ pl_run(struct worker *w)
 			pl_dispatch(pw, pw->pw_fired[i].fd,
 			    pw->pw_fired[i].mask);
 		pl_run_ready(pw);
-		if (pw->pw_now != last_tick) {
+		if (pw->pw_now - last_tick >= PL_TICK_MS) {
 			last_tick = pw->pw_now;
 			pl_tick(pw);
 		}
@@ -269,14 +271,14 @@ pl_stop(struct worker *w)
 	w->w_engine = NULL;
 }
 
-/* Seconds on a clock that never jumps. */
-static time_t
+/* Milliseconds on a clock that never jumps. */
+static int64_t
 pl_clock(void)
 {
 	struct timespec	ts;
 
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (ts.tv_sec);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
 /* One readiness event: the notify descriptor, a listener or a client. */
@@ -352,7 +354,7 @@ pl_tick(struct pl_worker *pw)
 		    !engine_must_linger(c->c_fd))
 			pl_conn_close(c, "drained");
 		else if (c->c_idle > 0 &&
-		    pw->pw_now - c->c_last_io >= c->c_idle) {
+		    pw->pw_now - c->c_last_io >= (int64_t)c->c_idle * 1000) {
 			stats_count_timeout();
 			pl_conn_close(c, "idle timeout");
 		}
@@ -440,7 +442,8 @@ pl_accept(struct pl_worker *pw, struct pl_listener *l)
 			if (engine_accept_failed(l->l_src->l_name, errno))
 				continue;
 			pl_listener_watch(pw, l, 0);
-			pw->pw_resume_at = pw->pw_now + ENGINE_ACCEPT_PAUSE;
+			pw->pw_resume_at = pw->pw_now +
+			    ENGINE_ACCEPT_PAUSE * 1000;
 			return;
 		}
 		pl_admit(pw, fd);

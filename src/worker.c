@@ -29,6 +29,7 @@ struct command {
 	const struct iod_conf	*conf;
 	struct listener		*listeners;
 	size_t			 nlisteners;
+	unsigned		 gen;		/* worker_gen when sent */
 };
 
 struct worker_slot {
@@ -36,6 +37,8 @@ struct worker_slot {
 	struct command		 ws_queue[WORKER_QUEUE];
 	size_t			 ws_nqueued;
 	int			 ws_started;	/* 1 ok, -1 failed */
+	int			 ws_exited;	/* run() has returned */
+	unsigned		 ws_acked;	/* last command handled */
 	char			 ws_cause[256];
 };
 
@@ -43,12 +46,12 @@ static struct worker_slot	*slots;
 static size_t			 nslots;
 static pthread_mutex_t		 worker_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t		 worker_cond = PTHREAD_COND_INITIALIZER;
-static size_t			 worker_acks;
+static unsigned			 worker_gen;	/* command number */
 
 static void	*worker_main(void *);
 static void	 worker_report(struct worker_slot *, int);
 static void	 worker_post(struct worker_slot *, const struct command *);
-static void	 worker_ack(void);
+static void	 worker_ack(struct worker_slot *, unsigned);
 
 /* Start one thread per configured worker and wait until each has started. */
 int
@@ -111,6 +114,10 @@ worker_main(void *arg)
 	worker_report(ws, 1);
 	w->w_ops->run(w);
 	w->w_ops->stop(w);
+	pthread_mutex_lock(&worker_lock);
+	ws->ws_exited = 1;
+	pthread_cond_broadcast(&worker_cond);
+	pthread_mutex_unlock(&worker_lock);
 	if (write(w->w_done, &one, sizeof(one)) == -1)
 		log_warn("worker %d: notify supervisor", w->w_id);
 	return (NULL);
@@ -128,25 +135,26 @@ worker_report(struct worker_slot *ws, int started)
 
 /*
  * Send a command to every worker.  APPLY and STOP wait until every worker
- * has handled it; DEADLINE does not, since a worker may have finished.
+ * has handled it, or has finished and never will; DEADLINE does not wait.
  */
 void
 worker_command_all(enum engine_cmd cmd, const struct iod_conf *conf,
     struct listener *ls, size_t nls)
 {
-	struct command	c = { cmd, conf, ls, nls };
+	struct command	c = { cmd, conf, ls, nls, 0 };
 	size_t		i;
 
 	pthread_mutex_lock(&worker_lock);
-	worker_acks = 0;
+	c.gen = ++worker_gen;
 	pthread_mutex_unlock(&worker_lock);
 	for (i = 0; i < nslots; i++)
 		worker_post(&slots[i], &c);
 	if (cmd == ENGINE_DEADLINE)
 		return;
 	pthread_mutex_lock(&worker_lock);
-	while (worker_acks < nslots)
-		pthread_cond_wait(&worker_cond, &worker_lock);
+	for (i = 0; i < nslots; i++)
+		while (slots[i].ws_acked != c.gen && !slots[i].ws_exited)
+			pthread_cond_wait(&worker_cond, &worker_lock);
 	pthread_mutex_unlock(&worker_lock);
 }
 
@@ -158,7 +166,8 @@ worker_post(struct worker_slot *ws, const struct command *c)
 
 	pthread_mutex_lock(&worker_lock);
 	if (ws->ws_nqueued == WORKER_QUEUE)
-		fatalx(EX_SOFTWARE, "worker %d: command queue full", ws->ws_worker.w_id);
+		fatalx(EX_SOFTWARE, "worker %d: command queue full",
+		    ws->ws_worker.w_id);
 	ws->ws_queue[ws->ws_nqueued++] = *c;
 	pthread_mutex_unlock(&worker_lock);
 	if (write(ws->ws_worker.w_notify, &one, sizeof(one)) == -1)
@@ -188,17 +197,16 @@ worker_drain(struct worker *w)
 			w->w_nlisteners = queue[i].nlisteners;
 		}
 		w->w_ops->command(w, queue[i].cmd);
-		if (queue[i].cmd != ENGINE_DEADLINE)
-			worker_ack();
+		worker_ack(ws, queue[i].gen);
 	}
 }
 
-/* Count one worker's acknowledgement. */
+/* Record that a worker has handled command number gen. */
 static void
-worker_ack(void)
+worker_ack(struct worker_slot *ws, unsigned gen)
 {
 	pthread_mutex_lock(&worker_lock);
-	worker_acks++;
+	ws->ws_acked = gen;
 	pthread_cond_broadcast(&worker_cond);
 	pthread_mutex_unlock(&worker_lock);
 }

@@ -425,11 +425,14 @@ START_TEST(test_term_drain)
 
 	/* Until iod has read it all; the counters say when. */
 	memset(&st, 0, sizeof(st));
-	deadline = t_now_ms() + t_ms(5000);
+	deadline = t_now_ms() + t_ms(15000);
 	for (i = 0; i < 1000 && st.bytes_in < len &&
-	    t_now_ms() < deadline; i++)
+	    t_now_ms() < deadline; i++) {
+		if (i > 0)
+			poll(NULL, 0, 20);
 		ck_assert_msg(t_stats(iod, &st, t_ms(3000)) == 0,
 		    "no stats line; stderr:\n%s", t_log_tail(iod));
+	}
 	ck_assert_msg(st.bytes_in == len, "bytes_in=%ju, want %zu",
 	    (uintmax_t)st.bytes_in, len);
 	ck_assert_msg(st.bytes_out < len, "test setup: iod owes nothing "
