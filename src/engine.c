@@ -27,6 +27,7 @@ extern const struct engine engine_libevent;
 extern const struct engine engine_select;
 extern const struct engine engine_poll;
 extern const struct engine engine_epoll;
+extern const struct engine engine_uring;
 extern const struct engine engine_threads;
 extern const struct engine engine_fork;
 
@@ -35,6 +36,7 @@ static const struct engine *engines[] = {
 	&engine_select,
 	&engine_poll,
 	&engine_epoll,
+	&engine_uring,
 	&engine_threads,
 	&engine_fork,
 };

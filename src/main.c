@@ -25,6 +25,7 @@
 #include "log.h"
 #include "pidfile.h"
 #include "privs.h"
+#include "sdnotify.h"
 #include "stats.h"
 #include "supervisor.h"
 
@@ -76,7 +77,10 @@ main(int argc, char *argv[])
 	}
 	log_setlevel(conf->log_level);
 
-	/* 4. Open the listeners, and the pidfile while still privileged. */
+	/*
+	 * 4. Open the listeners, or adopt the sockets systemd passed, and
+	 * the pidfile while still privileged.
+	 */
 	if (supervisor_listen(conf, cause, sizeof(cause)) == -1)
 		fatalx(EX_OSERR, "%s", cause);
 	if (conf->pidfile != NULL &&
@@ -100,6 +104,7 @@ main(int argc, char *argv[])
 	if (supervisor_start(cause, sizeof(cause)) == -1)
 		fatalx(EX_OSERR, "%s", cause);
 	daemon_ready();
+	sdnotify_ready(supervisor_status());
 
 	/* 9. Serve until told to stop. */
 	status = supervisor_run(opt.to_stderr && !opt.detach, opt.engine);

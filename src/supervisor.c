@@ -22,9 +22,14 @@
 #include "fdlimit.h"
 #include "listen.h"
 #include "log.h"
+#include "sdnotify.h"
 #include "stats.h"
 #include "supervisor.h"
 #include "worker.h"
+
+/* Sockets systemd may pass, and how often systemctl status is refreshed. */
+#define SV_MAXINHERITED	64
+#define SV_STATUS_SEC	1
 
 static struct iod_conf	*sv_conf;	/* the running configuration */
 static struct listener	*sv_listeners;
@@ -37,9 +42,13 @@ static int		 sv_stopping;
 static int		 sv_to_stderr;
 static const char	*sv_engine_arg;	/* -e, which a reload keeps */
 static int		 sv_status = EX_OK;
+static int		 sv_inherited;	/* listeners came from systemd */
+static char		 sv_inherited_names[SV_MAXINHERITED][128];
+static char		 sv_status_text[128]; /* as last told to systemd */
 
 static int	 sv_open(const struct iod_conf *, struct listener *,
 		    const struct listener *, size_t, char *, size_t);
+static void	 sv_adopt(const int *, size_t);
 static struct listener *sv_find(struct listener *, size_t, const char *);
 static void	 sv_close_unused(struct listener *, size_t,
 		    struct listener *, size_t);
@@ -47,28 +56,74 @@ static void	 sv_fit_limit(const struct iod_conf *);
 static void	 sv_keep_restart_settings(const struct iod_conf *,
 		    struct iod_conf *);
 static void	 sv_reload(void);
+static int	 sv_relisten(const struct iod_conf *, struct listener **,
+		    size_t *, char *, size_t);
 static void	 sv_shutdown(const char *);
+static void	 sv_timers(void);
+static void	 status_cb(evutil_socket_t, short, void *);
+static void	 watchdog_cb(evutil_socket_t, short, void *);
 static void	 sig_cb(evutil_socket_t, short, void *);
 static void	 done_cb(evutil_socket_t, short, void *);
 static void	 deadline_cb(evutil_socket_t, short, void *);
 
-/* Open every configured listener; return -1 and a cause on the first failure. */
+/*
+ * Serve the sockets systemd passed, if it passed any; otherwise open every
+ * configured listener.  Return -1 and a cause on the first failure.
+ */
 int
 supervisor_listen(struct iod_conf *conf, char *cause, size_t len)
 {
 	struct listener	*ls;
+	int		 fds[SV_MAXINHERITED], n;
 
 	sv_fit_limit(conf);
+	sv_conf = conf;
+	if ((n = sdnotify_listen_fds(fds, SV_MAXINHERITED, cause, len)) == -1)
+		return (-1);
+	if (n > 0) {
+		log_notice("serving %d socket%s passed by systemd; listen in %s "
+		    "is not used", n, n == 1 ? "" : "s", conf->path);
+		sv_adopt(fds, (size_t)n);
+		return (0);
+	}
 	if ((ls = calloc(conf->nlisten, sizeof(*ls))) == NULL)
 		fatal(EX_OSERR, "calloc");
 	if (sv_open(conf, ls, NULL, 0, cause, len) == -1) {
 		free(ls);
 		return (-1);
 	}
-	sv_conf = conf;
 	sv_listeners = ls;
 	sv_nlisteners = conf->nlisten;
 	return (0);
+}
+
+/*
+ * Take n (at most SV_MAXINHERITED) listening sockets from systemd for the
+ * life of the process.  Their spec is their bound name, kept here since
+ * no configuration holds it; they are closed only at shutdown, and never
+ * unlinked: systemd owns them.
+ */
+static void
+sv_adopt(const int *fds, size_t n)
+{
+	struct listener	*ls;
+	size_t		 i;
+
+	if ((ls = calloc(n, sizeof(*ls))) == NULL)
+		fatal(EX_OSERR, "calloc");
+	for (i = 0; i < n; i++) {
+		ls[i].l_fd = fds[i];
+		if (listen_name(fds[i], ls[i].l_name, sizeof(ls[i].l_name)) == -1)
+			snprintf(ls[i].l_name, sizeof(ls[i].l_name), "fd %d",
+			    fds[i]);
+		snprintf(sv_inherited_names[i], sizeof(sv_inherited_names[i]),
+		    "%s", ls[i].l_name);
+		ls[i].l_spec = sv_inherited_names[i];
+		log_info("listening on %s (from systemd)", ls[i].l_name);
+	}
+	sv_inherited = 1;
+	sv_listeners = ls;
+	sv_nlisteners = n;
 }
 
 /*
@@ -137,7 +192,10 @@ sv_close_unused(struct listener *old, size_t nold, struct listener *next,
 		if (sv_find(next, nnext, old[i].l_spec) != NULL)
 			continue;
 		log_info("closed listener %s", old[i].l_name);
-		listen_close(old[i].l_fd);
+		if (sv_inherited)
+			close(old[i].l_fd);
+		else
+			listen_close(old[i].l_fd);
 	}
 }
 
@@ -180,9 +238,74 @@ supervisor_start(char *cause, size_t len)
 	if (worker_start_all(ops, sv_conf, sv_listeners, sv_nlisteners,
 	    sv_done_fd, cause, len) == -1)
 		return (-1);
+	sv_timers();
 	log_info("ready: engine %s, workers %d, max_connections %d",
 	    sv_conf->engine, sv_conf->workers, sv_conf->max_connections);
 	return (0);
+}
+
+/*
+ * One line on what iod is doing, for systemctl status: the connections
+ * open now, from the shared counters.
+ */
+const char *
+supervisor_status(void)
+{
+	struct stats_snapshot	s;
+
+	stats_read(&s);
+	snprintf(sv_status_text, sizeof(sv_status_text), "%s%llu active "
+	    "connection%s, %llu accepted", sv_stopping ? "stopping: " : "",
+	    (unsigned long long)s.active, s.active == 1 ? "" : "s",
+	    (unsigned long long)s.accepted);
+	return (sv_status_text);
+}
+
+/*
+ * Under a service manager, refresh the status line every SV_STATUS_SEC
+ * and, when WatchdogSec= is set, ping the watchdog twice per interval
+ * from this loop, so that a stuck supervisor gets iod restarted.
+ */
+static void
+sv_timers(void)
+{
+	struct timeval	 tv = { SV_STATUS_SEC, 0 };
+	struct event	*ev;
+	uint64_t	 usec;
+
+	if (!sdnotify_enabled())
+		return;
+	ev = event_new(sv_base, -1, EV_PERSIST, status_cb, NULL);
+	if (ev == NULL || event_add(ev, &tv) == -1)
+		fatalx(EX_OSERR, "cannot start the status timer");
+	if ((usec = sdnotify_watchdog_usec()) == 0)
+		return;
+	usec /= 2;
+	tv.tv_sec = (time_t)(usec / 1000000);
+	tv.tv_usec = (suseconds_t)(usec % 1000000);
+	ev = event_new(sv_base, -1, EV_PERSIST, watchdog_cb, NULL);
+	if (ev == NULL || event_add(ev, &tv) == -1)
+		fatalx(EX_OSERR, "cannot start the watchdog timer");
+	log_info("systemd watchdog: pinging every %llu ms",
+	    (unsigned long long)(usec / 1000));
+}
+
+/* Tell systemd the status line, when it has changed. */
+static void
+status_cb(evutil_socket_t fd, short what, void *arg)
+{
+	char	was[sizeof(sv_status_text)];
+
+	memcpy(was, sv_status_text, sizeof(was));
+	if (strcmp(supervisor_status(), was) != 0)
+		sdnotify_status(sv_status_text);
+}
+
+/* The supervisor's loop still runs. */
+static void
+watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	sdnotify_watchdog();
 }
 
 /* Run until every worker has finished; return the exit status. */
@@ -212,8 +335,11 @@ sig_cb(evutil_socket_t sig, short what, void *arg)
 		sv_shutdown(sig == SIGTERM ? "SIGTERM" : "SIGINT");
 		break;
 	case SIGHUP:
-		if (!sv_stopping)
-			sv_reload();
+		if (sv_stopping)
+			break;
+		sdnotify_reloading();
+		sv_reload();
+		sdnotify_ready(supervisor_status());
 		break;
 	case SIGUSR1:
 		stats_read(&s);
@@ -247,6 +373,7 @@ sv_shutdown(const char *signame)
 	}
 	sv_stopping = 1;
 	log_notice("shutting down (%s)", signame);
+	sdnotify_stopping(supervisor_status());
 	worker_command_all(ENGINE_STOP, NULL, NULL, 0);
 	sv_close_unused(sv_listeners, sv_nlisteners, NULL, 0);
 	free(sv_listeners);
@@ -292,6 +419,7 @@ sv_reload(void)
 {
 	struct iod_conf	*next;
 	struct listener	*ls;
+	size_t		 nls;
 	char		 err[512];
 
 	if ((next = calloc(1, sizeof(*next))) == NULL ||
@@ -308,12 +436,9 @@ sv_reload(void)
 		next->engine = strdup(sv_engine_arg);
 	}
 	sv_keep_restart_settings(sv_conf, next);
-	if ((ls = calloc(next->nlisten, sizeof(*ls))) == NULL ||
-	    sv_open(next, ls, sv_listeners, sv_nlisteners, err,
-	    sizeof(err)) == -1) {
+	if (sv_relisten(next, &ls, &nls, err, sizeof(err)) == -1) {
 		log_warnx("reload failed: %s; keeping the running "
-		    "configuration", ls == NULL ? "out of memory" : err);
-		free(ls);
+		    "configuration", err);
 		conf_free(next);
 		free(next);
 		return;
@@ -322,15 +447,46 @@ sv_reload(void)
 	log_setlevel(next->log_level);
 	if (!sv_to_stderr && next->syslog_facility != sv_conf->syslog_facility)
 		log_init(0, next->syslog_facility, next->log_level);
-	worker_command_all(ENGINE_APPLY, next, ls, next->nlisten);
-	sv_close_unused(sv_listeners, sv_nlisteners, ls, next->nlisten);
+	worker_command_all(ENGINE_APPLY, next, ls, nls);
+	sv_close_unused(sv_listeners, sv_nlisteners, ls, nls);
 	free(sv_listeners);
 	conf_free(sv_conf);
 	free(sv_conf);
 	sv_conf = next;
 	sv_listeners = ls;
-	sv_nlisteners = next->nlisten;
+	sv_nlisteners = nls;
 	log_info("reloaded %s", sv_conf->path);
+	if (sv_inherited)
+		log_info("listen in %s is not used: keeping the %zu socket%s "
+		    "passed by systemd", sv_conf->path, nls, nls == 1 ? "" : "s");
+}
+
+/*
+ * The listeners for next, in *lsp: sockets from systemd stay as they are,
+ * since listen is not used; otherwise unchanged addresses keep their
+ * socket and new ones are opened.  Return -1 and a cause on failure.
+ */
+static int
+sv_relisten(const struct iod_conf *next, struct listener **lsp, size_t *np,
+    char *cause, size_t len)
+{
+	struct listener	*ls;
+	size_t		 n = sv_inherited ? sv_nlisteners : next->nlisten;
+
+	if ((ls = calloc(n, sizeof(*ls))) == NULL) {
+		snprintf(cause, len, "out of memory");
+		return (-1);
+	}
+	if (sv_inherited)
+		memcpy(ls, sv_listeners, n * sizeof(*ls));
+	else if (sv_open(next, ls, sv_listeners, sv_nlisteners, cause,
+	    len) == -1) {
+		free(ls);
+		return (-1);
+	}
+	*lsp = ls;
+	*np = n;
+	return (0);
 }
 
 /*

@@ -13,4 +13,7 @@ int	supervisor_start(char *, size_t);
 /* The main loop; returns the exit status. */
 int	supervisor_run(int, const char *);
 
+/* What iod is doing, in one line for systemctl status. */
+const char *supervisor_status(void);
+
 #endif

@@ -41,6 +41,10 @@ const struct t_variant t_variants[] = {
 	{ "poll",	2, 1 },
 	{ "epoll",	1, 1 },
 	{ "epoll",	2, 1 },
+#ifdef HAVE_LIBURING
+	{ "uring",	1, 1 },
+	{ "uring",	2, 1 },
+#endif
 	{ "threads",	1, 0 },
 	{ "threads",	2, 0 },
 	{ "fork",	1, 0 },

@@ -18,6 +18,8 @@ main(void)
 	srunner_add_suite(sr, suite_privs());
 	srunner_add_suite(sr, suite_proto());
 	srunner_add_suite(sr, suite_life());
+	srunner_add_suite(sr, suite_systemd());
+	srunner_add_suite(sr, suite_man());
 	srunner_run_all(sr, CK_NORMAL);
 	failed = srunner_ntests_failed(sr);
 	srunner_free(sr);

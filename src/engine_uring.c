@@ -1,0 +1,1190 @@
+/*
+ * The uring engine: every accept, recv and send is a request submitted to
+ * the worker's io_uring, and the worker acts on their completions.
+ *
+ * Each listener has one accept in flight, submitted again at the start of
+ * the round after it completes: a round takes at most one new connection
+ * per listener, while it handles up to UR_ROUND completions of others.
+ * Single accepts rather than a multishot one, because the kernel reads
+ * RLIMIT_NOFILE when an accept is submitted: a multishot accept would go
+ * on using the limit of the moment it was armed, missing one raised by a
+ * reload or lowered by an administrator.
+ *
+ * A connection has at most one recv and one send in flight.  Sends take
+ * from one buffer, whose memory must not move until they complete; what
+ * recvs bring meanwhile is transformed and gathered in a second one,
+ * which becomes the first when that is all sent.  The state says what the
+ * connection waits for:
+ *  - READING: a recv is in flight (or, if it found no free buffer, waits
+ *    on the worker's starved list to be submitted again next round),
+ *    and a send too while anything is owed;
+ *  - PAUSED: owed max_pending_bytes, so only sending until that has
+ *    drained to half (the backpressure rule in outbuf.c);
+ *  - DRAINING: end of input or shutdown: send what is owed, then close;
+ *  - LINGERING: all sent, but closing now would reset the connection
+ *    (see engine_must_linger): discarding input until the client's end;
+ *  - CLOSED: closed, and freed as soon as no request refers to it.
+ * A recv names no buffer: the kernel takes one from a ring of buffers
+ * provided by the worker when data arrives, so an idle connection holds no
+ * buffer at all, only its small struct (and the kernel's pending request).
+ *
+ * The worker's own requests are a poll on the notify descriptor and a
+ * one-second timeout that closes idle connections and ends the pause
+ * after an accept failure.  Whatever a completion ends is armed again at
+ * the start of the next round, before the worker waits.
+ */
+#include <sys/mman.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifdef HAVE_LIBURING
+#include <liburing.h>
+#endif
+
+#include "conf.h"
+#include "engine.h"
+#include "log.h"
+#include "stats.h"
+#include "transform.h"
+#include "worker.h"
+
+#ifndef HAVE_LIBURING
+
+/* Say why this engine is not available. */
+static int
+ur_probe(char *cause, size_t len)
+{
+	snprintf(cause, len, "built without liburing (Debian: liburing-dev)");
+	return (-1);
+}
+
+const struct engine engine_uring = {
+	"uring", ur_probe, NULL, NULL, NULL, NULL
+};
+
+#else /* HAVE_LIBURING */
+
+#define UR_SQ_ENTRIES	256	/* submissions per batch; more flush early */
+#define UR_CQ_ENTRIES	4096	/* the kernel keeps any overflow */
+#define UR_NBUFS	1024	/* receive buffers per worker, at most: 2^n */
+#define UR_NBUFS_STEP	8	/* provided at first, and added on shortage */
+#define UR_BUFSZ	ENGINE_IO_MAX
+#define UR_BGID		0	/* the buffer group of those buffers */
+#define UR_ROUND	256	/* completions handled per round */
+#define UR_QUIESCE_S	5	/* seconds stop() waits for cancellations */
+
+/* What a request is, in the low bits of its user data. */
+enum ur_tag {
+	UR_NOTIFY,		/* poll on the notify descriptor */
+	UR_TICK,		/* the once-a-second timeout */
+	UR_ACCEPT,		/* accept on a listener */
+	UR_RECV,
+	UR_SEND,
+	UR_CANCEL		/* a cancellation; its result is not needed */
+};
+#define UR_TAG_MASK	7
+
+/* Requests a connection has in flight. */
+#define UR_OP_RECV	0x01
+#define UR_OP_SEND	0x02
+
+enum conn_state {
+	CONN_READING,
+	CONN_PAUSED,
+	CONN_DRAINING,
+	CONN_LINGERING,
+	CONN_CLOSED
+};
+
+static const char *const conn_state_names[] = {
+	"reading", "paused", "draining", "lingering", "closed"
+};
+
+struct ur_worker;
+
+/* Transformed input, owed to the client. */
+struct ur_out {
+	uint32_t		 o_off;		/* first byte not yet sent */
+	uint32_t		 o_len;
+	uint32_t		 o_cap;
+	unsigned char		 o_data[];
+};
+
+struct ur_conn {
+	TAILQ_ENTRY(ur_conn)	 c_entry;	/* on uw_conns or uw_closed */
+	TAILQ_ENTRY(ur_conn)	 c_wait_entry;	/* on uw_starved */
+	struct ur_worker	*c_uw;
+	struct ur_out		*c_sending;	/* what sends take from */
+	struct ur_out		*c_queued;	/* input that came meanwhile */
+	int64_t			 c_last_io;	/* ms: last byte either way */
+	uint32_t		 c_owed;	/* bytes not yet sent */
+	uint32_t		 c_max_pending;
+	int			 c_fd;
+	int			 c_idle;	/* idle_timeout, seconds */
+	enum conn_state		 c_state;
+	enum transform_mode	 c_mode;
+	unsigned char		 c_ops;		/* UR_OP_*: in flight */
+	unsigned char		 c_starved;	/* on uw_starved */
+	unsigned char		 c_eof;		/* the client's end of input */
+};
+
+TAILQ_HEAD(ur_conn_list, ur_conn);
+
+struct ur_listener {
+	const struct listener	*l_src;
+	int			 l_fd;
+	int			 l_armed;	/* an accept is in flight */
+	int			 l_cancelling;	/* and its cancel too */
+	int			 l_gone;	/* dropped: never arm again */
+	int64_t			 l_resume_at;	/* ms: paused until; 0: not */
+};
+
+struct ur_worker {
+	struct worker		*uw_worker;
+	struct io_uring		 uw_ring;
+	int			 uw_ring_ok;
+	struct io_uring_buf_ring *uw_br;
+	unsigned char		*uw_bufs;	/* UR_NBUFS * UR_BUFSZ */
+	int			 uw_nbufs;	/* provided so far */
+	struct __kernel_timespec uw_tick;
+	struct ur_listener	**uw_listeners;
+	size_t			 uw_nlisteners;
+	struct ur_conn_list	 uw_conns;
+	struct ur_conn_list	 uw_closed;	/* waiting for completions */
+	struct ur_conn_list	 uw_starved;	/* waiting for a buffer */
+	size_t			 uw_inflight;	/* requests not yet ended */
+	int			 uw_notify_armed;
+	int			 uw_tick_armed;
+	int64_t			 uw_now;	/* ms, when the round began */
+	int			 uw_stopping;
+	int			 uw_done;
+};
+
+static int	ur_probe(char *, size_t);
+static int	ur_start(struct worker *, char *, size_t);
+static void	ur_run(struct worker *);
+static void	ur_command(struct worker *, enum engine_cmd);
+static void	ur_stop(struct worker *);
+
+static int	ur_probe_ops(struct io_uring *, char *, size_t);
+static int	ur_ring_init(struct ur_worker *, char *, size_t);
+static struct io_uring_buf_ring *ur_br_setup(struct io_uring *, unsigned,
+		    char *, size_t);
+static int	ur_bufs_init(struct ur_worker *, char *, size_t);
+static void	ur_bufs_grow(struct ur_worker *);
+static void	ur_buf_put(struct ur_worker *, int);
+static int	ur_quiesce(struct ur_worker *);
+static void	ur_free(struct ur_worker *);
+static int64_t	ur_clock(void);
+static uint64_t	ur_ud(void *, enum ur_tag);
+static struct io_uring_sqe *ur_sqe(struct ur_worker *, void *, enum ur_tag);
+static int	ur_cancel(struct ur_worker *, uint64_t);
+static void	ur_prepare(struct ur_worker *);
+static int	ur_wait(struct ur_worker *);
+static void	ur_reap(struct ur_worker *);
+static void	ur_dispatch(struct ur_worker *, uint64_t, int, unsigned);
+static void	ur_tick(struct ur_worker *, int);
+static void	ur_listen(struct ur_worker *);
+static void	ur_unlisten(struct ur_worker *, const struct listener *,
+		    size_t);
+static void	ur_settle(struct ur_worker *);
+static void	ur_listener_arm(struct ur_worker *, struct ur_listener *);
+static void	ur_listener_cancel(struct ur_worker *, struct ur_listener *);
+static void	ur_accept_done(struct ur_worker *, struct ur_listener *, int);
+static void	ur_admit(struct ur_worker *, int);
+static int	ur_conn_recv(struct ur_conn *);
+static void	ur_conn_recv_done(struct ur_conn *, int, unsigned);
+static void	ur_conn_input(struct ur_conn *, int, int);
+static int	ur_out_append(struct ur_out **, const unsigned char *,
+		    uint32_t, uint32_t);
+static int	ur_conn_send(struct ur_conn *);
+static void	ur_conn_send_done(struct ur_conn *, int);
+static void	ur_conn_next(struct ur_conn *);
+static void	ur_conn_set_state(struct ur_conn *, enum conn_state);
+static void	ur_conn_drain(struct ur_conn *, const char *);
+static void	ur_conn_finish(struct ur_conn *, const char *);
+static void	ur_conn_close(struct ur_conn *, const char *);
+static void	ur_conn_release(struct ur_conn *);
+static void	ur_conn_all(struct ur_worker *,
+		    void (*)(struct ur_conn *, const char *), const char *);
+
+const struct engine engine_uring = {
+	"uring", ur_probe, ur_start, ur_run, ur_command, ur_stop
+};
+
+/*
+ * Create a small ring and check that the kernel offers every request this
+ * engine uses, and takes a provided buffer ring (Linux 5.19).
+ */
+static int
+ur_probe(char *cause, size_t len)
+{
+	struct io_uring			 ring;
+	struct io_uring_buf_ring	*br = NULL;
+	int				 error;
+
+	if ((error = io_uring_queue_init(4, &ring, 0)) < 0) {
+		snprintf(cause, len, "io_uring_queue_init: %s",
+		    strerror(-error));
+		return (-1);
+	}
+	if (ur_probe_ops(&ring, cause, len) == 0)
+		br = ur_br_setup(&ring, 1, cause, len);
+	io_uring_queue_exit(&ring);
+	if (br == NULL)
+		return (-1);
+	munmap(br, sizeof(struct io_uring_buf));
+	return (0);
+}
+
+/* Check that the kernel offers every request this engine uses. */
+static int
+ur_probe_ops(struct io_uring *ring, char *cause, size_t len)
+{
+	static const struct {
+		int		 op;
+		const char	*name;
+	} ops[] = {
+		{ IORING_OP_ACCEPT, "IORING_OP_ACCEPT" },
+		{ IORING_OP_RECV, "IORING_OP_RECV" },
+		{ IORING_OP_SEND, "IORING_OP_SEND" },
+		{ IORING_OP_POLL_ADD, "IORING_OP_POLL_ADD" },
+		{ IORING_OP_TIMEOUT, "IORING_OP_TIMEOUT" },
+		{ IORING_OP_ASYNC_CANCEL, "IORING_OP_ASYNC_CANCEL" },
+	};
+	struct io_uring_probe	*p;
+	size_t			 i;
+
+	if ((p = io_uring_get_probe_ring(ring)) == NULL) {
+		snprintf(cause, len, "io_uring_get_probe_ring failed");
+		return (-1);
+	}
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
+		if (!io_uring_opcode_supported(p, ops[i].op))
+			break;
+	if (i < sizeof(ops) / sizeof(ops[0]))
+		snprintf(cause, len, "the kernel lacks %s", ops[i].name);
+	io_uring_free_probe(p);
+	return (i < sizeof(ops) / sizeof(ops[0]) ? -1 : 0);
+}
+
+/* Create the worker's ring and buffers; accepting starts with run(). */
+static int
+ur_start(struct worker *w, char *cause, size_t len)
+{
+	struct ur_worker	*uw;
+
+	if ((uw = calloc(1, sizeof(*uw))) == NULL) {
+		snprintf(cause, len, "out of memory");
+		return (-1);
+	}
+	uw->uw_worker = w;
+	TAILQ_INIT(&uw->uw_conns);
+	TAILQ_INIT(&uw->uw_closed);
+	TAILQ_INIT(&uw->uw_starved);
+	uw->uw_tick.tv_sec = 1;
+	if (ur_ring_init(uw, cause, len) == -1 ||
+	    ur_bufs_init(uw, cause, len) == -1) {
+		ur_free(uw);
+		return (-1);
+	}
+	uw->uw_now = ur_clock();
+	w->w_engine = uw;
+	ur_listen(uw);
+	return (0);
+}
+
+/* Serve until a STOP has been handled and every connection is closed. */
+static void
+ur_run(struct worker *w)
+{
+	struct ur_worker	*uw = w->w_engine;
+
+	while (!uw->uw_done) {
+		ur_prepare(uw);
+		if (ur_wait(uw) == -1)
+			break;
+	}
+}
+
+/*
+ * Handle a command from the supervisor.  Listeners are let go of before
+ * this returns: the supervisor closes them once every worker has answered.
+ */
+static void
+ur_command(struct worker *w, enum engine_cmd cmd)
+{
+	struct ur_worker	*uw = w->w_engine;
+
+	switch (cmd) {
+	case ENGINE_APPLY:
+		ur_unlisten(uw, w->w_listeners, w->w_nlisteners);
+		ur_listen(uw);
+		break;
+	case ENGINE_STOP:
+		ur_unlisten(uw, NULL, 0);
+		uw->uw_stopping = 1;
+		ur_conn_all(uw, ur_conn_drain, "shutdown");
+		break;
+	case ENGINE_DEADLINE:
+		ur_unlisten(uw, NULL, 0);
+		uw->uw_stopping = 1;
+		ur_conn_all(uw, ur_conn_close, "shutdown deadline");
+		break;
+	}
+	if (uw->uw_stopping && TAILQ_EMPTY(&uw->uw_conns))
+		uw->uw_done = 1;
+}
+
+/* Close everything, wait until no request is left, and free. */
+static void
+ur_stop(struct worker *w)
+{
+	struct ur_worker	*uw = w->w_engine;
+
+	if (uw == NULL)
+		return;
+	ur_unlisten(uw, NULL, 0);
+	ur_conn_all(uw, ur_conn_close, "worker stopped");
+	if (ur_quiesce(uw) == -1) {
+		/* Freeing memory the kernel may still write to is worse. */
+		log_warnx("worker %d: %zu io_uring requests did not end; "
+		    "leaving their memory allocated", w->w_id,
+		    uw->uw_inflight);
+		return;
+	}
+	w->w_engine = NULL;
+	ur_free(uw);
+}
+
+/*
+ * Create the ring.  Only this worker's thread ever submits to it, and
+ * with DEFER_TASKRUN the kernel completes requests only when the worker
+ * waits for them, instead of interrupting whatever system call it makes;
+ * kernels before 6.1 lack that, so fall back to COOP_TASKRUN.
+ */
+static int
+ur_ring_init(struct ur_worker *uw, char *cause, size_t len)
+{
+	struct io_uring_params	p;
+	int			error;
+
+	memset(&p, 0, sizeof(p));
+	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL |
+	    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
+	p.cq_entries = UR_CQ_ENTRIES;
+	error = io_uring_queue_init_params(UR_SQ_ENTRIES, &uw->uw_ring, &p);
+	if (error == -EINVAL) {
+		memset(&p, 0, sizeof(p));
+		p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL |
+		    IORING_SETUP_COOP_TASKRUN;
+		p.cq_entries = UR_CQ_ENTRIES;
+		error = io_uring_queue_init_params(UR_SQ_ENTRIES,
+		    &uw->uw_ring, &p);
+	}
+	if (error < 0) {
+		snprintf(cause, len, "io_uring_queue_init: %s",
+		    strerror(-error));
+		return (-1);
+	}
+	uw->uw_ring_ok = 1;
+	return (0);
+}
+
+/* Register an empty ring of n provided buffers as group UR_BGID. */
+static struct io_uring_buf_ring *
+ur_br_setup(struct io_uring *ring, unsigned n, char *cause, size_t len)
+{
+	struct io_uring_buf_reg		 reg;
+	struct io_uring_buf_ring	*br;
+	size_t				 size = n * sizeof(struct io_uring_buf);
+	int				 error;
+
+	br = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (br == MAP_FAILED) {
+		snprintf(cause, len, "mmap: %s", strerror(errno));
+		return (NULL);
+	}
+	memset(&reg, 0, sizeof(reg));
+	reg.ring_addr = (uintptr_t)br;
+	reg.ring_entries = n;
+	reg.bgid = UR_BGID;
+	if ((error = io_uring_register_buf_ring(ring, &reg, 0)) < 0) {
+		snprintf(cause, len, "io_uring_register_buf_ring: %s "
+		    "(Linux 5.19 or later is needed)", strerror(-error));
+		munmap(br, size);
+		return (NULL);
+	}
+	io_uring_buf_ring_init(br);
+	return (br);
+}
+
+/*
+ * The worker's receive buffers.  Idle connections hold none, and a
+ * connection gives its buffer back as soon as the bytes are copied out
+ * (ur_conn_input).  The kernel takes buffers in the order they were
+ * given, so every buffer provided is soon touched: provide a few, and
+ * more only when a recv finds none free, so that memory follows the
+ * number of connections that receive at once.
+ */
+static int
+ur_bufs_init(struct ur_worker *uw, char *cause, size_t len)
+{
+	uw->uw_bufs = mmap(NULL, (size_t)UR_NBUFS * UR_BUFSZ,
+	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+	    -1, 0);
+	if (uw->uw_bufs == MAP_FAILED) {
+		uw->uw_bufs = NULL;
+		snprintf(cause, len, "mmap: %s", strerror(errno));
+		return (-1);
+	}
+	uw->uw_br = ur_br_setup(&uw->uw_ring, UR_NBUFS, cause, len);
+	if (uw->uw_br == NULL)
+		return (-1);
+	ur_bufs_grow(uw);
+	return (0);
+}
+
+/* Provide UR_NBUFS_STEP more receive buffers, up to UR_NBUFS. */
+static void
+ur_bufs_grow(struct ur_worker *uw)
+{
+	int	i;
+
+	for (i = 0; i < UR_NBUFS_STEP && uw->uw_nbufs < UR_NBUFS; i++)
+		ur_buf_put(uw, uw->uw_nbufs++);
+}
+
+/* Give buffer bid back to the kernel. */
+static void
+ur_buf_put(struct ur_worker *uw, int bid)
+{
+	io_uring_buf_ring_add(uw->uw_br, uw->uw_bufs + (size_t)bid * UR_BUFSZ,
+	    UR_BUFSZ, (unsigned short)bid, io_uring_buf_ring_mask(UR_NBUFS),
+	    0);
+	io_uring_buf_ring_advance(uw->uw_br, 1);
+}
+
+/*
+ * Cancel every request still in flight and wait for each to end, so that
+ * none can touch a connection or a buffer after it is freed.  Nothing new
+ * is submitted meanwhile: every connection is closed and the notify poll,
+ * the tick and the accepts are armed again only by ur_prepare().  If a
+ * second passes without a completion, the sockets of closed connections
+ * are shut down, which ends any request still waiting on one.
+ */
+static int
+ur_quiesce(struct ur_worker *uw)
+{
+	struct io_uring_cqe	*cqe;
+	struct __kernel_timespec ts = { 1, 0 };
+	struct ur_conn		*c;
+	int			 waited = 0;
+
+	if (!uw->uw_ring_ok)
+		return (0);
+	(void)ur_cancel(uw, 0);
+	while (uw->uw_inflight > 0 && waited < UR_QUIESCE_S) {
+		if (io_uring_submit_and_wait_timeout(&uw->uw_ring, &cqe, 1,
+		    &ts, NULL) == -ETIME) {
+			waited++;
+			TAILQ_FOREACH(c, &uw->uw_closed, c_entry)
+				(void)shutdown(c->c_fd, SHUT_RDWR);
+			(void)ur_cancel(uw, 0);
+		}
+		ur_reap(uw);
+	}
+	return (uw->uw_inflight > 0 ? -1 : 0);
+}
+
+/* Free everything ur_start() made. */
+static void
+ur_free(struct ur_worker *uw)
+{
+	size_t	i;
+
+	if (uw->uw_ring_ok)
+		io_uring_queue_exit(&uw->uw_ring);
+	if (uw->uw_br != NULL)
+		munmap(uw->uw_br, UR_NBUFS * sizeof(struct io_uring_buf));
+	if (uw->uw_bufs != NULL)
+		munmap(uw->uw_bufs, (size_t)UR_NBUFS * UR_BUFSZ);
+	for (i = 0; i < uw->uw_nlisteners; i++)
+		free(uw->uw_listeners[i]);
+	free(uw->uw_listeners);
+	free(uw);
+}
+
+/*
+ * Milliseconds on a clock that never jumps.  Not whole seconds: with
+ * idle_timeout = 1, a byte at 0.9 s and a check at 1.0 s would otherwise
+ * count as a second of silence.
+ */
+static int64_t
+ur_clock(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+}
+
+/* A request's user data: the object it is for, and what it is. */
+static uint64_t
+ur_ud(void *p, enum ur_tag tag)
+{
+	return ((uint64_t)(uintptr_t)p | (uint64_t)tag);
+}
+
+/*
+ * A submission slot for a request on p, counted as in flight.  When the
+ * queue is full, what is in it is submitted first; NULL means the kernel
+ * would not take it.
+ */
+static struct io_uring_sqe *
+ur_sqe(struct ur_worker *uw, void *p, enum ur_tag tag)
+{
+	struct io_uring_sqe	*sqe;
+
+	if ((sqe = io_uring_get_sqe(&uw->uw_ring)) == NULL) {
+		(void)io_uring_submit(&uw->uw_ring);
+		if ((sqe = io_uring_get_sqe(&uw->uw_ring)) == NULL)
+			return (NULL);
+	}
+	uw->uw_inflight++;
+	io_uring_sqe_set_data64(sqe, ur_ud(p, tag));
+	return (sqe);
+}
+
+/* Ask the kernel to cancel the requests with user data ud; 0: all. */
+static int
+ur_cancel(struct ur_worker *uw, uint64_t ud)
+{
+	struct io_uring_sqe	*sqe;
+
+	if ((sqe = ur_sqe(uw, NULL, UR_CANCEL)) == NULL)
+		return (-1);
+	io_uring_prep_cancel64(sqe, ud, IORING_ASYNC_CANCEL_ALL |
+	    (ud == 0 ? IORING_ASYNC_CANCEL_ANY : 0));
+	return (0);
+}
+
+/*
+ * Before waiting: arm again what completions ended (the notify poll, the
+ * tick, accepts) and give starved connections another try.
+ */
+static void
+ur_prepare(struct ur_worker *uw)
+{
+	struct io_uring_sqe	*sqe;
+	struct ur_conn		*c;
+	size_t			 i;
+
+	if (!uw->uw_notify_armed &&
+	    (sqe = ur_sqe(uw, uw, UR_NOTIFY)) != NULL) {
+		io_uring_prep_poll_add(sqe, uw->uw_worker->w_notify, POLLIN);
+		uw->uw_notify_armed = 1;
+	}
+	if (!uw->uw_tick_armed && (sqe = ur_sqe(uw, uw, UR_TICK)) != NULL) {
+		io_uring_prep_timeout(sqe, &uw->uw_tick, 0, 0);
+		uw->uw_tick_armed = 1;
+	}
+	for (i = 0; i < uw->uw_nlisteners; i++)
+		ur_listener_arm(uw, uw->uw_listeners[i]);
+	while ((c = TAILQ_FIRST(&uw->uw_starved)) != NULL) {
+		TAILQ_REMOVE(&uw->uw_starved, c, c_wait_entry);
+		c->c_starved = 0;
+		ur_conn_next(c);
+	}
+}
+
+/*
+ * Submit what is queued, wait for a completion, and handle a round.  The
+ * kernel may lack memory for a moment (or room for completions, which
+ * handling them makes): wait a millisecond then, rather than spin.  Any
+ * other failure is a bug, and ends the worker.
+ */
+static int
+ur_wait(struct ur_worker *uw)
+{
+	int	error;
+
+	error = io_uring_submit_and_wait(&uw->uw_ring, 1);
+	if (error == -EAGAIN || error == -ENOMEM || error == -EBUSY)
+		(void)poll(NULL, 0, 1);
+	else if (error < 0 && error != -EINTR) {
+		log_warnx("worker %d: io_uring_submit_and_wait: %s",
+		    uw->uw_worker->w_id, strerror(-error));
+		return (-1);
+	}
+	uw->uw_now = ur_clock();
+	ur_reap(uw);
+	return (0);
+}
+
+/*
+ * Handle the completions that are ready, in the order the kernel posted
+ * them, at most UR_ROUND: what they queued is then submitted before the
+ * rest are looked at.
+ */
+static void
+ur_reap(struct ur_worker *uw)
+{
+	struct io_uring_cqe	*cqe;
+	uint64_t		 ud;
+	unsigned		 flags;
+	int			 n, res;
+
+	for (n = 0; n < UR_ROUND; n++) {
+		if (io_uring_peek_cqe(&uw->uw_ring, &cqe) != 0)
+			break;
+		ud = cqe->user_data;
+		res = cqe->res;
+		flags = cqe->flags;
+		io_uring_cqe_seen(&uw->uw_ring, cqe);
+		if (!(flags & IORING_CQE_F_MORE))
+			uw->uw_inflight--;
+		ur_dispatch(uw, ud, res, flags);
+	}
+}
+
+/* One completion: hand it to what its request was for. */
+static void
+ur_dispatch(struct ur_worker *uw, uint64_t ud, int res, unsigned flags)
+{
+	void	*p = (void *)(uintptr_t)(ud & ~(uint64_t)UR_TAG_MASK);
+
+	switch ((enum ur_tag)(ud & UR_TAG_MASK)) {
+	case UR_NOTIFY:
+		uw->uw_notify_armed = 0;
+		if (res != -ECANCELED)
+			worker_drain(uw->uw_worker);
+		break;
+	case UR_TICK:
+		uw->uw_tick_armed = 0;
+		ur_tick(uw, res);
+		break;
+	case UR_ACCEPT:
+		ur_accept_done(uw, p, res);
+		break;
+	case UR_RECV:
+		ur_conn_recv_done(p, res, flags);
+		break;
+	case UR_SEND:
+		ur_conn_send_done(p, res);
+		break;
+	case UR_CANCEL:
+		break;
+	}
+}
+
+/*
+ * Once a second: close idle connections and lingering ones that have
+ * nothing left to lose, and end paused listeners' pause.
+ */
+static void
+ur_tick(struct ur_worker *uw, int res)
+{
+	struct ur_conn	*c, *next;
+	size_t		 i;
+
+	if (res == -ECANCELED)
+		return;
+	for (c = TAILQ_FIRST(&uw->uw_conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, c_entry);
+		if (c->c_state == CONN_LINGERING &&
+		    !engine_must_linger(c->c_fd))
+			ur_conn_close(c, "drained");
+		else if (c->c_idle > 0 &&
+		    uw->uw_now - c->c_last_io >= (int64_t)c->c_idle * 1000) {
+			stats_count_timeout();
+			ur_conn_close(c, "idle timeout");
+		}
+	}
+	for (i = 0; i < uw->uw_nlisteners; i++)
+		if (uw->uw_now >= uw->uw_listeners[i]->l_resume_at)
+			uw->uw_listeners[i]->l_resume_at = 0;
+}
+
+/*
+ * Accept on every listener the worker was given and does not yet have;
+ * the accepts are submitted at the start of the next round.  As in the
+ * other engines, every worker accepts on the same sockets and the kernel
+ * gives each connection to one of them.
+ */
+static void
+ur_listen(struct ur_worker *uw)
+{
+	struct worker		*w = uw->uw_worker;
+	struct ur_listener	**ls, *l;
+	size_t			 i, j, n = uw->uw_nlisteners;
+
+	ls = reallocarray(uw->uw_listeners, n + w->w_nlisteners + 1,
+	    sizeof(*ls));
+	if (ls == NULL) {
+		log_warnx("worker %d: out of memory: not accepting on new "
+		    "listeners", w->w_id);
+		return;
+	}
+	uw->uw_listeners = ls;
+	for (j = 0; j < w->w_nlisteners; j++) {
+		for (i = 0; i < n && ls[i]->l_fd != w->w_listeners[j].l_fd; i++)
+			continue;
+		if (i < n && !ls[i]->l_gone) {
+			ls[i]->l_src = &w->w_listeners[j];
+			continue;
+		}
+		if ((l = calloc(1, sizeof(*l))) == NULL) {
+			log_warnx("worker %d: out of memory: not accepting "
+			    "on %s", w->w_id, w->w_listeners[j].l_name);
+			continue;
+		}
+		l->l_src = &w->w_listeners[j];
+		l->l_fd = l->l_src->l_fd;
+		ls[n++] = l;
+	}
+	uw->uw_nlisteners = n;
+}
+
+/*
+ * Stop accepting on every listener not in keep[0..nkeep), and free those
+ * once their accepts have ended.  One whose accept would not end stays
+ * listed, never armed again, so that its completion finds it.
+ */
+static void
+ur_unlisten(struct ur_worker *uw, const struct listener *keep, size_t nkeep)
+{
+	struct ur_listener	*l;
+	size_t			 i, j, n = 0;
+
+	for (i = 0; i < uw->uw_nlisteners; i++) {
+		l = uw->uw_listeners[i];
+		for (j = 0; j < nkeep && keep[j].l_fd != l->l_fd; j++)
+			continue;
+		if (j == nkeep)
+			l->l_gone = 1;
+	}
+	ur_settle(uw);
+	for (i = 0; i < uw->uw_nlisteners; i++) {
+		l = uw->uw_listeners[i];
+		if (l->l_gone && !l->l_armed)
+			free(l);
+		else
+			uw->uw_listeners[n++] = l;
+	}
+	uw->uw_nlisteners = n;
+}
+
+/*
+ * Cancel the accepts on listeners marked gone and wait until each has
+ * ended, serving whatever else completes meanwhile: the supervisor closes
+ * those sockets once the command is answered, and no request may refer to
+ * them then.  A command runs when the notify poll has completed, and
+ * that is armed again only by the next round, so commands never nest.
+ */
+static void
+ur_settle(struct ur_worker *uw)
+{
+	struct ur_listener	*l;
+	size_t			 i;
+	int			 busy;
+
+	for (;;) {
+		busy = 0;
+		for (i = 0; i < uw->uw_nlisteners; i++) {
+			l = uw->uw_listeners[i];
+			if (!l->l_gone || !l->l_armed)
+				continue;
+			busy = 1;
+			ur_listener_cancel(uw, l);
+		}
+		if (!busy)
+			return;
+		if (ur_wait(uw) == -1) {
+			log_warnx("worker %d: cannot cancel accepts",
+			    uw->uw_worker->w_id);
+			return;
+		}
+	}
+}
+
+/* Submit an accept on l, unless it has one, is gone or paused. */
+static void
+ur_listener_arm(struct ur_worker *uw, struct ur_listener *l)
+{
+	struct io_uring_sqe	*sqe;
+
+	if (l->l_armed || l->l_gone || l->l_resume_at != 0 ||
+	    uw->uw_stopping)
+		return;
+	if ((sqe = ur_sqe(uw, l, UR_ACCEPT)) == NULL)
+		return;
+	io_uring_prep_accept(sqe, l->l_fd, NULL, NULL, SOCK_CLOEXEC);
+	l->l_armed = 1;
+}
+
+/* Cancel l's accept, once. */
+static void
+ur_listener_cancel(struct ur_worker *uw, struct ur_listener *l)
+{
+	if (l->l_armed && !l->l_cancelling &&
+	    ur_cancel(uw, ur_ud(l, UR_ACCEPT)) == 0)
+		l->l_cancelling = 1;
+}
+
+/*
+ * An accept completed.  After EMFILE and the like the listener is paused
+ * for ENGINE_ACCEPT_PAUSE seconds rather than armed again, as the
+ * connection stays queued and would fail again at once.
+ */
+static void
+ur_accept_done(struct ur_worker *uw, struct ur_listener *l, int res)
+{
+	l->l_armed = 0;
+	l->l_cancelling = 0;
+	if (res >= 0) {
+		ur_admit(uw, res);
+		return;
+	}
+	if (res == -ECANCELED || l->l_gone ||
+	    engine_accept_failed(l->l_src->l_name, -res))
+		return;
+	l->l_resume_at = uw->uw_now + ENGINE_ACCEPT_PAUSE * 1000;
+}
+
+/* Serve a just-accepted descriptor, or close it at once. */
+static void
+ur_admit(struct ur_worker *uw, int fd)
+{
+	const struct iod_conf	*conf = uw->uw_worker->w_conf;
+	struct ur_conn		*c;
+
+	if (engine_admit(conf, fd) == -1)
+		return;
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		engine_refuse(fd, "out of memory");
+		return;
+	}
+	c->c_uw = uw;
+	c->c_fd = fd;
+	c->c_mode = conf->mode;
+	c->c_idle = conf->idle_timeout;
+	c->c_max_pending = (uint32_t)conf->max_pending_bytes;
+	c->c_last_io = uw->uw_now;
+	c->c_state = CONN_READING;
+	engine_sockopts(conf, fd);
+	if (ur_conn_recv(c) == -1) {
+		free(c);
+		engine_refuse(fd, "no io_uring submission slot");
+		return;
+	}
+	TAILQ_INSERT_TAIL(&uw->uw_conns, c, c_entry);
+}
+
+/*
+ * Ask for the next bytes, no more than max_pending_bytes minus what is
+ * owed; the kernel picks a buffer when they arrive.
+ */
+static int
+ur_conn_recv(struct ur_conn *c)
+{
+	struct io_uring_sqe	*sqe;
+	uint32_t		 len = c->c_max_pending - c->c_owed;
+
+	if ((sqe = ur_sqe(c->c_uw, c, UR_RECV)) == NULL)
+		return (-1);
+	io_uring_prep_recv(sqe, c->c_fd, NULL, len < UR_BUFSZ ? len : UR_BUFSZ,
+	    0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = UR_BGID;
+	c->c_ops |= UR_OP_RECV;
+	return (0);
+}
+
+/* A recv completed: bytes, the end of input, or a failure. */
+static void
+ur_conn_recv_done(struct ur_conn *c, int res, unsigned flags)
+{
+	int	bid = -1;
+
+	c->c_ops &= ~UR_OP_RECV;
+	if (flags & IORING_CQE_F_BUFFER)
+		bid = (int)(flags >> IORING_CQE_BUFFER_SHIFT);
+	if (res > 0 && bid != -1 && c->c_state != CONN_CLOSED) {
+		ur_conn_input(c, bid, res);
+		return;
+	}
+	if (bid != -1)
+		ur_buf_put(c->c_uw, bid);
+	if (c->c_state == CONN_CLOSED)
+		ur_conn_release(c);
+	else if (res == 0) {
+		c->c_eof = 1;
+		if (c->c_state == CONN_LINGERING)
+			ur_conn_close(c, "drained");
+		else if (c->c_state == CONN_DRAINING)
+			ur_conn_next(c);
+		else
+			ur_conn_drain(c, "end of input");
+	} else if (res == -ENOBUFS) {
+		ur_bufs_grow(c->c_uw);
+		c->c_starved = 1;
+		TAILQ_INSERT_TAIL(&c->c_uw->uw_starved, c, c_wait_entry);
+	} else if (res == -EINTR || res == -EAGAIN || res == -ECANCELED)
+		ur_conn_next(c);
+	else
+		ur_conn_close(c, res > 0 ? "recv without a buffer" :
+		    strerror(-res));
+}
+
+/*
+ * n bytes arrived in buffer bid: transform them there, add them to what
+ * is owed, and give the buffer back at once, so that a client that stops
+ * reading holds only its own copy, never one of the worker's receive
+ * buffers.  A lingering connection discards them.
+ */
+static void
+ur_conn_input(struct ur_conn *c, int bid, int n)
+{
+	struct ur_worker	*uw = c->c_uw;
+	unsigned char		*p = uw->uw_bufs + (size_t)bid * UR_BUFSZ;
+	int			 error;
+
+	c->c_last_io = uw->uw_now;
+	if (c->c_state == CONN_LINGERING) {
+		ur_buf_put(uw, bid);
+		ur_conn_next(c);
+		return;
+	}
+	stats_add_in((uint64_t)n);
+	transform_apply(c->c_mode, p, (size_t)n);
+	error = ur_out_append(c->c_sending == NULL ? &c->c_sending :
+	    &c->c_queued, p, (uint32_t)n, c->c_max_pending);
+	ur_buf_put(uw, bid);
+	if (error == -1) {
+		ur_conn_close(c, "out of memory");
+		return;
+	}
+	c->c_owed += (uint32_t)n;
+	ur_conn_next(c);
+}
+
+/*
+ * Append n bytes to *op, which no send refers to, growing it by doubling
+ * up to max; return -1 if memory runs out.
+ */
+static int
+ur_out_append(struct ur_out **op, const unsigned char *p, uint32_t n,
+    uint32_t max)
+{
+	struct ur_out	*o = *op;
+	uint32_t	 len = 0, cap = 0;
+
+	if (o != NULL) {
+		len = o->o_len;
+		cap = o->o_cap;
+	}
+	if (len + n > cap) {
+		cap = cap < max / 2 ? cap * 2 : max;
+		if (cap < len + n)
+			cap = len + n;
+		if ((o = realloc(o, sizeof(*o) + cap)) == NULL)
+			return (-1);
+		if (*op == NULL)
+			o->o_off = o->o_len = 0;
+		o->o_cap = cap;
+		*op = o;
+	}
+	memcpy(o->o_data + len, p, n);
+	o->o_len = len + n;
+	return (0);
+}
+
+/* Send what is owed, at most ENGINE_IO_MAX at a time. */
+static int
+ur_conn_send(struct ur_conn *c)
+{
+	struct io_uring_sqe	*sqe;
+	struct ur_out		*o = c->c_sending;
+	uint32_t		 len = o->o_len - o->o_off;
+
+	if ((sqe = ur_sqe(c->c_uw, c, UR_SEND)) == NULL) {
+		ur_conn_close(c, "no io_uring submission slot");
+		return (-1);
+	}
+	io_uring_prep_send(sqe, c->c_fd, o->o_data + o->o_off,
+	    len < ENGINE_IO_MAX ? len : ENGINE_IO_MAX, MSG_NOSIGNAL);
+	c->c_ops |= UR_OP_SEND;
+	return (0);
+}
+
+/* A send completed: forget what went, then carry on. */
+static void
+ur_conn_send_done(struct ur_conn *c, int res)
+{
+	struct ur_out	*o = c->c_sending;
+
+	c->c_ops &= ~UR_OP_SEND;
+	if (c->c_state == CONN_CLOSED) {
+		ur_conn_release(c);
+		return;
+	}
+	if (res <= 0 && res != -EINTR && res != -EAGAIN) {
+		ur_conn_close(c, res == 0 ? "send made no progress" :
+		    strerror(-res));
+		return;
+	}
+	if (res > 0) {
+		stats_add_out((uint64_t)res);
+		c->c_last_io = c->c_uw->uw_now;
+		c->c_owed -= (uint32_t)res;
+		if ((o->o_off += (uint32_t)res) == o->o_len) {
+			free(o);
+			c->c_sending = c->c_queued;
+			c->c_queued = NULL;
+		}
+	}
+	ur_conn_next(c);
+}
+
+/*
+ * After a completion: send what is owed, and read, pause, resume or
+ * finish as the state and what is owed call for.  The backpressure rule
+ * is outbuf.c's: stop reading at max_pending_bytes owed, start again
+ * once that has drained to half.
+ */
+static void
+ur_conn_next(struct ur_conn *c)
+{
+	if (c->c_sending != NULL && !(c->c_ops & UR_OP_SEND) &&
+	    ur_conn_send(c) == -1)
+		return;
+	if (c->c_state == CONN_READING && c->c_owed >= c->c_max_pending)
+		ur_conn_set_state(c, CONN_PAUSED);
+	else if (c->c_state == CONN_PAUSED &&
+	    c->c_owed <= c->c_max_pending / 2)
+		ur_conn_set_state(c, CONN_READING);
+	else if (c->c_state == CONN_DRAINING && c->c_owed == 0 &&
+	    c->c_ops == 0) {
+		ur_conn_finish(c, "drained");
+		return;
+	}
+	if ((c->c_state == CONN_READING || c->c_state == CONN_LINGERING) &&
+	    !(c->c_ops & UR_OP_RECV) && !c->c_starved &&
+	    ur_conn_recv(c) == -1)
+		ur_conn_close(c, "no io_uring submission slot");
+}
+
+/* The one place a connection changes state. */
+static void
+ur_conn_set_state(struct ur_conn *c, enum conn_state state)
+{
+	log_debug("worker %d: fd %d: %s -> %s", c->c_uw->uw_worker->w_id,
+	    c->c_fd, conn_state_names[c->c_state], conn_state_names[state]);
+	c->c_state = state;
+}
+
+/*
+ * Read no more; close once everything owed has been sent.  A recv in
+ * flight is cancelled, but may still bring bytes, which are then sent.
+ */
+static void
+ur_conn_drain(struct ur_conn *c, const char *why)
+{
+	if (c->c_state == CONN_DRAINING || c->c_state == CONN_LINGERING)
+		return;
+	if (c->c_owed == 0 && c->c_ops == 0) {
+		ur_conn_finish(c, why);
+		return;
+	}
+	if ((c->c_ops & UR_OP_RECV) &&
+	    ur_cancel(c->c_uw, ur_ud(c, UR_RECV)) == -1)
+		(void)shutdown(c->c_fd, SHUT_RD);
+	ur_conn_set_state(c, CONN_DRAINING);
+}
+
+/*
+ * Everything owed is with the kernel: close, or linger if that would lose
+ * it, reading and discarding until the client's end of input.
+ */
+static void
+ur_conn_finish(struct ur_conn *c, const char *why)
+{
+	if (c->c_eof || !engine_must_linger(c->c_fd) ||
+	    shutdown(c->c_fd, SHUT_WR) == -1) {
+		ur_conn_close(c, why);
+		return;
+	}
+	ur_conn_set_state(c, CONN_LINGERING);
+	ur_conn_next(c);
+}
+
+/*
+ * The one way a connection ends.  Its requests in flight are cancelled;
+ * the descriptor stays open until they have ended (ur_conn_release), so
+ * that its number cannot go to a new connection while a request that is
+ * queued but not yet submitted still names it.
+ */
+static void
+ur_conn_close(struct ur_conn *c, const char *why)
+{
+	struct ur_worker	*uw = c->c_uw;
+
+	if (c->c_state == CONN_CLOSED)
+		return;
+	log_debug("worker %d: closing fd %d: %s", uw->uw_worker->w_id,
+	    c->c_fd, why);
+	if (c->c_starved)
+		TAILQ_REMOVE(&uw->uw_starved, c, c_wait_entry);
+	c->c_starved = 0;
+	ur_conn_set_state(c, CONN_CLOSED);
+	TAILQ_REMOVE(&uw->uw_conns, c, c_entry);
+	TAILQ_INSERT_TAIL(&uw->uw_closed, c, c_entry);
+	if (((c->c_ops & UR_OP_RECV) &&
+	    ur_cancel(uw, ur_ud(c, UR_RECV)) == -1) ||
+	    ((c->c_ops & UR_OP_SEND) &&
+	    ur_cancel(uw, ur_ud(c, UR_SEND)) == -1))
+		(void)shutdown(c->c_fd, SHUT_RDWR);
+	stats_release();
+	ur_conn_release(c);
+	if (uw->uw_stopping && TAILQ_EMPTY(&uw->uw_conns))
+		uw->uw_done = 1;
+}
+
+/* Free a closed connection once no request refers to it. */
+static void
+ur_conn_release(struct ur_conn *c)
+{
+	if (c->c_state != CONN_CLOSED || c->c_ops != 0)
+		return;
+	TAILQ_REMOVE(&c->c_uw->uw_closed, c, c_entry);
+	close(c->c_fd);
+	free(c->c_sending);
+	free(c->c_queued);
+	free(c);
+}
+
+/* Drain or close every connection; fn may free the one it is given. */
+static void
+ur_conn_all(struct ur_worker *uw, void (*fn)(struct ur_conn *, const char *),
+    const char *why)
+{
+	struct ur_conn	*c, *next;
+
+	for (c = TAILQ_FIRST(&uw->uw_conns); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, c_entry);
+		fn(c, why);
+	}
+}
+
+#endif /* HAVE_LIBURING */
