@@ -78,7 +78,6 @@ struct blk_acceptor {
 	int			 ba_stopping;
 };
 
-static int64_t	blk_now(void);
 static void	blk_listen(struct blk_acceptor *);
 static void	blk_unlisten(struct blk_acceptor *);
 static int	blk_pollfds(struct blk_acceptor *);
@@ -193,16 +192,6 @@ blocking_stop(struct worker *w)
 	w->w_engine = NULL;
 }
 
-/* Milliseconds on a clock that never jumps. */
-static int64_t
-blk_now(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 /*
  * Watch every listener the worker was given.  Every worker polls the same
  * nonblocking sockets; the kernel gives each connection to one accept()
@@ -270,7 +259,7 @@ blk_timeout(const struct blk_acceptor *ba)
 
 	if (ba->ba_resume_at == 0)
 		return (-1);
-	left = ba->ba_resume_at - blk_now();
+	left = ba->ba_resume_at - engine_now_ms();
 	return (left > 0 ? (int)left : 0);
 }
 
@@ -280,7 +269,7 @@ blk_resume(struct blk_acceptor *ba)
 {
 	size_t	i;
 
-	if (ba->ba_resume_at == 0 || blk_now() < ba->ba_resume_at)
+	if (ba->ba_resume_at == 0 || engine_now_ms() < ba->ba_resume_at)
 		return;
 	for (i = 0; i < ba->ba_nlisteners; i++)
 		ba->ba_listeners[i].bl_paused = 0;
@@ -305,7 +294,7 @@ blk_accept(struct blk_acceptor *ba, struct blk_listener *l)
 			if (engine_accept_failed(l->bl_src->l_name, errno))
 				continue;
 			l->bl_paused = 1;
-			ba->ba_resume_at = blk_now() +
+			ba->ba_resume_at = engine_now_ms() +
 			    ENGINE_ACCEPT_PAUSE * 1000;
 			return;
 		}

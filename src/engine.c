@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -117,6 +118,20 @@ engine_sockopts(const struct iod_conf *conf, int fd)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle,
 		    sizeof(idle));
 	}
+}
+
+/*
+ * Milliseconds on a clock that never jumps, for idle and pause timers.
+ * Whole seconds would not do: with idle_timeout = 1, a byte at 0.9 s and
+ * a check at 1.0 s would count as a second of silence.
+ */
+int64_t
+engine_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
 /*

@@ -3,6 +3,7 @@
 #define IOD_ENGINE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Shared limits, the same for every engine. */
 #define ENGINE_IO_MAX		(64 * 1024) /* bytes per read or write call */
@@ -43,6 +44,7 @@ int	engine_admit(const struct iod_conf *, int);
 void	engine_refuse(int, const char *);
 void	engine_sockopts(const struct iod_conf *, int);
 int	engine_must_linger(int);
+int64_t	engine_now_ms(void);
 int	engine_accept_failed(const char *, int);
 
 #endif

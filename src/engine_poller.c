@@ -108,7 +108,6 @@ static void	pl_run(struct worker *);
 static void	pl_command(struct worker *, enum engine_cmd);
 static void	pl_stop(struct worker *);
 
-static int64_t	pl_clock(void);
 static void	pl_dispatch(struct pl_worker *, int, int);
 static void	pl_run_ready(struct pl_worker *);
 static void	pl_tick(struct pl_worker *);
@@ -196,7 +195,7 @@ pl_start(struct worker *w, const struct poller *ops, char *cause, size_t len)
 		    w->w_notify, ops->name, strerror(errno));
 		return (-1);
 	}
-	pw->pw_now = pl_clock();
+	pw->pw_now = engine_now_ms();
 	pl_listen_all(pw);
 	return (0);
 }
@@ -206,7 +205,7 @@ static void
 pl_run(struct worker *w)
 {
 	struct pl_worker	*pw = w->w_engine;
-	int64_t			 last_tick = pl_clock();
+	int64_t			 last_tick = engine_now_ms();
 	int			 i, n, timeout;
 	size_t			 j;
 
@@ -217,7 +216,7 @@ pl_run(struct worker *w)
 				timeout = 0;
 		n = pw->pw_ops->wait(pw->pw_poller, timeout, pw->pw_fired,
 		    PL_EVENTS);
-		pw->pw_now = pl_clock();
+		pw->pw_now = engine_now_ms();
 		for (i = 0; i < n && !pw->pw_done; i++)
 			pl_dispatch(pw, pw->pw_fired[i].fd,
 			    pw->pw_fired[i].mask);
@@ -269,16 +268,6 @@ pl_stop(struct worker *w)
 	free(pw->pw_conns_by_fd);
 	free(pw);
 	w->w_engine = NULL;
-}
-
-/* Milliseconds on a clock that never jumps. */
-static int64_t
-pl_clock(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
 /* One readiness event: the notify descriptor, a listener or a client. */

@@ -184,7 +184,6 @@ static void	ur_bufs_grow(struct ur_worker *);
 static void	ur_buf_put(struct ur_worker *, int);
 static int	ur_quiesce(struct ur_worker *);
 static void	ur_free(struct ur_worker *);
-static int64_t	ur_clock(void);
 static uint64_t	ur_ud(void *, enum ur_tag);
 static struct io_uring_sqe *ur_sqe(struct ur_worker *, void *, enum ur_tag);
 static int	ur_cancel(struct ur_worker *, uint64_t);
@@ -297,7 +296,7 @@ ur_start(struct worker *w, char *cause, size_t len)
 		ur_free(uw);
 		return (-1);
 	}
-	uw->uw_now = ur_clock();
+	uw->uw_now = engine_now_ms();
 	w->w_engine = uw;
 	ur_listen(uw);
 	return (0);
@@ -525,20 +524,6 @@ ur_free(struct ur_worker *uw)
 	free(uw);
 }
 
-/*
- * Milliseconds on a clock that never jumps.  Not whole seconds: with
- * idle_timeout = 1, a byte at 0.9 s and a check at 1.0 s would otherwise
- * count as a second of silence.
- */
-static int64_t
-ur_clock(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return ((int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-}
-
 /* A request's user data: the object it is for, and what it is. */
 static uint64_t
 ur_ud(void *p, enum ur_tag tag)
@@ -627,7 +612,7 @@ ur_wait(struct ur_worker *uw)
 		    uw->uw_worker->w_id, strerror(-error));
 		return (-1);
 	}
-	uw->uw_now = ur_clock();
+	uw->uw_now = engine_now_ms();
 	ur_reap(uw);
 	return (0);
 }
