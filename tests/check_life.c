@@ -26,24 +26,9 @@
 
 #include "lib.h"
 
-static struct t_iod *l_start(const struct t_variant *, const char *);
-static int	l_occupy_port(int *);
 static void	l_expect_roundtrip(int, const char *, const char *,
 		    const char *);
 static int	l_refused(const char *, int, int);
-
-/* Start iod for variant v on 127.0.0.1:0 with extra settings. */
-static struct t_iod *
-l_start(const struct t_variant *v, const char *extra)
-{
-	struct t_iod	*iod;
-	char		*conf;
-
-	conf = t_conf(v, "listen = [\"127.0.0.1:0\"];\n%s", extra);
-	iod = t_spawn_iod(conf, NULL);
-	free(conf);
-	return (iod);
-}
 
 /* Send msg on fd and require want back; what names the client. */
 static void
@@ -179,27 +164,6 @@ START_TEST(test_exit_codes)
 }
 END_TEST
 
-/* Listen on 127.0.0.1:0 without SO_REUSEPORT; return the fd, port in *p. */
-static int
-l_occupy_port(int *port)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof(sin);
-	int			fd;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_msg(fd != -1, "socket: %s", strerror(errno));
-	ck_assert_msg(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
-	    listen(fd, 1) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0,
-	    "bind/listen: %s", strerror(errno));
-	*port = ntohs(sin.sin_port);
-	return (fd);
-}
-
 /*
  * Proves exit code 71 when a listener cannot be opened: the address is
  * taken, and the message names it and the reason.
@@ -210,7 +174,7 @@ START_TEST(test_exit_in_use)
 	char		 conf[128], want[128];
 	int		 fd, port, code;
 
-	fd = l_occupy_port(&port);
+	fd = t_listen_loopback(&port);
 	snprintf(conf, sizeof(conf), "listen = [\"127.0.0.1:%d\"];\n", port);
 	code = t_run_iod(conf, NULL, t_ms(5000), &iod);
 	ck_assert_msg(code == 71, "exit %d, want 71; stderr:\n%s", code,
@@ -264,7 +228,7 @@ START_TEST(test_reload_good)
 	char			*conf, want[512];
 	int			 old, c2, c3, port2, err;
 
-	iod = l_start(v, "mode = \"upper\";\nidle_timeout = 60;\n");
+	iod = t_spawn_variant(v, "mode = \"upper\";\nidle_timeout = 60;\n");
 	old = t_connect(iod->port[0]);
 	ck_assert_msg(old != -1, "connect: %s", strerror(errno));
 	l_expect_roundtrip(old, "abc", "ABC", "before reload");
@@ -330,7 +294,7 @@ START_TEST(test_reload_bad)
 	char			 want[512];
 	int			 old, c2;
 
-	iod = l_start(v, "mode = \"upper\";\nidle_timeout = 60;\n");
+	iod = t_spawn_variant(v, "mode = \"upper\";\nidle_timeout = 60;\n");
 	old = t_connect(iod->port[0]);
 	ck_assert_msg(old != -1, "connect: %s", strerror(errno));
 	l_expect_roundtrip(old, "abc", "ABC", "before reload");
@@ -369,7 +333,7 @@ START_TEST(test_reload_restart_only)
 	char			*conf, want[512];
 	int			 fd;
 
-	iod = l_start(v, "mode = \"upper\";\nidle_timeout = 60;\n");
+	iod = t_spawn_variant(v, "mode = \"upper\";\nidle_timeout = 60;\n");
 	other.workers = v->workers == 1 ? 2 : 1;
 	conf = t_conf(&other, "listen = [\"127.0.0.1:0\"];\nmode = \"echo\";\n"
 	    "idle_timeout = 60;\n");
@@ -411,7 +375,7 @@ START_TEST(test_term_drain)
 	size_t			 bad, len = L_DRAIN_LEN;
 	int			 fd, port, i, err;
 
-	iod = l_start(v, "mode = \"upper\";\nmax_pending_bytes = 16777216;\n"
+	iod = t_spawn_variant(v, "mode = \"upper\";\nmax_pending_bytes = 16777216;\n"
 	    "shutdown_timeout = 5;\nidle_timeout = 60;\n");
 	port = iod->port[0];
 	out = malloc(len);
@@ -487,7 +451,7 @@ START_TEST(test_term_drain_stuck)
 	size_t			 len = 32 * 1024 * 1024, sent, owed, bad;
 	int			 fd, i;
 
-	iod = l_start(v, "mode = \"upper\";\nmax_pending_bytes = 65536;\n"
+	iod = t_spawn_variant(v, "mode = \"upper\";\nmax_pending_bytes = 65536;\n"
 	    "shutdown_timeout = 5;\nidle_timeout = 60;\n");
 	out = malloc(len);
 	in = malloc(len);
@@ -561,7 +525,7 @@ START_TEST(test_term_deadline)
 	snprintf(extra, sizeof(extra), "mode = \"upper\";\n"
 	    "max_pending_bytes = 65536;\nshutdown_timeout = %d;\n"
 	    "idle_timeout = 60;\n", L_DEADLINE_S);
-	iod = l_start(v, extra);
+	iod = t_spawn_variant(v, extra);
 	fill = malloc(flen);
 	ck_assert(fill != NULL);
 	t_fill_random(fill, flen, &rnd);
@@ -607,7 +571,7 @@ START_TEST(test_term_twice)
 	int64_t			 t0;
 	int			 stuck;
 
-	iod = l_start(v, "mode = \"upper\";\nmax_pending_bytes = 65536;\n"
+	iod = t_spawn_variant(v, "mode = \"upper\";\nmax_pending_bytes = 65536;\n"
 	    "shutdown_timeout = 60;\nidle_timeout = 120;\n");
 	fill = malloc(flen);
 	ck_assert(fill != NULL);
@@ -649,7 +613,7 @@ START_TEST(test_usr1_stats)
 	int64_t			 deadline;
 	int			 fd[3], i, tries;
 
-	iod = l_start(v, "mode = \"echo\";\nidle_timeout = 60;\n");
+	iod = t_spawn_variant(v, "mode = \"echo\";\nidle_timeout = 60;\n");
 	t_fill_random(out, sizeof(out), &rnd);
 	for (i = 0; i < 3; i++) {
 		fd[i] = t_connect(iod->port[0]);
@@ -711,7 +675,7 @@ START_TEST(test_accept_pause)
 	char			 got[8];
 	int			 a, c[L_NCONN], n, nfd, waiting, served, i;
 
-	iod = l_start(v, "mode = \"upper\";\nmax_connections = 1000;\n"
+	iod = t_spawn_variant(v, "mode = \"upper\";\nmax_connections = 1000;\n"
 	    "idle_timeout = 60;\n");
 	a = t_connect(iod->port[0]);
 	ck_assert_msg(a != -1, "connect: %s", strerror(errno));

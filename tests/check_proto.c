@@ -32,25 +32,11 @@ struct p_client {
 	size_t		 got;
 };
 
-static struct t_iod *p_start(const struct t_variant *, const char *);
 static void	p_many(const struct t_variant *, int, uint64_t);
 static void	p_client_init(struct p_client *, int, uint64_t *);
 static int	p_client_io(struct p_client *, short, int, uint64_t *,
 		    char *, size_t);
 static void	p_half_close(struct t_iod *, size_t, int, uint64_t);
-
-/* Start iod for variant v with the listener, fixed settings and extra. */
-static struct t_iod *
-p_start(const struct t_variant *v, const char *extra)
-{
-	struct t_iod	*iod;
-	char		*conf;
-
-	conf = t_conf(v, "listen = [\"127.0.0.1:0\"];\n%s", extra);
-	iod = t_spawn_iod(conf, NULL);
-	free(conf);
-	return (iod);
-}
 
 /*
  * Give client c its data: a random length, random bytes, and all 256
@@ -154,7 +140,7 @@ p_many(const struct t_variant *v, int upper, uint64_t seed)
 	snprintf(extra, sizeof(extra), "mode = \"%s\";\n"
 	    "max_connections = 1000;\nidle_timeout = 60;\n",
 	    upper ? "upper" : "echo");
-	iod = p_start(v, extra);
+	iod = t_spawn_variant(v, extra);
 	c = calloc(P_NCLIENTS, sizeof(*c));
 	pfd = calloc(P_NCLIENTS, sizeof(*pfd));
 	ck_assert(c != NULL && pfd != NULL);
@@ -271,7 +257,7 @@ START_TEST(test_half_close)
 	const struct t_variant	*v = &t_variants[_i];
 	struct t_iod		*iod;
 
-	iod = p_start(v, "mode = \"upper\";\nmax_pending_bytes = 65536;\n"
+	iod = t_spawn_variant(v, "mode = \"upper\";\nmax_pending_bytes = 65536;\n"
 	    "idle_timeout = 60;\n");
 	p_half_close(iod, 10 * 1000 * 1000, 1, 0xc105e + (uint64_t)_i);
 	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
@@ -288,7 +274,7 @@ START_TEST(test_half_close_buffered)
 	const struct t_variant	*v = t_buffering(_i);
 	struct t_iod		*iod;
 
-	iod = p_start(v, "mode = \"upper\";\nmax_pending_bytes = 16777216;\n"
+	iod = t_spawn_variant(v, "mode = \"upper\";\nmax_pending_bytes = 16777216;\n"
 	    "idle_timeout = 60;\n");
 	p_half_close(iod, 10 * 1000 * 1000, 0, 0xc105f + (uint64_t)_i);
 	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
@@ -418,7 +404,7 @@ START_TEST(test_idle_timeout)
 	int			 fd[3], a, loops, tick = 0;
 	uint64_t		 rnd = 1;
 
-	iod = p_start(v, "mode = \"upper\";\nidle_timeout = 1;\n"
+	iod = t_spawn_variant(v, "mode = \"upper\";\nidle_timeout = 1;\n"
 	    "max_pending_bytes = 65536;\n");
 	fill = malloc(flen);
 	ck_assert(fill != NULL);
@@ -513,7 +499,7 @@ START_TEST(test_max_connections)
 	int64_t			 deadline;
 	int			 fd[5], extra, i, tries, ok = 0;
 
-	iod = p_start(v, "mode = \"upper\";\nmax_connections = 5;\n"
+	iod = t_spawn_variant(v, "mode = \"upper\";\nmax_connections = 5;\n"
 	    "idle_timeout = 60;\n");
 	for (i = 0; i < 5; i++) {
 		fd[i] = t_connect(iod->port[0]);
@@ -596,7 +582,7 @@ START_TEST(test_select_fd_limit)
 	ck_assert_msg(setrlimit(RLIMIT_NOFILE, &rl) == 0 &&
 	    rl.rlim_cur > P_SELECT_CLIENTS + 64, "RLIMIT_NOFILE is only %ju",
 	    (uintmax_t)rl.rlim_cur);
-	iod = p_start(&v, "max_connections = 2000;\nidle_timeout = 120;\n");
+	iod = t_spawn_variant(&v, "max_connections = 2000;\nidle_timeout = 120;\n");
 	for (i = 0; i < P_SELECT_CLIENTS; i++) {
 		fd[i] = t_connect(iod->port[0]);
 		ck_assert_msg(fd[i] != -1, "connect %d: %s", i,
@@ -644,7 +630,7 @@ START_TEST(test_peer_reset)
 	char			 got[16];
 	int			 fd, i, status;
 
-	iod = p_start(v, "mode = \"upper\";\nmax_pending_bytes = 65536;\n"
+	iod = t_spawn_variant(v, "mode = \"upper\";\nmax_pending_bytes = 65536;\n"
 	    "idle_timeout = 60;\n");
 	fill = malloc(flen);
 	ck_assert(fill != NULL);

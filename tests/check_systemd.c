@@ -41,7 +41,6 @@ struct sd_notes {
 };
 
 static const char *sd_tool(void);
-static int	 sd_tcp_listener(int *);
 static struct t_iod *sd_activate(const char *, const int *, int);
 #ifdef HAVE_LIBSYSTEMD
 static void	 sd_notes_open(struct sd_notes *);
@@ -75,27 +74,6 @@ sd_tool(void)
 	}
 	snprintf(found, sizeof(found), "/usr/bin/%s", SD_ACTIVATE);
 	return (access(found, X_OK) == 0 ? found : NULL);
-}
-
-/* A TCP listener on 127.0.0.1:0, as systemd would open it; port in *port. */
-static int
-sd_tcp_listener(int *port)
-{
-	struct sockaddr_in	sin;
-	socklen_t		len = sizeof(sin);
-	int			fd;
-
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ck_assert_msg(fd != -1, "socket: %s", strerror(errno));
-	ck_assert_msg(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
-	    listen(fd, 16) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0,
-	    "bind/listen 127.0.0.1:0: %s", strerror(errno));
-	*port = ntohs(sin.sin_port);
-	return (fd);
 }
 
 /*
@@ -492,7 +470,7 @@ START_TEST(test_activate)
 
 	snprintf(sock, sizeof(sock), "%s/activated.sock", dir);
 	snprintf(unused, sizeof(unused), "%s/unused.sock", dir);
-	fds[0] = sd_tcp_listener(&port);
+	fds[0] = t_listen_loopback(&port);
 	fds[1] = sd_unix_listener(sock);
 	if (asprintf(&conf, "listen = [\"127.0.0.1:%d\", \"unix:%s\"];\n"
 	    "engine = \"%s\";\nworkers = %d;\n", port, unused,
@@ -567,7 +545,7 @@ START_TEST(test_activate_without)
 	pid_t		 pid;
 	int		 fd, port, c, code;
 
-	fd = sd_tcp_listener(&port);
+	fd = t_listen_loopback(&port);
 	if (asprintf(&conf, "listen = [\"127.0.0.1:%d\"];\n", port) == -1)
 		ck_abort_msg("asprintf failed");
 	iod = sd_activate(conf, &fd, 1);

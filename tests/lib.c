@@ -52,6 +52,40 @@ const struct t_variant t_variants[] = {
 };
 const size_t t_nvariants = sizeof(t_variants) / sizeof(t_variants[0]);
 
+/* Start iod for variant v on 127.0.0.1:0 with extra settings. */
+struct t_iod *
+t_spawn_variant(const struct t_variant *v, const char *extra)
+{
+	struct t_iod	*iod;
+	char		*conf;
+
+	conf = t_conf(v, "listen = [\"127.0.0.1:0\"];\n%s", extra);
+	iod = t_spawn_iod(conf, NULL);
+	free(conf);
+	return (iod);
+}
+
+/* A listening TCP socket on 127.0.0.1:0 (close-on-exec); port in *port. */
+int
+t_listen_loopback(int *port)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof(sin);
+	int			fd;
+
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_msg(fd != -1, "socket: %s", strerror(errno));
+	ck_assert_msg(bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+	    listen(fd, 16) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sin, &len) == 0,
+	    "bind/listen 127.0.0.1:0: %s", strerror(errno));
+	*port = ntohs(sin.sin_port);
+	return (fd);
+}
+
 /* Return how many variants buffer a client's output. */
 size_t
 t_nbuffering(void)

@@ -103,6 +103,8 @@ struct t_iod {
 };
 
 struct t_iod *t_start_iod(const char *, const struct t_opts *);
+struct t_iod *t_spawn_variant(const struct t_variant *, const char *);
+int	 t_listen_loopback(int *);
 struct t_iod *t_spawn_iod(const char *, const struct t_opts *);
 int	 t_run_iod(const char *, const struct t_opts *, int, struct t_iod **);
 void	 t_pump(struct t_iod *, int);
