@@ -14,6 +14,16 @@
  *    either way decides whether a timeout really means idle;
  *  - fairness: a cap on bytes per read and write callback, and on
  *    connections accepted per wake-up.
+ *
+ * Two things keep it close to a hand-written loop.  The read callback
+ * writes its output straight away (evbuffer_write) and turns on the
+ * bufferevent's write event only for what the socket would not take:
+ * leaving every write to the write event costs two epoll_ctl calls and a
+ * second pass through the loop per message.  And libevent 2.1 reads at
+ * most 4096 bytes per call (evbuffer_read; only 2.2 can change that), so
+ * when a read fills that, the callback reads on by itself, up to
+ * ENGINE_IO_MAX, into a new chain that it then moves to the output whole,
+ * as it does with libevent's own.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -58,6 +68,16 @@ struct conn {
 	struct evbuffer_cb_entry *c_outcb;	/* counts bytes written */
 };
 
+/* The most libevent 2.1's evbuffer_read() takes in one call. */
+#define LEV_LIBEVENT_READ	4096
+
+/*
+ * How much the read callback reads on by itself: ENGINE_IO_MAX less
+ * libevent's chain header, which it allocates with the data in one block
+ * rounded up to a power of two.
+ */
+#define LEV_READ_MORE		(ENGINE_IO_MAX - 256)
+
 /* How often a lingering connection checks whether it may close. */
 static const struct timeval lev_linger_check = { 0, 100 * 1000 };
 
@@ -77,6 +97,7 @@ struct lev_worker {
 	struct lev_listener	*lw_listeners;
 	size_t			 lw_nlisteners;
 	TAILQ_HEAD(, conn)	 lw_conns;
+	struct evbuffer		*lw_more;	/* scratch for lev_read_more */
 	int			 lw_stopping;
 };
 
@@ -101,6 +122,9 @@ static void	lev_conn_timeout(struct conn *, short);
 static void	lev_touch(struct conn *);
 static void	lev_transform(struct conn *, struct evbuffer *,
 		    struct evbuffer *);
+static int	lev_read_more(struct conn *, struct evbuffer *,
+		    struct evbuffer *);
+static int	lev_write_now(struct conn *);
 
 static void	lev_accept_cb(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
@@ -144,7 +168,9 @@ lev_start(struct worker *w, char *cause, size_t len)
 	}
 	lw->lw_notify = event_new(lw->lw_base, w->w_notify,
 	    EV_READ | EV_PERSIST, lev_notify_cb, w);
+	lw->lw_more = evbuffer_new();
 	if (lw->lw_notify == NULL || event_add(lw->lw_notify, NULL) == -1 ||
+	    lw->lw_more == NULL ||
 	    lev_listen_all(lw) == -1) {
 		snprintf(cause, len, "cannot start worker %d", w->w_id);
 		return (-1);
@@ -201,6 +227,8 @@ lev_stop(struct worker *w)
 	lev_unlisten_all(lw);
 	if (lw->lw_notify != NULL)
 		event_free(lw->lw_notify);
+	if (lw->lw_more != NULL)
+		evbuffer_free(lw->lw_more);
 	if (lw->lw_base != NULL)
 		event_base_free(lw->lw_base);
 	free(lw);
@@ -375,7 +403,8 @@ lev_conn_new(struct lev_worker *lw, int fd)
 	    lev_output_cb, c);
 	if (c->c_idle > 0)
 		bufferevent_set_timeouts(c->c_bev, &tv, &tv);
-	bufferevent_enable(c->c_bev, EV_READ | EV_WRITE);
+	/* The write event is only wanted while output waits: lev_write_now. */
+	bufferevent_enable(c->c_bev, EV_READ);
 	TAILQ_INSERT_TAIL(&lw->lw_conns, c, c_entry);
 	return (0);
 }
@@ -387,21 +416,39 @@ lev_touch(struct conn *c)
 	event_base_gettimeofday_cached(c->c_lw->lw_base, &c->c_last_io);
 }
 
-/* Bytes arrived: transform them into the output, then apply backpressure. */
+/*
+ * Bytes arrived: transform them into the output, read on if libevent
+ * stopped at its own limit, write, then apply backpressure.
+ */
 static void
 lev_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
 	struct evbuffer	*in = bufferevent_get_input(bev);
 	struct evbuffer	*out = bufferevent_get_output(bev);
+	size_t		 got = evbuffer_get_length(in);
+	int		 more = 0;
 
+	lev_touch(c);
 	if (c->c_flags & C_LINGER) {
-		lev_touch(c);
-		evbuffer_drain(in, evbuffer_get_length(in));
+		evbuffer_drain(in, got);
 		return;
 	}
 	lev_transform(c, in, out);
-	lev_touch(c);
+	if (got >= LEV_LIBEVENT_READ &&
+	    (more = lev_read_more(c, c->c_lw->lw_more, out)) == -1) {
+		lev_conn_close(c, strerror(errno));
+		return;
+	}
+	/* With the write event on, output is already waiting for it. */
+	if (!(bufferevent_get_enabled(bev) & EV_WRITE) &&
+	    lev_write_now(c) == -1)
+		return;
+	if (more == 1) {
+		c->c_flags |= C_EOF;
+		lev_conn_drain(c, "end of input");
+		return;
+	}
 	if (evbuffer_get_length(out) >= c->c_max_pending) {
 		c->c_flags |= C_PAUSED;
 		bufferevent_disable(bev, EV_READ);
@@ -430,14 +477,79 @@ lev_transform(struct conn *c, struct evbuffer *in, struct evbuffer *out)
 	stats_add_in(total);
 }
 
+/*
+ * libevent's read stopped at LEV_LIBEVENT_READ: read what else waits
+ * into the worker's empty scratch buffer, transform it there and move it
+ * to the output.  (The bufferevent's own input cannot be added to, and
+ * space reserved at the end of the output would often be a copy of its
+ * last chain, grown.)  Returns 1 at end of input, -1 on a socket error,
+ * 0 otherwise.
+ */
+static int
+lev_read_more(struct conn *c, struct evbuffer *more, struct evbuffer *out)
+{
+	struct evbuffer_iovec	v;
+	ssize_t			n;
+
+	/* Without memory, leave the rest to the next read event. */
+	if (evbuffer_reserve_space(more, LEV_READ_MORE, &v, 1) != 1)
+		return (0);
+	n = recv(bufferevent_getfd(c->c_bev), v.iov_base, LEV_READ_MORE, 0);
+	if (n == 0)
+		return (1);
+	if (n == -1)
+		return (errno == EAGAIN || errno == EWOULDBLOCK ||
+		    errno == EINTR ? 0 : -1);
+	transform_apply(c->c_mode, v.iov_base, n);
+	v.iov_len = n;
+	if (evbuffer_commit_space(more, &v, 1) == -1 ||
+	    evbuffer_add_buffer(out, more) == -1)
+		return (-1);
+	stats_add_in(n);
+	return (0);
+}
+
+/*
+ * Write the output now rather than on the next pass through the loop,
+ * and turn on the write event only for what the socket would not take.
+ * Returns -1 when that closed the connection.
+ */
+static int
+lev_write_now(struct conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->c_bev);
+	int		 n;
+
+	if (evbuffer_get_length(out) == 0)
+		return (0);
+	/*
+	 * The bufferevent keeps the front of its output frozen so that only
+	 * it removes data; thaw it around the write, as its own write
+	 * callback does.
+	 */
+	evbuffer_unfreeze(out, 1);
+	n = evbuffer_write(out, bufferevent_getfd(c->c_bev));
+	evbuffer_freeze(out, 1);
+	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR) {
+		lev_conn_close(c, strerror(errno));
+		return (-1);
+	}
+	if (evbuffer_get_length(out) > 0)
+		bufferevent_enable(c->c_bev, EV_WRITE);
+	return (0);
+}
+
 /* The output drained to the low watermark. */
 static void
 lev_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
+	int		 empty;
 
+	empty = evbuffer_get_length(bufferevent_get_output(bev)) == 0;
 	if (c->c_flags & C_DRAINING) {
-		if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
+		if (empty)
 			lev_conn_finish(c, "drained");
 		return;
 	}
@@ -446,6 +558,9 @@ lev_write_cb(struct bufferevent *bev, void *arg)
 		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
 		bufferevent_enable(bev, EV_READ);
 	}
+	/* All written: the read callback writes directly again. */
+	if (empty)
+		bufferevent_disable(bev, EV_WRITE);
 }
 
 /* Count bytes written and note the progress. */
