@@ -9,8 +9,8 @@
  * differs between the engines (how a connection is started, stopped and
  * reaped) is a struct blocking_model.
  *
- * The connection loop reads at most min(ENGINE_IO_MAX, max_pending_bytes)
- * bytes, then writes all of them before it reads again: that is the whole
+ * The connection loop reads at most min(BLOCKING_BUF_MAX,
+ * max_pending_bytes) bytes, then writes all of them before it reads again: that is the whole
  * of backpressure here, and no connection ever holds more than that.  It
  * cannot hold more: a blocked read while output is owed would stall a
  * client that waits for that output.  So a client that sends more than
@@ -320,7 +320,7 @@ blocking_buflen(const struct iod_conf *conf)
 {
 	size_t	max = (size_t)conf->max_pending_bytes;
 
-	return (max < ENGINE_IO_MAX ? max : ENGINE_IO_MAX);
+	return (max < BLOCKING_BUF_MAX ? max : BLOCKING_BUF_MAX);
 }
 
 /* Set bc up to serve fd with the settings of conf, in buf. */

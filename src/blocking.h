@@ -2,6 +2,13 @@
 #ifndef IOD_BLOCKING_H
 #define IOD_BLOCKING_H
 
+/*
+ * A connection's buffer, at most.  Less than ENGINE_IO_MAX: each
+ * connection holds its own for its whole life, where the event engines
+ * share one per worker.
+ */
+#define BLOCKING_BUF_MAX	(64 * 1024)
+
 #include <stdatomic.h>
 #include <stddef.h>
 

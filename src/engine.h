@@ -6,7 +6,7 @@
 #include <stdint.h>
 
 /* Shared limits, the same for every engine. */
-#define ENGINE_IO_MAX		(64 * 1024) /* bytes per read or write call */
+#define ENGINE_IO_MAX		(256 * 1024) /* bytes per read or write call */
 #define ENGINE_ACCEPT_BATCH	64	/* connections per listener wake-up */
 #define ENGINE_ACCEPT_PAUSE	1	/* seconds after EMFILE and the like */
 

@@ -58,7 +58,7 @@ struct fk_worker {
  * it costs the parent no memory, and a child cannot fail to get it.
  */
 static struct blocking_conn	*fk_conn;
-static unsigned char		 fk_buf[ENGINE_IO_MAX];
+static unsigned char		 fk_buf[BLOCKING_BUF_MAX];
 
 static struct ratelimit		 fk_rl_watch = RATELIMIT_INITIALIZER(1);
 

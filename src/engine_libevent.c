@@ -22,7 +22,7 @@
  * second pass through the loop per message.  And libevent 2.1 reads at
  * most 4096 bytes per call (evbuffer_read; only 2.2 can change that), so
  * when a read fills that, the callback reads on by itself, up to
- * ENGINE_IO_MAX, into a new chain that it then moves to the output whole,
+ * ENGINE_IO_MAX in all, into a new chain that it then moves to the output whole,
  * as it does with libevent's own.
  */
 #include <sys/queue.h>
@@ -72,11 +72,12 @@ struct conn {
 #define LEV_LIBEVENT_READ	4096
 
 /*
- * How much the read callback reads on by itself: ENGINE_IO_MAX less
- * libevent's chain header, which it allocates with the data in one block
- * rounded up to a power of two.
+ * How much the read callback reads on by itself, so that one callback
+ * reads at most ENGINE_IO_MAX.  libevent allocates a chain's header with
+ * its data, rounded up to a power of two: this leaves room for the
+ * header within one ENGINE_IO_MAX block.
  */
-#define LEV_READ_MORE		(ENGINE_IO_MAX - 256)
+#define LEV_READ_MORE		(ENGINE_IO_MAX - LEV_LIBEVENT_READ)
 
 /* How often a lingering connection checks whether it may close. */
 static const struct timeval lev_linger_check = { 0, 100 * 1000 };

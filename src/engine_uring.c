@@ -77,7 +77,7 @@ const struct engine engine_uring = {
 #define UR_CQ_ENTRIES	4096	/* the kernel keeps any overflow */
 #define UR_NBUFS	1024	/* receive buffers per worker, at most: 2^n */
 #define UR_NBUFS_STEP	8	/* provided at first, and added on shortage */
-#define UR_BUFSZ	ENGINE_IO_MAX
+#define UR_BUFSZ	(64 * 1024) /* less than ENGINE_IO_MAX: UR_NBUFS of them */
 #define UR_BGID		0	/* the buffer group of those buffers */
 #define UR_ROUND	256	/* completions handled per round */
 #define UR_QUIESCE_S	5	/* seconds stop() waits for cancellations */
