@@ -18,6 +18,7 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,7 @@ struct fconn {
 static enum transform_mode	 mode = TRANSFORM_UPPER;
 static unsigned char		 buf[FL_BUF];
 static int			 ep, lfd;
+static int			 spare = -1;	/* see fl_shed() */
 
 static int	fl_listen(int);
 static void	fl_accept(void);
@@ -47,6 +49,7 @@ static int	fl_send(struct fconn *, const unsigned char *, size_t);
 static void	fl_read(struct fconn *);
 static void	fl_drain(struct fconn *);
 static void	fl_nofile(void);
+static void	fl_shed(void);
 
 /* Open the listener on 127.0.0.1:port; return the port it got. */
 static int
@@ -94,7 +97,29 @@ fl_accept(void)
 		}
 	}
 	if (errno == EMFILE || errno == ENFILE)
-		fprintf(stderr, "floor: accept: %s\n", strerror(errno));
+		fl_shed();
+}
+
+/*
+ * Out of descriptors: the connection stays queued and the listener stays
+ * readable, so accept it on the descriptor kept spare for this and close
+ * it, which the client sees at once.  Say so the first time only.
+ */
+static void
+fl_shed(void)
+{
+	static int	said;
+	int		fd;
+
+	if (!said++)
+		fprintf(stderr, "floor: accept: %s: closing new connections\n",
+		    strerror(errno));
+	if (spare == -1)
+		return;
+	close(spare);
+	if ((fd = accept(lfd, NULL, NULL)) != -1)
+		close(fd);
+	spare = open("/dev/null", O_RDONLY);
 }
 
 /* Watch f for input, or for room to write while output is pending. */
@@ -220,6 +245,7 @@ main(int argc, char **argv)
 		mode = TRANSFORM_ECHO;
 	signal(SIGPIPE, SIG_IGN);
 	fl_nofile();
+	spare = open("/dev/null", O_RDONLY);
 	if ((port = fl_listen(atoi(argv[1]))) == -1 ||
 	    (ep = epoll_create1(0)) == -1) {
 		fprintf(stderr, "floor: %s\n", strerror(errno));

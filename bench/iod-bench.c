@@ -1,6 +1,7 @@
 /*
  * iod-bench: a load generator for iod and the floor server.  It opens
- * --conns connections spread over --threads threads (one epoll loop each),
+ * --conns connections spread over --threads threads (one epoll loop each)
+ * in each of --procs processes (as many as the open-file limit needs),
  * sends pseudo-random bytes, checks every byte that comes back against the
  * transform of what was sent, and reports throughput, latency and the
  * server's CPU time and memory.  Exit 0: every byte verified; 1: a byte
@@ -17,7 +18,6 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -29,49 +29,41 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fanout.h"
 #include "hist.h"
+#include "limits.h"
+#include "opts.h"
+#include "pattern.h"
 #include "procstat.h"
 #include "report.h"
+#include "sockstat.h"
 #include "transform.h"
 
 #define EX_VERIFY	1
 #define EX_SETUP	2
 #define EX_REFUSED	3
 
-/*
- * Every connection sends a window of one shared random pattern, starting
- * at its own offset, so nothing is generated per byte: sends point into
- * the pattern and replies are compared with memcmp against the pattern
- * transformed once at start.  The buffers run CHUNK bytes past PAT_LEN
- * with the pattern's start again, so any CHUNK-sized window is contiguous.
- * PAT_LEN is odd so that message boundaries drift over the pattern.
- */
-#define PAT_LEN		((1 << 20) + 7)
-#define CHUNK		(256 * 1024)
+#define CHUNK		(256 * 1024)	/* most bytes per read or write */
 #define MAX_PENDING	256	/* connects in progress per thread */
 #define DRAIN_SECS	15	/* bound on waiting for owed bytes at the end */
-#define MAX_DURATION	600
-#define MAX_SIZE	(16 * 1024 * 1024)
-#define MAX_DEPTH	1024
-#define MAX_THREADS	64
-#define MAX_CONNS	1000000
+#define CONNECT_SECS	60	/* bound on opening every connection */
 
-enum bench_mode { MODE_PINGPONG, MODE_STREAM, MODE_IDLE };
 enum bconn_state { BC_CONNECTING, BC_OPEN, BC_SHUT, BC_DONE };
 
-struct opts {
-	enum bench_mode		 o_mode;
-	enum transform_mode	 o_xf;
-	int			 o_conns;
-	size_t			 o_size;
-	int			 o_depth;
-	int			 o_duration;
-	int			 o_threads;
-	int			 o_src_ips;
-	int			 o_json;
-	pid_t			 o_server;
-	struct in_addr		 o_host;
-	int			 o_port;
+/*
+ * The steps every process goes through together: every connection is
+ * open; the measured window runs; the window is over.  The controlling
+ * process (the only one, or the parent of --procs children) samples the
+ * server at each of them.
+ */
+enum step { STEP_OPEN, STEP_WINDOW, STEP_STOPPED };
+
+/* What the controlling process measures around the window. */
+struct control {
+	struct procstat	 ct_before, ct_start, ct_end;
+	struct sockstat	 ct_ss_before, ct_ss_after;
+	int		 ct_kernel;	/* both sockstat samples worked */
+	uint64_t	 ct_t0, ct_t1;
 };
 
 struct bconn {
@@ -110,13 +102,14 @@ static struct opts		 opt;
 static unsigned char		*pattern, *xpattern;
 static pthread_barrier_t	 barrier;
 static atomic_int		 running = 1;	/* cleared once, by main */
+static int			 nthreads;	/* in this process */
+static struct control		 ctl;
+static struct fanout		*fan;		/* with --procs above 1 */
+static int			 child = -1;	/* which child this is */
 
-static _Noreturn void	usage(int);
 static _Noreturn void	die(int, const char *, ...)
 			    __attribute__((format(printf, 2, 3)));
 static uint64_t		now_ns(void);
-static void		parse_args(int, char **);
-static void		pattern_init(void);
 static void		bconn_start(struct bthread *, struct bconn *);
 static void		bconn_connected(struct bthread *, struct bconn *);
 static void		bconn_issue(struct bconn *);
@@ -130,44 +123,39 @@ static void		bconn_eof(struct bthread *, struct bconn *, int);
 static void		bconn_finish(struct bthread *, struct bconn *);
 static void		bthread_poll(struct bthread *, int);
 static void		bthread_connect_all(struct bthread *);
+static _Noreturn void	bthread_late(struct bthread *);
 static void		bthread_drain(struct bthread *);
 static void		*bthread_main(void *);
-static long		num_arg(const char *, const char *, long, long);
-static struct bthread	*setup_threads(void);
-static void		raise_nofile(void);
+static struct bthread	*setup_threads(int, int);
 static void		sample(struct procstat *);
 static void		client_cpu(double *);
-static void		report(struct bthread *, double, double,
-			    const struct procstat *, const struct procstat *,
-			    const struct procstat *);
-static const char	*mode_name(void);
+static void		control_step(enum step);
+static void		step(enum step);
+static void		run_threads(struct bthread *, struct result *);
+static _Noreturn void	run_child(int);
+static void		parent_check(int, const char *);
+static void		run_parent(struct result *);
+static void		merge(struct result *, const struct result *);
+static void		report(struct result *);
 
-/* Print the usage and exit with status. */
-static _Noreturn void
-usage(int status)
-{
-	fprintf(status ? stderr : stdout,
-	    "usage: iod-bench [--json] [--mode upper|echo] [--conns N] "
-	    "[--size BYTES]\n"
-	    "                 [--depth N] [--duration SECS] [--threads N] "
-	    "[--src-ips K]\n"
-	    "                 [--host 127.0.0.1] [--server-pid PID] "
-	    "--port PORT\n"
-	    "                 pingpong|stream|idle\n");
-	exit(status);
-}
-
-/* Say what went wrong, with the program's name, and exit with status. */
+/*
+ * Say what went wrong, with the program's name, and exit with status.
+ * The line goes out in one write, so that the lines of several processes
+ * do not mix.
+ */
 static _Noreturn void
 die(int status, const char *fmt, ...)
 {
+	char	line[512];
 	va_list	ap;
+	int	n;
 
-	fprintf(stderr, "iod-bench: ");
+	n = snprintf(line, sizeof(line), "iod-bench: ");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	strcat(line, "\n");
+	fputs(line, stderr);
 	exit(status);
 }
 
@@ -179,147 +167,6 @@ now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec);
-}
-
-/* Return the integer in s if it lies in [min, max], else exit. */
-static long
-num_arg(const char *name, const char *s, long min, long max)
-{
-	char	*end;
-	long	 v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || *s == '\0' || *end != '\0' || v < min || v > max)
-		die(EX_SETUP, "--%s must be between %ld and %ld (got %s)",
-		    name, min, max, s);
-	return (v);
-}
-
-/* Fill opt from the command line. */
-static void
-parse_args(int argc, char **argv)
-{
-	static const struct option longopts[] = {
-		{ "conns", required_argument, NULL, 'c' },
-		{ "size", required_argument, NULL, 's' },
-		{ "depth", required_argument, NULL, 'D' },
-		{ "duration", required_argument, NULL, 'd' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "host", required_argument, NULL, 'H' },
-		{ "port", required_argument, NULL, 'p' },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "src-ips", required_argument, NULL, 'S' },
-		{ "server-pid", required_argument, NULL, 'P' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 }
-	};
-	long	ncpu;
-	int	ch;
-
-	opt.o_xf = TRANSFORM_UPPER;
-	opt.o_conns = 1;
-	opt.o_size = 64;
-	opt.o_depth = 1;
-	opt.o_duration = 10;
-	opt.o_threads = 1;
-	opt.o_src_ips = 1;
-	opt.o_port = -1;
-	inet_pton(AF_INET, "127.0.0.1", &opt.o_host);
-	ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'c':
-			opt.o_conns = (int)num_arg("conns", optarg, 1,
-			    MAX_CONNS);
-			break;
-		case 's':
-			opt.o_size = (size_t)num_arg("size", optarg, 1,
-			    MAX_SIZE);
-			break;
-		case 'D':
-			opt.o_depth = (int)num_arg("depth", optarg, 1,
-			    MAX_DEPTH);
-			break;
-		case 'd':
-			opt.o_duration = (int)num_arg("duration", optarg, 1,
-			    MAX_DURATION);
-			break;
-		case 't':
-			opt.o_threads = (int)num_arg("threads", optarg, 1,
-			    ncpu < MAX_THREADS ? ncpu : MAX_THREADS);
-			break;
-		case 'H':
-			if (inet_pton(AF_INET, optarg, &opt.o_host) != 1)
-				die(EX_SETUP, "--host takes a numeric IPv4 "
-				    "address (got %s)", optarg);
-			break;
-		case 'p':
-			opt.o_port = (int)num_arg("port", optarg, 1, 65535);
-			break;
-		case 'm':
-			if (strcmp(optarg, "upper") == 0)
-				opt.o_xf = TRANSFORM_UPPER;
-			else if (strcmp(optarg, "echo") == 0)
-				opt.o_xf = TRANSFORM_ECHO;
-			else
-				die(EX_SETUP, "--mode is upper or echo "
-				    "(got %s)", optarg);
-			break;
-		case 'S':
-			opt.o_src_ips = (int)num_arg("src-ips", optarg, 1, 254);
-			break;
-		case 'P':
-			opt.o_server = (pid_t)num_arg("server-pid", optarg, 1,
-			    4194304);
-			break;
-		case 'j':
-			opt.o_json = 1;
-			break;
-		case 'h':
-			usage(0);
-		default:
-			usage(EX_SETUP);
-		}
-	}
-	if (optind != argc - 1 || opt.o_port == -1)
-		usage(EX_SETUP);
-	if (strcmp(argv[optind], "pingpong") == 0)
-		opt.o_mode = MODE_PINGPONG;
-	else if (strcmp(argv[optind], "stream") == 0)
-		opt.o_mode = MODE_STREAM;
-	else if (strcmp(argv[optind], "idle") == 0)
-		opt.o_mode = MODE_IDLE;
-	else
-		usage(EX_SETUP);
-	if (opt.o_threads > opt.o_conns)
-		opt.o_threads = opt.o_conns;
-}
-
-/*
- * Fill the pattern with bytes from a fixed-seed xorshift generator (every
- * value 0-255 appears), then transform a copy with the real transform:
- * the reference is the one iod links.
- */
-static void
-pattern_init(void)
-{
-	uint64_t	x = 0x9e3779b97f4a7c15ULL;
-	size_t		i;
-
-	if ((pattern = malloc(PAT_LEN + CHUNK)) == NULL ||
-	    (xpattern = malloc(PAT_LEN + CHUNK)) == NULL)
-		die(EX_SETUP, "out of memory");
-	for (i = 0; i < PAT_LEN; i++) {
-		x ^= x << 13;
-		x ^= x >> 7;
-		x ^= x << 17;
-		pattern[i] = (unsigned char)(x >> 56);
-	}
-	memcpy(pattern + PAT_LEN, pattern, CHUNK);
-	memcpy(xpattern, pattern, PAT_LEN + CHUNK);
-	transform_apply(opt.o_xf, xpattern, PAT_LEN + CHUNK);
 }
 
 /*
@@ -336,8 +183,9 @@ bconn_start(struct bthread *t, struct bconn *c)
 
 	c->c_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 	if (c->c_fd == -1)
-		die(EX_SETUP, "socket: %s (raise the open file limit?)",
-		    strerror(errno));
+		die(EX_SETUP, "connection %d: socket: %s%s", c->c_id,
+		    strerror(errno), errno == EMFILE ? " (RLIMIT_NOFILE: "
+		    "use more --procs)" : "");
 	setsockopt(c->c_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (opt.o_src_ips > 1) {
 		memset(&src, 0, sizeof(src));
@@ -417,7 +265,7 @@ bconn_flush(struct bthread *t, struct bconn *c)
 	ssize_t	n;
 
 	while (c->c_tx < c->c_txgoal && c->c_state == BC_OPEN) {
-		pos = (size_t)((c->c_base + c->c_tx) % PAT_LEN);
+		pos = (size_t)((c->c_base + c->c_tx) % PATTERN_LEN);
 		len = c->c_txgoal - c->c_tx < CHUNK ?
 		    (size_t)(c->c_txgoal - c->c_tx) : CHUNK;
 		n = send(c->c_fd, pattern + pos, len, MSG_NOSIGNAL);
@@ -493,7 +341,7 @@ bconn_verify(struct bconn *c, const unsigned char *buf, size_t len)
 		die(EX_VERIFY, "connection %d: received %zu bytes at offset "
 		    "%llu but only %llu were sent", c->c_id, len,
 		    (unsigned long long)c->c_rx, (unsigned long long)c->c_tx);
-	pos = (size_t)((c->c_base + c->c_rx) % PAT_LEN);
+	pos = (size_t)((c->c_base + c->c_rx) % PATTERN_LEN);
 	want = xpattern + pos;
 	if (memcmp(buf, want, len) != 0) {
 		for (i = 0; buf[i] == want[i]; i++)
@@ -595,7 +443,7 @@ bthread_poll(struct bthread *t, int ms)
 static void
 bthread_connect_all(struct bthread *t)
 {
-	uint64_t	deadline = now_ns() + 60ULL * 1000000000ULL;
+	uint64_t	deadline = now_ns() + CONNECT_SECS * 1000000000ULL;
 
 	while (t->t_nopen < t->t_nconns) {
 		while (t->t_nstarted < t->t_nconns &&
@@ -603,9 +451,34 @@ bthread_connect_all(struct bthread *t)
 			bconn_start(t, &t->t_conns[t->t_nstarted]);
 		bthread_poll(t, 100);
 		if (now_ns() > deadline)
-			die(EX_VERIFY, "only %d of %d connections ready after "
-			    "60 s", t->t_nopen, t->t_nconns);
+			bthread_late(t);
 	}
+}
+
+/*
+ * Some connections are still not ready after CONNECT_SECS.  One that got
+ * part of its first answer lost the rest; if none did, the server took
+ * no more connections, or never answered them: it refused them (a
+ * server out of descriptors leaves them queued unaccepted).
+ */
+static _Noreturn void
+bthread_late(struct bthread *t)
+{
+	struct bconn	*c;
+	int		 i;
+
+	for (i = 0; i < t->t_nconns && opt.o_mode == MODE_IDLE; i++) {
+		c = &t->t_conns[i];
+		if (c->c_rx > 0 && c->c_done == 0)
+			die(EX_VERIFY, "connection %d: %llu of %zu bytes came "
+			    "back in %d s", c->c_id,
+			    (unsigned long long)c->c_rx, opt.o_size,
+			    CONNECT_SECS);
+	}
+	die(EX_REFUSED, "only %d of %d connections %s after %d s; the "
+	    "server answered none of the others (out of descriptors?)",
+	    t->t_nopen, t->t_nconns, opt.o_mode == MODE_IDLE ? "answered" :
+	    "connected", CONNECT_SECS);
 }
 
 /*
@@ -657,20 +530,20 @@ bthread_main(void *arg)
 	return (NULL);
 }
 
-/* Set up the threads and their connections. */
+/* Set up this process's threads and its n connections, from id first. */
 static struct bthread *
-setup_threads(void)
+setup_threads(int first, int n)
 {
 	struct bthread	*ts, *t;
-	int		 i, j, id = 0;
+	int		 i, j, id = first;
 
-	if ((ts = calloc((size_t)opt.o_threads, sizeof(*ts))) == NULL)
+	nthreads = opt.o_threads < n ? opt.o_threads : n;
+	if ((ts = calloc((size_t)nthreads, sizeof(*ts))) == NULL)
 		die(EX_SETUP, "out of memory");
-	for (i = 0; i < opt.o_threads; i++) {
+	for (i = 0; i < nthreads; i++) {
 		t = &ts[i];
 		t->t_idx = i;
-		t->t_nconns = opt.o_conns / opt.o_threads +
-		    (i < opt.o_conns % opt.o_threads);
+		t->t_nconns = n / nthreads + (i < n % nthreads);
 		t->t_conns = calloc((size_t)t->t_nconns, sizeof(*t->t_conns));
 		t->t_buf = malloc(CHUNK);
 		if ((t->t_ep = epoll_create1(0)) == -1)
@@ -680,7 +553,8 @@ setup_threads(void)
 		for (j = 0; j < t->t_nconns; j++, id++) {
 			t->t_conns[j].c_id = id;
 			t->t_conns[j].c_fd = -1;
-			t->t_conns[j].c_base = ((size_t)id * 40503) % PAT_LEN;
+			t->t_conns[j].c_base = ((size_t)id * 40503) %
+			    PATTERN_LEN;
 			t->t_conns[j].c_sent_ns = calloc((size_t)opt.o_depth,
 			    sizeof(uint64_t));
 			if (t->t_conns[j].c_sent_ns == NULL)
@@ -688,23 +562,6 @@ setup_threads(void)
 		}
 	}
 	return (ts);
-}
-
-/* Raise the open file limit to fit every connection. */
-static void
-raise_nofile(void)
-{
-	struct rlimit	rl;
-	rlim_t		want = (rlim_t)opt.o_conns + 64;
-
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur >= want)
-		return;
-	if (rl.rlim_max < want)
-		die(EX_SETUP, "%d connections need %llu descriptors; the hard "
-		    "limit is %llu", opt.o_conns, (unsigned long long)want,
-		    (unsigned long long)rl.rlim_max);
-	rl.rlim_cur = want;
-	setrlimit(RLIMIT_NOFILE, &rl);
 }
 
 /* Sample the server, or leave the sample zeroed without --server-pid. */
@@ -727,93 +584,208 @@ client_cpu(double *secs)
 	    (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec / 1e6;
 }
 
-/* Return the name of the mode for the outputs. */
-static const char *
-mode_name(void)
-{
-	switch (opt.o_mode) {
-	case MODE_PINGPONG:
-		return ("pingpong");
-	case MODE_STREAM:
-		return ("stream");
-	case MODE_IDLE:
-		return ("idle");
-	}
-	return ("?");
-}
-
-/* Total the threads' counters and the server samples, then print them. */
+/* The controlling process's part of step s: sample, time, hold. */
 static void
-report(struct bthread *ts, double secs, double ccpu,
-    const struct procstat *before, const struct procstat *start,
-    const struct procstat *end)
+control_step(enum step s)
 {
-	static struct result	r;
-	int			i;
-
-	r.r_mode = mode_name();
-	r.r_expect = opt.o_xf == TRANSFORM_UPPER ? "upper" : "echo";
-	r.r_conns = opt.o_conns;
-	r.r_size = opt.o_size;
-	r.r_depth = opt.o_depth;
-	r.r_threads = opt.o_threads;
-	r.r_secs = secs;
-	r.r_client_cpu = ccpu;
-	for (i = 0; i < opt.o_threads; i++) {
-		r.r_rtts += ts[i].t_rtts;
-		r.r_out += ts[i].t_bytes_out;
-		r.r_in += ts[i].t_bytes_in;
-		hist_merge(&r.r_hist, &ts[i].t_hist);
+	switch (s) {
+	case STEP_OPEN:
+		sample(&ctl.ct_start);
+		ctl.ct_t0 = now_ns();
+		break;
+	case STEP_WINDOW:
+		sleep((unsigned)opt.o_duration);
+		break;
+	case STEP_STOPPED:
+		ctl.ct_t1 = now_ns();
+		sample(&ctl.ct_end);
+		if (sockstat_read(&ctl.ct_ss_after) == -1)
+			ctl.ct_kernel = 0;
+		break;
 	}
-	if (opt.o_server != 0) {
-		r.r_server = 1;
-		r.r_server_cpu = procstat_cpu(end) - procstat_cpu(start);
-		r.r_rss_before = before->ps_rss_kb + before->ps_child_rss_kb;
-		r.r_rss_after = end->ps_rss_kb + end->ps_child_rss_kb;
-		r.r_child_rss = end->ps_child_rss_kb;
-		r.r_children = end->ps_children;
-	}
-	if (opt.o_json)
-		report_json(&r);
-	else
-		report_table(&r);
 }
 
-/* Run the benchmark: connect, measure for --duration, drain, report. */
-int
-main(int argc, char **argv)
+/* Reach step s: alone, do the controller's part; a child waits for it. */
+static void
+step(enum step s)
 {
-	struct bthread	*ts;
-	struct procstat	 before, start, end;
-	uint64_t	 t0, t1;
-	double		 c0, c1;
-	int		 i;
+	if (child == -1)
+		control_step(s);
+	else if (fanout_sync(fan) == -1)
+		die(EX_SETUP, "load generator process %d: the parent is gone",
+		    child + 1);
+}
 
-	parse_args(argc, argv);
-	signal(SIGPIPE, SIG_IGN);
-	raise_nofile();
-	pattern_init();
-	ts = setup_threads();
-	sample(&before);
-	pthread_barrier_init(&barrier, NULL, (unsigned)opt.o_threads + 1);
-	for (i = 0; i < opt.o_threads; i++)
+/* Run this process's threads through the steps; total them into r. */
+static void
+run_threads(struct bthread *ts, struct result *r)
+{
+	double	c0, c1;
+	int	i;
+
+	pthread_barrier_init(&barrier, NULL, (unsigned)nthreads + 1);
+	for (i = 0; i < nthreads; i++)
 		if (pthread_create(&ts[i].t_thread, NULL, bthread_main,
 		    &ts[i]) != 0)
 			die(EX_SETUP, "pthread_create failed");
-	pthread_barrier_wait(&barrier);
-	sample(&start);
-	t0 = now_ns();
-	pthread_barrier_wait(&barrier);
+	pthread_barrier_wait(&barrier);	/* every connection is ready */
+	step(STEP_OPEN);
+	pthread_barrier_wait(&barrier);	/* the server has been sampled */
 	client_cpu(&c0);
-	sleep((unsigned)opt.o_duration);
+	step(STEP_WINDOW);
 	running = 0;
-	pthread_barrier_wait(&barrier);
-	t1 = now_ns();
+	pthread_barrier_wait(&barrier);	/* every thread stopped counting */
 	client_cpu(&c1);
-	sample(&end);
-	pthread_barrier_wait(&barrier);
-	for (i = 0; i < opt.o_threads; i++)
+	step(STEP_STOPPED);
+	pthread_barrier_wait(&barrier);	/* the server has been sampled */
+	for (i = 0; i < nthreads; i++) {
 		pthread_join(ts[i].t_thread, NULL);
-	report(ts, (double)(t1 - t0) / 1e9, c1 - c0, &before, &start, &end);
+		r->r_rtts += ts[i].t_rtts;
+		r->r_out += ts[i].t_bytes_out;
+		r->r_in += ts[i].t_bytes_in;
+		hist_merge(&r->r_hist, &ts[i].t_hist);
+	}
+	r->r_client_cpu = c1 - c0;
+}
+
+/*
+ * Child i's life: run its share of the connections (ids from its first
+ * on, so the source addresses and pattern offsets are those of a single
+ * process), send the totals up and exit.
+ */
+static _Noreturn void
+run_child(int i)
+{
+	static struct result	r;
+	int			share = opt.o_conns / opt.o_procs;
+	int			extra = opt.o_conns % opt.o_procs;
+
+	child = i;
+	run_threads(setup_threads(i * share + (i < extra ? i : extra),
+	    share + (i < extra)), &r);
+	if (fanout_send(fan, &r, sizeof(r)) == -1)
+		die(EX_SETUP, "load generator process %d: the parent is gone",
+		    i + 1);
+	exit(0);
+}
+
+/* Pass a child's failure on: end the others and exit with its status. */
+static void
+parent_check(int code, const char *cause)
+{
+	if (code == 0)
+		return;
+	if (fan != NULL)
+		fanout_kill(fan);
+	if (code == -1)
+		die(EX_SETUP, "%s", cause);
+	exit(code);	/* the child has said why */
+}
+
+/*
+ * Fork --procs children, step them through the run together, sampling
+ * the server at each step and holding the window while watching them,
+ * and total what they send back into r.
+ */
+static void
+run_parent(struct result *r)
+{
+	static struct result	cr;
+	char			cause[FANOUT_CAUSE];
+	int			i, s, code;
+	const int		secs[] = { CONNECT_SECS + 30, 30, 30 };
+
+	if ((fan = fanout_start(opt.o_procs, &i, cause)) == NULL)
+		die(EX_SETUP, "%s", cause);
+	if (i >= 0)
+		run_child(i);
+	for (s = STEP_OPEN; s <= STEP_STOPPED; s++) {
+		parent_check(fanout_wait(fan, secs[s], cause), cause);
+		if (s == STEP_WINDOW)
+			parent_check(fanout_hold(fan, opt.o_duration, cause),
+			    cause);
+		else
+			control_step((enum step)s);
+		fanout_release(fan);
+	}
+	for (i = 0; i < opt.o_procs; i++) {
+		memset(&cr, 0, sizeof(cr));
+		parent_check(fanout_recv(fan, i, &cr, sizeof(cr),
+		    DRAIN_SECS + 30, cause), cause);
+		merge(r, &cr);
+	}
+	code = fanout_end(fan, cause);
+	fan = NULL;
+	parent_check(code, cause);
+}
+
+/* Add a child's totals to r. */
+static void
+merge(struct result *r, const struct result *cr)
+{
+	r->r_rtts += cr->r_rtts;
+	r->r_out += cr->r_out;
+	r->r_in += cr->r_in;
+	r->r_client_cpu += cr->r_client_cpu;
+	hist_merge(&r->r_hist, &cr->r_hist);
+}
+
+/* Add how the run was made and the samples to r, then print it. */
+static void
+report(struct result *r)
+{
+	r->r_mode = opts_mode_name(&opt);
+	r->r_expect = opt.o_xf == TRANSFORM_UPPER ? "upper" : "echo";
+	r->r_conns = opt.o_conns;
+	r->r_size = opt.o_size;
+	r->r_depth = opt.o_depth;
+	r->r_threads = opt.o_threads;
+	r->r_procs = opt.o_procs;
+	r->r_src_ips = opt.o_src_ips;
+	r->r_secs = (double)(ctl.ct_t1 - ctl.ct_t0) / 1e9;
+	if (opt.o_server != 0) {
+		r->r_server = 1;
+		r->r_server_cpu = procstat_cpu(&ctl.ct_end) -
+		    procstat_cpu(&ctl.ct_start);
+		r->r_rss_before = ctl.ct_before.ps_rss_kb +
+		    ctl.ct_before.ps_child_rss_kb;
+		r->r_rss_after = ctl.ct_end.ps_rss_kb +
+		    ctl.ct_end.ps_child_rss_kb;
+		r->r_child_rss = ctl.ct_end.ps_child_rss_kb;
+		r->r_children = ctl.ct_end.ps_children;
+	}
+	r->r_kernel = ctl.ct_kernel;
+	r->r_ss_before = ctl.ct_ss_before;
+	r->r_ss_after = ctl.ct_ss_after;
+	if (opt.o_json)
+		report_json(r);
+	else
+		report_table(r);
+}
+
+/*
+ * Run the benchmark: fit it into the limits, sample the server and the
+ * kernel, run alone or over --procs children, report.
+ */
+int
+main(int argc, char **argv)
+{
+	static struct result	r;
+	char			cause[LIMITS_CAUSE];
+
+	opts_parse(argc, argv, &opt);
+	signal(SIGPIPE, SIG_IGN);
+	if (limits_fit(opt.o_conns, &opt.o_procs, &opt.o_src_ips,
+	    (ntohl(opt.o_host.s_addr) >> 24) == 127, cause) == -1)
+		die(EX_SETUP, "%s", cause);
+	if (pattern_make(opt.o_xf, CHUNK, &pattern, &xpattern) == -1)
+		die(EX_SETUP, "out of memory");
+	sample(&ctl.ct_before);
+	ctl.ct_kernel = sockstat_read(&ctl.ct_ss_before) == 0;
+	if (opt.o_procs == 1)
+		run_threads(setup_threads(0, opt.o_conns), &r);
+	else
+		run_parent(&r);
+	report(&r);
 	return (0);
 }

@@ -6,15 +6,18 @@
 #include <stdint.h>
 
 #include "hist.h"
+#include "sockstat.h"
 
-/* What a run measured, totalled over threads, and how it was run. */
+/* What a run measured, totalled over threads and processes, and how. */
 struct result {
 	const char	*r_mode;	/* pingpong, stream or idle */
 	const char	*r_expect;	/* upper or echo */
 	int		 r_conns;
 	size_t		 r_size;
 	int		 r_depth;
-	int		 r_threads;
+	int		 r_threads;	/* per process */
+	int		 r_procs;
+	int		 r_src_ips;
 	double		 r_secs;
 	double		 r_client_cpu;
 	uint64_t	 r_rtts;
@@ -27,6 +30,9 @@ struct result {
 	long		 r_rss_after;
 	long		 r_child_rss;
 	int		 r_children;
+	int		 r_kernel;	/* /proc/net/sockstat was read */
+	struct sockstat	 r_ss_before;	/* before connecting */
+	struct sockstat	 r_ss_after;	/* at the end of the window */
 };
 
 /* Report. */
