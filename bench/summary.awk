@@ -4,8 +4,11 @@
 #
 # The headline metric depends on the workload: round trips per second for
 # pingpong, MB/s received for stream (both: higher is better, and the ratio
-# is server / floor), and RSS growth per connection in bytes for idle
-# (lower is better; no ratio, the floor's growth is close to nothing).
+# is server / floor), and RSS growth per connection in bytes for idle and
+# scale (lower is better; no ratio, the floor's growth is close to
+# nothing), with the kernel's socket buffers and slab per connection.
+# A server named *-echo runs in echo mode (bench/run --peers: xinetd's
+# echo), and its reference is the floor in echo mode, floor-echo.
 
 BEGIN {
 	FS = ","
@@ -69,19 +72,20 @@ NR == 1 { next }
 		failed[k] = 1
 	else if ($5 != "ok")
 		other[k] = $5
-	if ($16 != "")
-		note[k] = $16
+	if ($18 != "")
+		note[k] = $18
 	if ($5 != "ok")
 		next
 	n = ++okn[k]
 	val[k, n] = metric($3) + 0
-	for (c = 6; c <= 15; c++)
+	for (c = 6; c <= 17; c++)
 		col[k, n, c] = $c
 }
 
 END {
 	print "workload,server,workers,status,runs,metric,median,min,max," \
-	    "ratio_to_floor,p50_us,p99_us,cpu_us_per_rtt,cpu_us_per_mb,note"
+	    "ratio_to_floor,p50_us,p99_us,cpu_us_per_rtt,cpu_us_per_mb," \
+	    "sock_mem_per_conn_b,slab_per_conn_b,note"
 	for (i = 1; i <= nkeys; i++) {
 		k = keys[i]
 		n = okn[k] + 0
@@ -96,15 +100,16 @@ END {
 	for (i = 1; i <= nkeys; i++) {
 		k = keys[i]
 		w = workload[k]
-		f = "floor" SUBSEP w
+		f = (server[k] ~ /-echo$/ ? "floor-echo" : "floor") SUBSEP w
 		ratio = ""
-		if (w !~ /^idle/ && med[k] != "" && med[f] != "" && med[f] > 0)
+		if (w !~ /^(idle|scale)/ && med[k] != "" && med[f] != "" &&
+		    med[f] > 0)
 			ratio = sprintf("%.3f", med[k] / med[f])
 		name = w ~ /^pingpong/ ? "rtt_per_s" : \
 		    (w ~ /^stream/ ? "MB_per_s" : "rss_B_per_conn")
 		print w, server[k], workers[k], st[k], okn[k] + 0, name,
 		    med[k], lo[k], hi[k], ratio, colmedian(k, 9),
 		    colmedian(k, 10), colmedian(k, 13), colmedian(k, 14),
-		    note[k]
+		    colmedian(k, 16), colmedian(k, 17), note[k]
 	}
 }
