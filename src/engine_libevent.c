@@ -60,16 +60,20 @@ struct conn {
 	TAILQ_ENTRY(conn)	 c_entry;
 	struct lev_worker	*c_lw;
 	struct bufferevent	*c_bev;
+	int			 c_fd;
 	enum transform_mode	 c_mode;
 	size_t			 c_max_pending;
+	size_t			 c_unsent;	/* output as lev_sent() last saw it */
 	int			 c_idle;	/* idle_timeout, seconds */
 	int			 c_flags;
 	struct timeval		 c_last_io;	/* last byte moved either way */
-	struct evbuffer_cb_entry *c_outcb;	/* counts bytes written */
 };
 
 /* The most libevent 2.1's evbuffer_read() takes in one call. */
 #define LEV_LIBEVENT_READ	4096
+
+/* Chains lev_transform() looks at in one go. */
+#define LEV_NVEC		4
 
 /*
  * How much the read callback reads on by itself, so that one callback
@@ -121,8 +125,9 @@ static void	lev_conn_drain(struct conn *, const char *);
 static void	lev_conn_finish(struct conn *, const char *);
 static void	lev_conn_timeout(struct conn *, short);
 static void	lev_touch(struct conn *);
-static void	lev_transform(struct conn *, struct evbuffer *,
+static size_t	lev_transform(struct conn *, struct evbuffer *,
 		    struct evbuffer *);
+static void	lev_sent(struct conn *);
 static int	lev_read_more(struct conn *, struct evbuffer *,
 		    struct evbuffer *);
 static int	lev_write_now(struct conn *);
@@ -136,8 +141,6 @@ static void	lev_notify_cb(evutil_socket_t, short, void *);
 static void	lev_read_cb(struct bufferevent *, void *);
 static void	lev_write_cb(struct bufferevent *, void *);
 static void	lev_event_cb(struct bufferevent *, short, void *);
-static void	lev_output_cb(struct evbuffer *,
-		    const struct evbuffer_cb_info *, void *);
 
 const struct engine engine_libevent = {
 	"libevent", NULL, lev_start, lev_run, lev_command, lev_stop
@@ -392,6 +395,7 @@ lev_conn_new(struct lev_worker *lw, int fd)
 		return (-1);
 	}
 	c->c_lw = lw;
+	c->c_fd = fd;
 	c->c_mode = conf->mode;
 	c->c_max_pending = conf->max_pending_bytes;
 	c->c_idle = conf->idle_timeout;
@@ -400,8 +404,6 @@ lev_conn_new(struct lev_worker *lw, int fd)
 	bufferevent_set_max_single_read(c->c_bev, ENGINE_IO_MAX);
 	bufferevent_set_max_single_write(c->c_bev, ENGINE_IO_MAX);
 	bufferevent_setcb(c->c_bev, lev_read_cb, lev_write_cb, lev_event_cb, c);
-	c->c_outcb = evbuffer_add_cb(bufferevent_get_output(c->c_bev),
-	    lev_output_cb, c);
 	if (c->c_idle > 0)
 		bufferevent_set_timeouts(c->c_bev, &tv, &tv);
 	/* The write event is only wanted while output waits: lev_write_now. */
@@ -415,6 +417,27 @@ static void
 lev_touch(struct conn *c)
 {
 	event_base_gettimeofday_cached(c->c_lw->lw_base, &c->c_last_io);
+}
+
+/*
+ * Count what the bufferevent has written since last time: while its
+ * write event is on, it writes without telling.  An evbuffer callback
+ * would tell, but costs a call on every change and 48 bytes a
+ * connection; the output's length, compared with what it was, says the
+ * same whenever it matters: before more is added, when the write
+ * callback runs, when a timeout asks whether the connection was idle,
+ * and at the end.
+ */
+static void
+lev_sent(struct conn *c)
+{
+	size_t	left = evbuffer_get_length(bufferevent_get_output(c->c_bev));
+
+	if (left < c->c_unsent) {
+		stats_add_out(c->c_unsent - left);
+		lev_touch(c);
+	}
+	c->c_unsent = left;
 }
 
 /*
@@ -435,7 +458,8 @@ lev_read_cb(struct bufferevent *bev, void *arg)
 		evbuffer_drain(in, got);
 		return;
 	}
-	lev_transform(c, in, out);
+	lev_sent(c);
+	c->c_unsent += lev_transform(c, in, out);
 	if (got >= LEV_LIBEVENT_READ &&
 	    (more = lev_read_more(c, c->c_lw->lw_more, out)) == -1) {
 		lev_conn_close(c, strerror(errno));
@@ -458,24 +482,31 @@ lev_read_cb(struct bufferevent *bev, void *arg)
 }
 
 /*
- * Move everything from in to out, transformed.  Each pass handles the
- * first contiguous chunk in place and then moves it, which relinks whole
- * chunks instead of copying them.
+ * Move everything from in to out, transformed in place, and return how
+ * much that was.  Moving relinks whole chains; nothing is copied.
  */
-static void
+static size_t
 lev_transform(struct conn *c, struct evbuffer *in, struct evbuffer *out)
 {
-	size_t	n, total = evbuffer_get_length(in);
+	struct evbuffer_iovec	v[LEV_NVEC];
+	size_t			total = evbuffer_get_length(in);
+	int			i, n;
 
-	if (c->c_mode == TRANSFORM_ECHO) {
-		evbuffer_add_buffer(out, in);
-	} else {
-		while ((n = evbuffer_get_contiguous_space(in)) > 0) {
-			transform_upper(evbuffer_pullup(in, n), n);
-			evbuffer_remove_buffer(in, out, n);
+	if (c->c_mode == TRANSFORM_UPPER) {
+		/* One read fills at most a few chains: one peek, usually. */
+		while ((n = evbuffer_peek(in, -1, NULL, v, LEV_NVEC)) >
+		    LEV_NVEC) {
+			for (i = 0; i < LEV_NVEC; i++) {
+				transform_upper(v[i].iov_base, v[i].iov_len);
+				evbuffer_remove_buffer(in, out, v[i].iov_len);
+			}
 		}
+		for (i = 0; i < n; i++)
+			transform_upper(v[i].iov_base, v[i].iov_len);
 	}
+	evbuffer_add_buffer(out, in);
 	stats_add_in(total);
+	return (total);
 }
 
 /*
@@ -495,7 +526,7 @@ lev_read_more(struct conn *c, struct evbuffer *more, struct evbuffer *out)
 	/* Without memory, leave the rest to the next read event. */
 	if (evbuffer_reserve_space(more, LEV_READ_MORE, &v, 1) != 1)
 		return (0);
-	n = recv(bufferevent_getfd(c->c_bev), v.iov_base, LEV_READ_MORE, 0);
+	n = recv(c->c_fd, v.iov_base, LEV_READ_MORE, 0);
 	if (n == 0)
 		return (1);
 	if (n == -1)
@@ -507,6 +538,7 @@ lev_read_more(struct conn *c, struct evbuffer *more, struct evbuffer *out)
 	    evbuffer_add_buffer(out, more) == -1)
 		return (-1);
 	stats_add_in(n);
+	c->c_unsent += n;
 	return (0);
 }
 
@@ -529,12 +561,16 @@ lev_write_now(struct conn *c)
 	 * callback does.
 	 */
 	evbuffer_unfreeze(out, 1);
-	n = evbuffer_write(out, bufferevent_getfd(c->c_bev));
+	n = evbuffer_write(out, c->c_fd);
 	evbuffer_freeze(out, 1);
 	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
 	    errno != EINTR) {
 		lev_conn_close(c, strerror(errno));
 		return (-1);
+	}
+	if (n > 0) {
+		stats_add_out(n);
+		c->c_unsent -= n;
 	}
 	if (evbuffer_get_length(out) > 0)
 		bufferevent_enable(c->c_bev, EV_WRITE);
@@ -548,7 +584,8 @@ lev_write_cb(struct bufferevent *bev, void *arg)
 	struct conn	*c = arg;
 	int		 empty;
 
-	empty = evbuffer_get_length(bufferevent_get_output(bev)) == 0;
+	lev_sent(c);
+	empty = c->c_unsent == 0;
 	if (c->c_flags & C_DRAINING) {
 		if (empty)
 			lev_conn_finish(c, "drained");
@@ -564,18 +601,7 @@ lev_write_cb(struct bufferevent *bev, void *arg)
 		bufferevent_disable(bev, EV_WRITE);
 }
 
-/* Count bytes written and note the progress. */
-static void
-lev_output_cb(struct evbuffer *buf, const struct evbuffer_cb_info *info,
-    void *arg)
-{
-	struct conn	*c = arg;
 
-	if (info->n_deleted > 0) {
-		stats_add_out(info->n_deleted);
-		lev_touch(c);
-	}
-}
 
 /* EOF, an error or a timeout. */
 static void
@@ -609,12 +635,13 @@ lev_conn_timeout(struct conn *c, short what)
 	struct timeval	now, quiet, left, idle = { c->c_idle, 0 };
 
 	if (c->c_flags & C_LINGER) {
-		if (!engine_must_linger(bufferevent_getfd(c->c_bev)))
+		if (!engine_must_linger(c->c_fd))
 			lev_conn_close(c, "drained");
 		else
 			bufferevent_enable(c->c_bev, EV_READ);
 		return;
 	}
+	lev_sent(c);
 	event_base_gettimeofday_cached(c->c_lw->lw_base, &now);
 	timersub(&now, &c->c_last_io, &quiet);
 	if (!timercmp(&quiet, &idle, <)) {
@@ -652,10 +679,8 @@ lev_conn_drain(struct conn *c, const char *why)
 static void
 lev_conn_finish(struct conn *c, const char *why)
 {
-	int	fd = bufferevent_getfd(c->c_bev);
-
-	if ((c->c_flags & C_EOF) || !engine_must_linger(fd) ||
-	    shutdown(fd, SHUT_WR) == -1) {
+	if ((c->c_flags & C_EOF) || !engine_must_linger(c->c_fd) ||
+	    shutdown(c->c_fd, SHUT_WR) == -1) {
 		lev_conn_close(c, why);
 		return;
 	}
@@ -684,11 +709,9 @@ lev_conn_close(struct conn *c, const char *why)
 	struct lev_worker	*lw = c->c_lw;
 
 	log_debug("worker %d: closing fd %d: %s", lw->lw_worker->w_id,
-	    (int)bufferevent_getfd(c->c_bev), why);
+	    c->c_fd, why);
 	TAILQ_REMOVE(&lw->lw_conns, c, c_entry);
-	if (c->c_outcb != NULL)
-		evbuffer_remove_cb_entry(bufferevent_get_output(c->c_bev),
-		    c->c_outcb);
+	lev_sent(c);
 	bufferevent_free(c->c_bev);
 	free(c);
 	stats_release();
