@@ -550,18 +550,25 @@ lev_read_more(struct conn *c, struct evbuffer *more, struct evbuffer *out)
 static int
 lev_write_now(struct conn *c)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->c_bev);
-	int		 n;
+	struct evbuffer		*out = bufferevent_get_output(c->c_bev);
+	struct evbuffer_iovec	 v;
+	ssize_t			 n;
 
 	if (evbuffer_get_length(out) == 0)
 		return (0);
 	/*
 	 * The bufferevent keeps the front of its output frozen so that only
 	 * it removes data; thaw it around the write, as its own write
-	 * callback does.
+	 * callback does.  A reply in one chain, as a message's usually is,
+	 * goes out with send(2), a shorter way through the kernel than the
+	 * writev(2) of evbuffer_write().
 	 */
 	evbuffer_unfreeze(out, 1);
-	n = evbuffer_write(out, c->c_fd);
+	if (evbuffer_peek(out, -1, NULL, &v, 1) == 1) {
+		if ((n = send(c->c_fd, v.iov_base, v.iov_len, 0)) > 0)
+			evbuffer_drain(out, n);
+	} else
+		n = evbuffer_write(out, c->c_fd);
 	evbuffer_freeze(out, 1);
 	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
 	    errno != EINTR) {
