@@ -16,17 +16,19 @@
  *    connections accepted per wake-up.
  *
  * Two things keep it close to a hand-written loop.  The read callback
- * writes its output straight away (evbuffer_write) and turns on the
+ * writes at once (send() or writev()) and turns on the
  * bufferevent's write event only for what the socket would not take:
  * leaving every write to the write event costs two epoll_ctl calls and a
  * second pass through the loop per message.  And libevent 2.1 reads at
- * most 4096 bytes per call (evbuffer_read; only 2.2 can change that), so
- * when a read fills that, the callback reads on by itself, up to
- * ENGINE_IO_MAX in all, into a new chain that it then moves to the output whole,
- * as it does with libevent's own.
+ * most 4096 bytes per call (evbuffer_read(); only 2.2 can change that),
+ * so when a read fills that, the callback reads on by itself, up to
+ * ENGINE_IO_MAX in all, into the worker's one buffer, which stays in the
+ * cache; only what the socket does not take of that is copied into the
+ * output, as in the readiness engines.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 
 #include <errno.h>
@@ -75,12 +77,7 @@ struct conn {
 /* Chains lev_transform() looks at in one go. */
 #define LEV_NVEC		4
 
-/*
- * How much the read callback reads on by itself, so that one callback
- * reads at most ENGINE_IO_MAX.  libevent allocates a chain's header with
- * its data, rounded up to a power of two: this leaves room for the
- * header within one ENGINE_IO_MAX block.
- */
+/* How much the read callback reads on by itself: ENGINE_IO_MAX in all. */
 #define LEV_READ_MORE		(ENGINE_IO_MAX - LEV_LIBEVENT_READ)
 
 /* How often a lingering connection checks whether it may close. */
@@ -102,7 +99,7 @@ struct lev_worker {
 	struct lev_listener	*lw_listeners;
 	size_t			 lw_nlisteners;
 	TAILQ_HEAD(, conn)	 lw_conns;
-	struct evbuffer		*lw_more;	/* scratch for lev_read_more */
+	unsigned char		*lw_buf;	/* LEV_READ_MORE, lev_read_more */
 	int			 lw_stopping;
 };
 
@@ -128,9 +125,9 @@ static void	lev_touch(struct conn *);
 static size_t	lev_transform(struct conn *, struct evbuffer *,
 		    struct evbuffer *);
 static void	lev_sent(struct conn *);
-static int	lev_read_more(struct conn *, struct evbuffer *,
-		    struct evbuffer *);
-static int	lev_write_now(struct conn *);
+static ssize_t	lev_read_more(struct conn *);
+static int	lev_write_now(struct conn *, const unsigned char *, size_t);
+static int	lev_queue(struct conn *, const unsigned char *, size_t);
 
 static void	lev_accept_cb(struct evconnlistener *, evutil_socket_t,
 		    struct sockaddr *, int, void *);
@@ -172,9 +169,9 @@ lev_start(struct worker *w, char *cause, size_t len)
 	}
 	lw->lw_notify = event_new(lw->lw_base, w->w_notify,
 	    EV_READ | EV_PERSIST, lev_notify_cb, w);
-	lw->lw_more = evbuffer_new();
+	lw->lw_buf = malloc(LEV_READ_MORE);
 	if (lw->lw_notify == NULL || event_add(lw->lw_notify, NULL) == -1 ||
-	    lw->lw_more == NULL ||
+	    lw->lw_buf == NULL ||
 	    lev_listen_all(lw) == -1) {
 		snprintf(cause, len, "cannot start worker %d", w->w_id);
 		return (-1);
@@ -231,8 +228,7 @@ lev_stop(struct worker *w)
 	lev_unlisten_all(lw);
 	if (lw->lw_notify != NULL)
 		event_free(lw->lw_notify);
-	if (lw->lw_more != NULL)
-		evbuffer_free(lw->lw_more);
+	free(lw->lw_buf);
 	if (lw->lw_base != NULL)
 		event_base_free(lw->lw_base);
 	free(lw);
@@ -451,7 +447,7 @@ lev_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer	*in = bufferevent_get_input(bev);
 	struct evbuffer	*out = bufferevent_get_output(bev);
 	size_t		 got = evbuffer_get_length(in);
-	int		 more = 0;
+	ssize_t		 more = -1;
 
 	lev_touch(c);
 	if (c->c_flags & C_LINGER) {
@@ -460,16 +456,13 @@ lev_read_cb(struct bufferevent *bev, void *arg)
 	}
 	lev_sent(c);
 	c->c_unsent += lev_transform(c, in, out);
-	if (got >= LEV_LIBEVENT_READ &&
-	    (more = lev_read_more(c, c->c_lw->lw_more, out)) == -1) {
+	if (got >= LEV_LIBEVENT_READ && (more = lev_read_more(c)) == -2) {
 		lev_conn_close(c, strerror(errno));
 		return;
 	}
-	/* With the write event on, output is already waiting for it. */
-	if (!(bufferevent_get_enabled(bev) & EV_WRITE) &&
-	    lev_write_now(c) == -1)
+	if (lev_write_now(c, c->c_lw->lw_buf, more > 0 ? more : 0) == -1)
 		return;
-	if (more == 1) {
+	if (more == 0) {
 		c->c_flags |= C_EOF;
 		lev_conn_drain(c, "end of input");
 		return;
@@ -510,76 +503,96 @@ lev_transform(struct conn *c, struct evbuffer *in, struct evbuffer *out)
 }
 
 /*
- * libevent's read stopped at LEV_LIBEVENT_READ: read what else waits
- * into the worker's empty scratch buffer, transform it there and move it
- * to the output.  (The bufferevent's own input cannot be added to, and
- * space reserved at the end of the output would often be a copy of its
- * last chain, grown.)  Returns 1 at end of input, -1 on a socket error,
- * 0 otherwise.
+ * libevent's read stopped at LEV_LIBEVENT_READ: read what else waits into
+ * the worker's buffer and transform it there.  Returns how much, 0 at end
+ * of input, -1 when nothing is waiting, -2 on a socket error.
  */
-static int
-lev_read_more(struct conn *c, struct evbuffer *more, struct evbuffer *out)
+static ssize_t
+lev_read_more(struct conn *c)
 {
-	struct evbuffer_iovec	v;
-	ssize_t			n;
+	ssize_t	n;
 
-	/* Without memory, leave the rest to the next read event. */
-	if (evbuffer_reserve_space(more, LEV_READ_MORE, &v, 1) != 1)
-		return (0);
-	n = recv(c->c_fd, v.iov_base, LEV_READ_MORE, 0);
-	if (n == 0)
-		return (1);
+	n = recv(c->c_fd, c->c_lw->lw_buf, LEV_READ_MORE, 0);
 	if (n == -1)
 		return (errno == EAGAIN || errno == EWOULDBLOCK ||
-		    errno == EINTR ? 0 : -1);
-	transform_apply(c->c_mode, v.iov_base, n);
-	v.iov_len = n;
-	if (evbuffer_commit_space(more, &v, 1) == -1 ||
-	    evbuffer_add_buffer(out, more) == -1)
-		return (-1);
+		    errno == EINTR ? -1 : -2);
+	transform_apply(c->c_mode, c->c_lw->lw_buf, n);
 	stats_add_in(n);
-	c->c_unsent += n;
-	return (0);
+	return (n);
 }
 
 /*
- * Write the output now rather than on the next pass through the loop,
- * and turn on the write event only for what the socket would not take.
- * Returns -1 when that closed the connection.
+ * Write the output, then the len bytes at more, now rather than on the
+ * next pass through the loop; add to the output what the socket would
+ * not take, and turn on the write event for it.  With the write event
+ * already on, output is waiting for it, and more only joins the queue.
+ * Returns -1 when a socket error closed the connection.
  */
 static int
-lev_write_now(struct conn *c)
+lev_write_now(struct conn *c, const unsigned char *more, size_t len)
 {
 	struct evbuffer		*out = bufferevent_get_output(c->c_bev);
-	struct evbuffer_iovec	 v;
+	struct evbuffer_iovec	 ev[LEV_NVEC];
+	struct iovec		 v[LEV_NVEC + 1];
+	size_t			 queued, sent;
 	ssize_t			 n;
+	int			 i, nv;
 
-	if (evbuffer_get_length(out) == 0)
-		return (0);
-	/*
-	 * The bufferevent keeps the front of its output frozen so that only
-	 * it removes data; thaw it around the write, as its own write
-	 * callback does.  A reply in one chain, as a message's usually is,
-	 * goes out with send(2), a shorter way through the kernel than the
-	 * writev(2) of evbuffer_write().
-	 */
-	evbuffer_unfreeze(out, 1);
-	if (evbuffer_peek(out, -1, NULL, &v, 1) == 1) {
-		if ((n = send(c->c_fd, v.iov_base, v.iov_len, 0)) > 0)
-			evbuffer_drain(out, n);
-	} else
-		n = evbuffer_write(out, c->c_fd);
-	evbuffer_freeze(out, 1);
+	queued = evbuffer_get_length(out);
+	nv = evbuffer_peek(out, -1, NULL, ev, LEV_NVEC);
+	if ((bufferevent_get_enabled(c->c_bev) & EV_WRITE) || nv > LEV_NVEC ||
+	    queued + len == 0)
+		return (lev_queue(c, more, len));
+	for (i = 0; i < nv; i++) {
+		v[i].iov_base = ev[i].iov_base;
+		v[i].iov_len = ev[i].iov_len;
+	}
+	if (len > 0) {
+		v[nv].iov_base = (void *)more;
+		v[nv++].iov_len = len;
+	}
+	/* One buffer, as a message's reply usually is: send(2) is a shorter
+	 * way through the kernel than writev(2). */
+	if (nv == 1)
+		n = send(c->c_fd, v[0].iov_base, v[0].iov_len, 0);
+	else
+		n = writev(c->c_fd, v, nv);
 	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
 	    errno != EINTR) {
 		lev_conn_close(c, strerror(errno));
 		return (-1);
 	}
-	if (n > 0) {
-		stats_add_out(n);
-		c->c_unsent -= n;
+	sent = n > 0 ? (size_t)n : 0;
+	stats_add_out(sent);
+	/*
+	 * The bufferevent keeps the front of its output frozen so that only
+	 * it removes data; thaw it around the drain, as its own write
+	 * callback does.
+	 */
+	evbuffer_unfreeze(out, 1);
+	evbuffer_drain(out, sent < queued ? sent : queued);
+	evbuffer_freeze(out, 1);
+	c->c_unsent -= sent < queued ? sent : queued;
+	sent = sent > queued ? sent - queued : 0;
+	return (lev_queue(c, more + sent, len - sent));
+}
+
+/*
+ * Add len bytes at p to the output, and turn on the write event for
+ * whatever the output holds.  Returns -1 when out of memory closed the
+ * connection.
+ */
+static int
+lev_queue(struct conn *c, const unsigned char *p, size_t len)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->c_bev);
+
+	if (len > 0 && evbuffer_add(out, p, len) == -1) {
+		lev_conn_close(c, "out of memory");
+		return (-1);
 	}
-	if (evbuffer_get_length(out) > 0)
+	c->c_unsent += len;
+	if (c->c_unsent > 0)
 		bufferevent_enable(c->c_bev, EV_WRITE);
 	return (0);
 }
