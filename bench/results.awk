@@ -20,7 +20,7 @@ function proj(b, n) {
 function memrow(    k) {
 	k = ($15 == "" && $16 == "") ? "" : $15 + $16
 	return sprintf("| %s | %s | %s | %s | %s | %s / %s | %s / %s |\n",
-	    $2, $4 ($17 != "" ? " (" $17 ")" : ""), fmt($7, 0), fmt($15, 0),
+	    $2, $4 ($18 != "" ? " (" $18 ")" : ""), fmt($7, 0), fmt($15, 0),
 	    fmt($16, 0), proj($7, 1e5), proj($7, 1e6), proj(k, 1e5),
 	    proj(k, 1e6))
 }
@@ -43,14 +43,14 @@ NR == 1 { next }
 		next
 	}
 	rows[$1] = rows[$1] sprintf("| %s | %s | %s | %s | %s – %s | %s | %s " \
-	    "| %s | %s |\n", $2, $4 ($17 != "" ? " (" $17 ")" : ""),
+	    "| %s | %s | %s |\n", $2, $4 ($18 != "" ? " (" $18 ")" : ""),
 	    fmt($7, $6 == "MB_per_s" ? 1 : 0), $5,
 	    fmt($8, $6 == "MB_per_s" ? 1 : 0),
 	    fmt($9, $6 == "MB_per_s" ? 1 : 0), fmt($10, 2),
 	    $6 == "MB_per_s" ? "–" : fmt($11, 1),
 	    $6 == "MB_per_s" ? "–" : fmt($12, 1),
 	    $6 == "MB_per_s" ? fmt($14, 0) : \
-	    ($6 == "rtt_per_s" ? fmt($13, 2) : "–"))
+	    ($6 == "rtt_per_s" ? fmt($13, 2) : "–"), fmt($17, 2))
 }
 
 END {
@@ -64,9 +64,11 @@ END {
 	print ""
 	print "Each cell is the median of the runs that completed (\"runs\"); " \
 	    "the spread is the lowest and highest of them.  \"ratio\" is " \
-	    "the median divided by the floor server's median on the same " \
-	    "workload, measured in the same invocation: 1.00 is as fast as " \
-	    "the floor.  Latency is per message, from the send of its first " \
+	    "the median over the rounds of the server's result divided by " \
+	    "the floor server's in the same round, on the same workload: " \
+	    "1.00 is as fast as the floor.  \"CPU ratio\" is the same for " \
+	    "server CPU time per round trip or per MB: 1.00 costs what the " \
+	    "floor costs, 1.25 a quarter more.  Latency is per message, from the send of its first " \
 	    "byte to the arrival of the last byte of its reply.  Server CPU " \
 	    "is utime + stime from /proc (all threads, and children); \"per " \
 	    "rt\" is per round trip, \"per MB\" per MB echoed.  Memory " \
@@ -103,9 +105,9 @@ END {
 			print "| server | status | median | runs | spread | " \
 			    "ratio | p50 µs | p99 µs | server CPU " \
 			    (metric[w] == "MB_per_s" ? "µs per MB" : \
-			    "µs per rt") " |"
+			    "µs per rt") " | CPU ratio |"
 			print "| --- | --- | ---: | ---: | ---: | ---: | ---: " \
-			    "| ---: | ---: |"
+			    "| ---: | ---: | ---: |"
 		}
 		printf "%s", rows[w]
 		if (charts) {

@@ -9,6 +9,13 @@
 # nothing), with the kernel's socket buffers and slab per connection.
 # A server named *-echo runs in echo mode (bench/run --peers: xinetd's
 # echo), and its reference is the floor in echo mode, floor-echo.
+#
+# Ratios are taken round by round (a server against the floor in the same
+# round, moments apart) and the median of those is reported: a noisy
+# round then moves one ratio, not the medians on either side of it.  The
+# same is done for server CPU per round trip (pingpong) or per MB
+# (stream), the figure that tells servers apart once the load generator,
+# not the server, is the limit.
 
 BEGIN {
 	FS = ","
@@ -41,6 +48,19 @@ function metric(w) {
 	if (w ~ /^stream/)
 		return $7 / 1e6
 	return $15
+}
+
+# Return the median over the rounds of a[k, rep] / a[f, rep], the rounds
+# in which both k and its reference f completed; empty if none did.
+function repratio(a, k, f,    i, n, r, v) {
+	n = 0
+	for (i = 1; i <= okn[k]; i++) {
+		r = reps[k, i]
+		if ((f SUBSEP r) in a && a[f, r] > 0 && a[k, r] != "")
+			v[++n] = a[k, r] / a[f, r]
+	}
+	sort(v, n)
+	return n ? sprintf("%.3f", median(v, n)) : ""
 }
 
 # Return the median of column c over the ok rows of group k.
@@ -78,6 +98,9 @@ NR == 1 { next }
 		next
 	n = ++okn[k]
 	val[k, n] = metric($3) + 0
+	byrep[k, $4] = metric($3) + 0
+	cpurep[k, $4] = $3 ~ /^stream/ ? $14 : $13
+	reps[k, n] = $4
 	for (c = 6; c <= 17; c++)
 		col[k, n, c] = $c
 }
@@ -85,7 +108,7 @@ NR == 1 { next }
 END {
 	print "workload,server,workers,status,runs,metric,median,min,max," \
 	    "ratio_to_floor,p50_us,p99_us,cpu_us_per_rtt,cpu_us_per_mb," \
-	    "sock_mem_per_conn_b,slab_per_conn_b,note"
+	    "sock_mem_per_conn_b,slab_per_conn_b,cpu_ratio_to_floor,note"
 	for (i = 1; i <= nkeys; i++) {
 		k = keys[i]
 		n = okn[k] + 0
@@ -101,15 +124,16 @@ END {
 		k = keys[i]
 		w = workload[k]
 		f = (server[k] ~ /-echo$/ ? "floor-echo" : "floor") SUBSEP w
-		ratio = ""
-		if (w !~ /^(idle|scale)/ && med[k] != "" && med[f] != "" &&
-		    med[f] > 0)
-			ratio = sprintf("%.3f", med[k] / med[f])
+		ratio = cpuratio = ""
+		if (w !~ /^(idle|scale)/) {
+			ratio = repratio(byrep, k, f)
+			cpuratio = repratio(cpurep, k, f)
+		}
 		name = w ~ /^pingpong/ ? "rtt_per_s" : \
 		    (w ~ /^stream/ ? "MB_per_s" : "rss_B_per_conn")
 		print w, server[k], workers[k], st[k], okn[k] + 0, name,
 		    med[k], lo[k], hi[k], ratio, colmedian(k, 9),
 		    colmedian(k, 10), colmedian(k, 13), colmedian(k, 14),
-		    colmedian(k, 16), colmedian(k, 17), note[k]
+		    colmedian(k, 16), colmedian(k, 17), cpuratio, note[k]
 	}
 }
