@@ -30,7 +30,6 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
-
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -551,8 +550,10 @@ lev_write_now(struct conn *c, const unsigned char *more, size_t len)
 		v[nv].iov_base = (void *)more;
 		v[nv++].iov_len = len;
 	}
-	/* One buffer, as a message's reply usually is: send(2) is a shorter
-	 * way through the kernel than writev(2). */
+	/*
+	 * One buffer, as a message's reply usually is: send(2) is a shorter
+	 * way through the kernel than writev(2).
+	 */
 	if (nv == 1)
 		n = send(c->c_fd, v[0].iov_base, v[0].iov_len, 0);
 	else
@@ -620,8 +621,6 @@ lev_write_cb(struct bufferevent *bev, void *arg)
 	if (empty)
 		bufferevent_disable(bev, EV_WRITE);
 }
-
-
 
 /* EOF, an error or a timeout. */
 static void
