@@ -515,8 +515,7 @@ START_TEST(test_term_deadline)
 	const struct t_variant	*v = &t_variants[_i];
 	struct t_iod		*iod;
 	unsigned char		*fill;
-	size_t			 flen = 16 * 1024 * 1024;
-	uint64_t		 rnd = 3;
+	size_t			 flen = T_STUCK_BYTES;
 	int64_t			 t0, took;
 	enum t_end		 end;
 	char			 extra[256];
@@ -526,10 +525,9 @@ START_TEST(test_term_deadline)
 	    "max_pending_bytes = 65536;\nshutdown_timeout = %d;\n"
 	    "idle_timeout = 60;\n", L_DEADLINE_S);
 	iod = t_spawn_variant(v, extra);
-	fill = malloc(flen);
+	fill = calloc(1, flen);		/* what it sends never comes back */
 	ck_assert(fill != NULL);
-	t_fill_random(fill, flen, &rnd);
-	stuck = t_connect(iod->port[0]);
+	stuck = t_connect_rcvbuf(iod->port[0], T_STUCK_RCVBUF);
 	idle = t_connect(iod->port[0]);
 	ck_assert_msg(stuck != -1 && idle != -1, "connect: %s",
 	    strerror(errno));
@@ -566,17 +564,15 @@ START_TEST(test_term_twice)
 	const struct t_variant	*v = &t_variants[_i];
 	struct t_iod		*iod;
 	unsigned char		*fill;
-	size_t			 flen = 16 * 1024 * 1024;
-	uint64_t		 rnd = 5;
+	size_t			 flen = T_STUCK_BYTES;
 	int64_t			 t0;
 	int			 stuck;
 
 	iod = t_spawn_variant(v, "mode = \"upper\";\nmax_pending_bytes = 65536;\n"
 	    "shutdown_timeout = 60;\nidle_timeout = 120;\n");
-	fill = malloc(flen);
+	fill = calloc(1, flen);		/* what it sends never comes back */
 	ck_assert(fill != NULL);
-	t_fill_random(fill, flen, &rnd);
-	stuck = t_connect(iod->port[0]);
+	stuck = t_connect_rcvbuf(iod->port[0], T_STUCK_RCVBUF);
 	ck_assert_msg(stuck != -1, "connect: %s", strerror(errno));
 	ck_assert_msg(t_send_until_stuck(stuck, fill, flen, 200) < flen,
 	    "iod took all %zu bytes from a client that never reads", flen);

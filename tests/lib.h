@@ -137,6 +137,17 @@ enum t_end {
 int	 t_connect(int);
 int	 t_connect_to(const char *, int);
 int	 t_connect_rcvbuf(int, int);
+
+/*
+ * A client that sends without reading is stuck once the kernel's buffers
+ * and iod's max_pending_bytes are full.  On loopback the kernel may
+ * buffer tens of MiB (tcp_rmem's maximum is 32 MiB on some machines);
+ * with the client's receive buffer fixed at T_STUCK_RCVBUF, what it can
+ * hold is the client's send buffer and iod's two socket buffers: well
+ * under T_STUCK_BYTES.
+ */
+#define T_STUCK_BYTES	(64 * 1024 * 1024)
+#define T_STUCK_RCVBUF	65536
 ssize_t	 t_send_all(int, const void *, size_t, int);
 size_t	 t_send_until_stuck(int, const void *, size_t, int);
 ssize_t	 t_recv_exact(int, void *, size_t, int);
