@@ -10,12 +10,12 @@
  * reaped) is a struct blocking_model.
  *
  * The connection loop reads at most min(BLOCKING_BUF_MAX,
- * max_pending_bytes) bytes, then writes all of them before it reads again: that is the whole
- * of backpressure here, and no connection ever holds more than that.  It
- * cannot hold more: a blocked read while output is owed would stall a
- * client that waits for that output.  So a client that sends more than
- * the kernel's socket buffers take before it reads anything waits until
- * it reads, whatever max_pending_bytes says.
+ * max_pending_bytes) bytes, then writes all of them before it reads
+ * again: that is the whole of backpressure here, and no connection ever
+ * holds more than that.  It cannot hold more: a blocked read while
+ * output is owed would stall a client that waits for that output.  So a
+ * client that sends more than the kernel's socket buffers take before it
+ * reads anything waits until it reads, whatever max_pending_bytes says.
  *
  * A connection is stopped from outside by shutdown(2), which wakes a
  * blocked recv() with 0 (drain) or fails every call (cut), together with
