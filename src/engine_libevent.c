@@ -168,7 +168,12 @@ lev_start(struct worker *w, char *cause, size_t len)
 	}
 	lw->lw_notify = event_new(lw->lw_base, w->w_notify,
 	    EV_READ | EV_PERSIST, lev_notify_cb, w);
-	lw->lw_buf = malloc(LEV_READ_MORE);
+	/*
+	 * Page-aligned: the kernel copies received bytes into it, and
+	 * copying to malloc()'s 16-byte alignment cost this machine's CPU
+	 * several times as much per byte (perf: _copy_to_iter).
+	 */
+	lw->lw_buf = aligned_alloc(4096, LEV_READ_MORE);
 	if (lw->lw_notify == NULL || event_add(lw->lw_notify, NULL) == -1 ||
 	    lw->lw_buf == NULL ||
 	    lev_listen_all(lw) == -1) {
