@@ -2,9 +2,10 @@
  * The libevent engine: an evconnlistener per listening socket and one
  * bufferevent per connection, on the worker's own event_base.
  *
- * A connection moves every byte it reads, transformed, to its output
- * buffer, and libevent writes that back.  The rules of the protocol map
- * onto bufferevent features:
+ * A connection sends back every byte it reads, transformed; what the
+ * socket will not take at once waits in the bufferevent's output buffer,
+ * and libevent writes that.  The rules of the protocol map onto
+ * bufferevent features:
  *  - backpressure: when the output reaches max_pending_bytes, reading
  *    stops; it starts again once the output drains below half of that
  *    (the write low watermark), as in libevent's le-proxy sample;
@@ -16,15 +17,17 @@
  *    connections accepted per wake-up.
  *
  * Two things keep it close to a hand-written loop.  The read callback
- * writes at once (send() or writev()) and turns on the
- * bufferevent's write event only for what the socket would not take:
+ * transforms the input where libevent read it and writes it at once
+ * (send() or writev()), turning on the bufferevent's write event only
+ * for what the socket would not take, and only that moves to the output:
  * leaving every write to the write event costs two epoll_ctl calls and a
- * second pass through the loop per message.  And libevent 2.1 reads at
- * most 4096 bytes per call (evbuffer_read(); only 2.2 can change that),
- * so when a read fills that, the callback reads on by itself, up to
- * ENGINE_IO_MAX in all, into the worker's one buffer, which stays in the
- * cache; only what the socket does not take of that is copied into the
- * output, as in the readiness engines.
+ * second pass through the loop per message, and moving every reply
+ * through the output costs libevent's bookkeeping twice over.  And
+ * libevent 2.1 reads at most 4096 bytes per call (evbuffer_read(); only
+ * 2.2 can change that), so when a read fills that, the callback reads on
+ * by itself, up to ENGINE_IO_MAX in all, into the worker's one buffer,
+ * which stays in the cache; only what the socket does not take of that
+ * is copied into the output, as in the readiness engines.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -73,7 +76,7 @@ struct conn {
 /* The most libevent 2.1's evbuffer_read() takes in one call. */
 #define LEV_LIBEVENT_READ	4096
 
-/* Chains lev_transform() looks at in one go. */
+/* Input chains lev_peek() hands on: one read fills no more. */
 #define LEV_NVEC		4
 
 /* How much the read callback reads on by itself: ENGINE_IO_MAX in all. */
@@ -121,11 +124,12 @@ static void	lev_conn_drain(struct conn *, const char *);
 static void	lev_conn_finish(struct conn *, const char *);
 static void	lev_conn_timeout(struct conn *, short);
 static void	lev_touch(struct conn *);
-static size_t	lev_transform(struct conn *, struct evbuffer *,
-		    struct evbuffer *);
+static int	lev_peek(struct evbuffer *, struct evbuffer_iovec *);
 static void	lev_sent(struct conn *);
 static ssize_t	lev_read_more(struct conn *);
-static int	lev_write_now(struct conn *, const unsigned char *, size_t);
+static int	lev_write_now(struct conn *, struct evbuffer *,
+		    const struct evbuffer_iovec *, int, const unsigned char *,
+		    size_t);
 static int	lev_queue(struct conn *, const unsigned char *, size_t);
 
 static void	lev_accept_cb(struct evconnlistener *, evutil_socket_t,
@@ -441,17 +445,18 @@ lev_sent(struct conn *c)
 }
 
 /*
- * Bytes arrived: transform them into the output, read on if libevent
+ * Bytes arrived: transform them where they lie, read on if libevent
  * stopped at its own limit, write, then apply backpressure.
  */
 static void
 lev_read_cb(struct bufferevent *bev, void *arg)
 {
-	struct conn	*c = arg;
-	struct evbuffer	*in = bufferevent_get_input(bev);
-	struct evbuffer	*out = bufferevent_get_output(bev);
-	size_t		 got = evbuffer_get_length(in);
-	ssize_t		 more = -1;
+	struct conn		*c = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct evbuffer_iovec	 v[LEV_NVEC];
+	size_t			 got = evbuffer_get_length(in);
+	ssize_t			 more = -1;
+	int			 i, nv;
 
 	lev_touch(c);
 	if (c->c_flags & C_LINGER) {
@@ -459,19 +464,26 @@ lev_read_cb(struct bufferevent *bev, void *arg)
 		return;
 	}
 	lev_sent(c);
-	c->c_unsent += lev_transform(c, in, out);
+	if ((nv = lev_peek(in, v)) == -1) {
+		lev_conn_close(c, "out of memory");
+		return;
+	}
+	for (i = 0; i < nv; i++)
+		transform_apply(c->c_mode, v[i].iov_base, v[i].iov_len);
+	stats_add_in(got);
 	if (got >= LEV_LIBEVENT_READ && (more = lev_read_more(c)) == -2) {
 		lev_conn_close(c, strerror(errno));
 		return;
 	}
-	if (lev_write_now(c, c->c_lw->lw_buf, more > 0 ? more : 0) == -1)
+	if (lev_write_now(c, in, v, nv, c->c_lw->lw_buf,
+	    more > 0 ? more : 0) == -1)
 		return;
 	if (more == 0) {
 		c->c_flags |= C_EOF;
 		lev_conn_drain(c, "end of input");
 		return;
 	}
-	if (evbuffer_get_length(out) >= c->c_max_pending) {
+	if (c->c_unsent >= c->c_max_pending) {
 		c->c_flags |= C_PAUSED;
 		bufferevent_disable(bev, EV_READ);
 		bufferevent_setwatermark(bev, EV_WRITE, c->c_max_pending / 2, 0);
@@ -479,31 +491,22 @@ lev_read_cb(struct bufferevent *bev, void *arg)
 }
 
 /*
- * Move everything from in to out, transformed in place, and return how
- * much that was.  Moving relinks whole chains; nothing is copied.
+ * Fill v with the input's chains and return how many.  One libevent read
+ * fills at most a few, and the read callback always empties the input,
+ * so LEV_NVEC is plenty; should more ever be there, one pullup makes them
+ * a single chain.  Returns -1 when out of memory.
  */
-static size_t
-lev_transform(struct conn *c, struct evbuffer *in, struct evbuffer *out)
+static int
+lev_peek(struct evbuffer *in, struct evbuffer_iovec *v)
 {
-	struct evbuffer_iovec	v[LEV_NVEC];
-	size_t			total = evbuffer_get_length(in);
-	int			i, n;
+	int	n;
 
-	if (c->c_mode == TRANSFORM_UPPER) {
-		/* One read fills at most a few chains: one peek, usually. */
-		while ((n = evbuffer_peek(in, -1, NULL, v, LEV_NVEC)) >
-		    LEV_NVEC) {
-			for (i = 0; i < LEV_NVEC; i++) {
-				transform_upper(v[i].iov_base, v[i].iov_len);
-				evbuffer_remove_buffer(in, out, v[i].iov_len);
-			}
-		}
-		for (i = 0; i < n; i++)
-			transform_upper(v[i].iov_base, v[i].iov_len);
+	if ((n = evbuffer_peek(in, -1, NULL, v, LEV_NVEC)) > LEV_NVEC) {
+		if (evbuffer_pullup(in, -1) == NULL)
+			return (-1);
+		n = evbuffer_peek(in, -1, NULL, v, LEV_NVEC);
 	}
-	evbuffer_add_buffer(out, in);
-	stats_add_in(total);
-	return (total);
+	return (n);
 }
 
 /*
@@ -526,60 +529,64 @@ lev_read_more(struct conn *c)
 }
 
 /*
- * Write the output, then the len bytes at more, now rather than on the
- * next pass through the loop; add to the output what the socket would
- * not take, and turn on the write event for it.  With the write event
- * already on, output is waiting for it, and more only joins the queue.
- * Returns -1 when a socket error closed the connection.
+ * Write the transformed input, whose nv chains are at ev, then the len
+ * bytes at more, now rather than on the next pass through the loop,
+ * straight from where they were read; move to the output what the socket
+ * would not take, and turn on the write event for it.  With output
+ * already waiting, everything only joins the queue behind it.  Returns -1
+ * when an error closed the connection.
  */
 static int
-lev_write_now(struct conn *c, const unsigned char *more, size_t len)
+lev_write_now(struct conn *c, struct evbuffer *in,
+    const struct evbuffer_iovec *ev, int nv, const unsigned char *more,
+    size_t len)
 {
-	struct evbuffer		*out = bufferevent_get_output(c->c_bev);
-	struct evbuffer_iovec	 ev[LEV_NVEC];
 	struct iovec		 v[LEV_NVEC + 1];
-	size_t			 queued, sent;
+	size_t			 got = evbuffer_get_length(in), rest = got;
+	size_t			 sent = 0;
 	ssize_t			 n;
-	int			 i, nv;
+	int			 i;
 
-	queued = evbuffer_get_length(out);
-	nv = evbuffer_peek(out, -1, NULL, ev, LEV_NVEC);
-	if ((bufferevent_get_enabled(c->c_bev) & EV_WRITE) || nv > LEV_NVEC ||
-	    queued + len == 0)
-		return (lev_queue(c, more, len));
-	for (i = 0; i < nv; i++) {
-		v[i].iov_base = ev[i].iov_base;
-		v[i].iov_len = ev[i].iov_len;
+	if (c->c_unsent == 0 && got + len > 0) {
+		for (i = 0; i < nv; i++) {
+			v[i].iov_base = ev[i].iov_base;
+			v[i].iov_len = ev[i].iov_len;
+		}
+		if (len > 0) {
+			v[nv].iov_base = (void *)more;
+			v[nv++].iov_len = len;
+		}
+		/*
+		 * One buffer, as a message's reply usually is: send(2) is a
+		 * shorter way through the kernel than writev(2).
+		 */
+		if (nv == 1)
+			n = send(c->c_fd, v[0].iov_base, v[0].iov_len, 0);
+		else
+			n = writev(c->c_fd, v, nv);
+		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+		    errno != EINTR) {
+			lev_conn_close(c, strerror(errno));
+			return (-1);
+		}
+		sent = n > 0 ? (size_t)n : 0;
+		stats_add_out(sent);
+		if (sent < got) {
+			rest = got - sent;
+			sent = 0;
+		} else {
+			rest = 0;
+			sent -= got;
+		}
+		evbuffer_drain(in, got - rest);
 	}
-	if (len > 0) {
-		v[nv].iov_base = (void *)more;
-		v[nv++].iov_len = len;
-	}
-	/*
-	 * One buffer, as a message's reply usually is: send(2) is a shorter
-	 * way through the kernel than writev(2).
-	 */
-	if (nv == 1)
-		n = send(c->c_fd, v[0].iov_base, v[0].iov_len, 0);
-	else
-		n = writev(c->c_fd, v, nv);
-	if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
-	    errno != EINTR) {
-		lev_conn_close(c, strerror(errno));
+	/* Relinking the input's chains into the output copies nothing. */
+	if (rest > 0 && evbuffer_add_buffer(bufferevent_get_output(c->c_bev),
+	    in) == -1) {
+		lev_conn_close(c, "out of memory");
 		return (-1);
 	}
-	sent = n > 0 ? (size_t)n : 0;
-	stats_add_out(sent);
-	/*
-	 * The bufferevent keeps the front of its output frozen so that only
-	 * it removes data; thaw it around the drain, as its own write
-	 * callback does.
-	 */
-	evbuffer_unfreeze(out, 1);
-	evbuffer_drain(out, sent < queued ? sent : queued);
-	evbuffer_freeze(out, 1);
-	c->c_unsent -= sent < queued ? sent : queued;
-	sent = sent > queued ? sent - queued : 0;
+	c->c_unsent += rest;
 	return (lev_queue(c, more + sent, len - sent));
 }
 
