@@ -33,6 +33,7 @@ static int	listen_unix_probe(const char *);
 static int	listen_unix_stale(const char *, char *, size_t);
 static int	listen_open_unix(const struct listen_addr *, int, int,
 		    char *, size_t);
+static const char *listen_unix_file(int, struct sockaddr_storage *);
 
 /* Fill the caller's cause buffer, if there is one. */
 static void
@@ -396,20 +397,58 @@ listen_name(int fd, char *buf, size_t len)
 	return (0);
 }
 
+/*
+ * The file a unix listener is bound to, kept in *ss, or NULL for any other
+ * socket (and for abstract unix addresses, which have no file).
+ */
+static const char *
+listen_unix_file(int fd, struct sockaddr_storage *ss)
+{
+	struct sockaddr_un	*sun = (struct sockaddr_un *)ss;
+	socklen_t		 sslen = sizeof(*sun);
+
+	/* ss is larger than sun and zeroed, so a full sun_path still ends. */
+	memset(ss, 0, sizeof(*ss));
+	if (getsockname(fd, (struct sockaddr *)ss, &sslen) == -1 ||
+	    ss->ss_family != AF_UNIX || sun->sun_path[0] != '/')
+		return (NULL);
+	return (sun->sun_path);
+}
+
+/*
+ * Give a unix listener's file the permission bits mode, as a reload that
+ * keeps the socket asks; other sockets have no file and need nothing.
+ * Returns -1 and a cause when the mode differs and cannot be changed
+ * (after dropping privileges iod no longer owns the file).
+ */
+int
+listen_set_mode(int fd, int mode, char *cause, size_t len)
+{
+	struct sockaddr_storage	 ss;
+	struct stat		 st;
+	const char		*path;
+
+	if ((path = listen_unix_file(fd, &ss)) == NULL)
+		return (0);
+	if (stat(path, &st) == 0 && (st.st_mode & 07777) == (mode_t)mode)
+		return (0);
+	if (chmod(path, mode) == -1) {
+		listen_cause(cause, len, "chmod: %s", strerror(errno));
+		return (-1);
+	}
+	return (0);
+}
+
 /* Close a listener; a unix socket's file goes with it. */
 void
 listen_close(int fd)
 {
 	struct sockaddr_storage	 ss;
-	struct sockaddr_un	*sun = (struct sockaddr_un *)&ss;
-	socklen_t		 sslen = sizeof(*sun);
+	const char		*path;
 	int			 saved = errno;
 
-	/* ss is larger than sun and zeroed, so a full sun_path still ends. */
-	memset(&ss, 0, sizeof(ss));
-	if (getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0 &&
-	    ss.ss_family == AF_UNIX && sun->sun_path[0] == '/')
-		unlink(sun->sun_path);
+	if ((path = listen_unix_file(fd, &ss)) != NULL)
+		unlink(path);
 	close(fd);
 	errno = saved;
 }

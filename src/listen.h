@@ -20,6 +20,7 @@ int	listen_parse(const char *, struct listen_addr *, char *, size_t);
 int	listen_open(const struct listen_addr *, int, int, char *, size_t);
 int	listen_backlog(int);
 int	listen_name(int, char *, size_t);
+int	listen_set_mode(int, int, char *, size_t);
 void	listen_close(int);
 
 #endif

@@ -45,6 +45,7 @@ static int		 sv_status = EX_OK;
 static int		 sv_inherited;	/* listeners came from systemd */
 static char		 sv_inherited_names[SV_MAXINHERITED][128];
 static char		 sv_status_text[128]; /* as last told to systemd */
+static int		 sv_max_conns;	/* max_connections as fitted */
 
 static int	 sv_open(const struct iod_conf *, struct listener *,
 		    const struct listener *, size_t, char *, size_t);
@@ -149,6 +150,10 @@ sv_open(const struct iod_conf *conf, struct listener *ls,
 			memcpy(ls[i].l_name, same->l_name, sizeof(ls[i].l_name));
 			/* A second listen() only changes the backlog. */
 			(void)listen(ls[i].l_fd, conf->backlog);
+			if (listen_set_mode(ls[i].l_fd, conf->unix_mode, why,
+			    sizeof(why)) == -1)
+				log_warnx("%s: %s; unix_mode applies after a "
+				    "restart", ls[i].l_name, why);
 			continue;
 		}
 		if (listen_parse(conf->listen[i], &la, why, sizeof(why)) == -1 ||
@@ -210,6 +215,7 @@ sv_fit_limit(const struct iod_conf *conf)
 		log_warnx("max_connections lowered from %d to %d: open-file "
 		    "limit is %ld", conf->max_connections, effective, limit);
 	stats_set_limit((uint64_t)effective);
+	sv_max_conns = effective;
 }
 
 /* Start the workers and the supervisor's own loop. */
@@ -240,7 +246,7 @@ supervisor_start(char *cause, size_t len)
 		return (-1);
 	sv_timers();
 	log_info("ready: engine %s, workers %d, max_connections %d",
-	    sv_conf->engine, sv_conf->workers, sv_conf->max_connections);
+	    sv_conf->engine, sv_conf->workers, sv_max_conns);
 	return (0);
 }
 

@@ -7,12 +7,14 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -352,6 +354,44 @@ START_TEST(test_reload_restart_only)
 	ck_assert_msg(fd != -1, "connect: %s", strerror(errno));
 	l_expect_roundtrip(fd, "abc", "abc", "new connection after reload");
 	close(fd);
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
+}
+END_TEST
+
+/*
+ * Proves a SIGHUP that changes unix_mode applies it to a unix socket the
+ * reload keeps, not only to new ones.
+ */
+START_TEST(test_reload_unix_mode)
+{
+	struct t_iod	*iod;
+	struct stat	 st;
+	char		*conf, path[PATH_MAX], want[512];
+	mode_t		 got;
+
+	snprintf(path, sizeof(path), "%s/iod.sock", getenv("TMPDIR"));
+	conf = t_conf(&t_variants[0], "listen = [\"127.0.0.1:0\", "
+	    "\"unix:%s\"];\nunix_mode = \"0600\";\n", path);
+	iod = t_spawn_iod(conf, NULL);
+	free(conf);
+	ck_assert_msg(stat(path, &st) == 0, "stat %s: %s", path,
+	    strerror(errno));
+	ck_assert_msg((st.st_mode & 07777) == 0600, "%s: mode %o at start",
+	    path, (unsigned)st.st_mode & 07777);
+	conf = t_conf(&t_variants[0], "listen = [\"127.0.0.1:0\", "
+	    "\"unix:%s\"];\nunix_mode = \"0666\";\n", path);
+	t_rewrite_conf(iod, conf);
+	free(conf);
+	t_log_mark(iod);
+	kill(iod->pid, SIGHUP);
+	snprintf(want, sizeof(want), "iod: reloaded %s", iod->conf);
+	ck_assert_msg(t_wait_log(iod, want, t_ms(5000)) != NULL,
+	    "no \"%s\"; stderr:\n%s", want, t_log_tail(iod));
+	ck_assert_msg(stat(path, &st) == 0, "stat %s after reload: %s", path,
+	    strerror(errno));
+	got = st.st_mode & 07777;
+	ck_assert_msg(got == 0666, "%s: mode %o after reload, want 666", path,
+	    (unsigned)got);
 	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
 }
 END_TEST
@@ -748,7 +788,8 @@ END_TEST
 
 /*
  * Proves that with RLIMIT_NOFILE at 256 before exec, max_connections
- * 10000 is lowered to fit, with a line that says so, and iod serves.
+ * 10000 is lowered to fit, with a line that says so, the "ready" line
+ * shows the lowered figure, and iod serves.
  */
 START_TEST(test_fd_limit_startup)
 {
@@ -756,8 +797,9 @@ START_TEST(test_fd_limit_startup)
 	struct t_opts		 o;
 	struct t_iod		*iod;
 	const char		*line;
+	const char		*p;
 	char			*conf;
-	int			 fd, lowered = 0;
+	int			 fd, lowered = 0, shown = 0;
 
 	memset(&o, 0, sizeof(o));
 	o.nofile = 256;
@@ -772,6 +814,11 @@ START_TEST(test_fd_limit_startup)
 	ck_assert_msg(lowered > 0 && lowered < 256 &&
 	    strstr(line, "open-file limit is 256") != NULL,
 	    "line \"%s\": want 0 < N < 256 and the limit 256", line);
+	line = t_wait_log(iod, "iod: ready: ", t_ms(10000));
+	if (line != NULL && (p = strstr(line, "max_connections ")) != NULL)
+		sscanf(p + strlen("max_connections "), "%d", &shown);
+	ck_assert_msg(shown == lowered, "ready line \"%s\": want "
+	    "max_connections %d", line ? line : "(none)", lowered);
 	fd = t_connect(iod->port[0]);
 	ck_assert_msg(fd != -1, "connect: %s", strerror(errno));
 	l_expect_roundtrip(fd, "abc", "ABC", "client under the low limit");
@@ -883,6 +930,7 @@ suite_life(void)
 	tcase_add_loop_test(tc, test_reload_good, 0, (int)t_nvariants);
 	tcase_add_loop_test(tc, test_reload_bad, 0, (int)t_nvariants);
 	tcase_add_loop_test(tc, test_reload_restart_only, 0, (int)t_nvariants);
+	tcase_add_test(tc, test_reload_unix_mode);
 	tcase_add_loop_test(tc, test_term_drain, 0, (int)t_nbuffering());
 	tcase_add_loop_test(tc, test_term_drain_stuck, 0, (int)t_nvariants);
 	tcase_add_loop_test(tc, test_term_deadline, 0, (int)t_nvariants);

@@ -338,6 +338,38 @@ START_TEST(test_unix_mode)
 }
 END_TEST
 
+/*
+ * listen_set_mode() changes a kept unix listener's mode (what a reload
+ * asks), and leaves a TCP listener alone.
+ */
+START_TEST(test_unix_set_mode)
+{
+	struct listen_addr	 la;
+	struct stat		 st;
+	char			*dir = unix_dir(), *path, *spec;
+	char			 cause[256] = "";
+	int			 fd, tcp;
+
+	if (asprintf(&path, "%s/s", dir) == -1 ||
+	    asprintf(&spec, "unix:%s", path) == -1)
+		ck_abort_msg("asprintf failed");
+	parse_ok(spec, &la);
+	fd = listen_open(&la, 16, 0600, cause, sizeof(cause));
+	ck_assert_msg(fd != -1, "listen_open %s failed: %s", spec, cause);
+	ck_assert_int_eq(listen_set_mode(fd, 0666, cause, sizeof(cause)), 0);
+	ck_assert_msg(stat(path, &st) == 0, "stat %s: %s", path,
+	    strerror(errno));
+	ck_assert_msg((st.st_mode & 07777) == 0666, "%s: mode %o, expected "
+	    "666", path, (unsigned)st.st_mode & 07777);
+	tcp = open_ok("127.0.0.1:0");
+	ck_assert_int_eq(listen_set_mode(tcp, 0666, cause, sizeof(cause)), 0);
+	listen_close(tcp);
+	listen_close(fd);
+	free(spec);
+	unix_dir_done(dir, path);
+}
+END_TEST
+
 /* A socket file nobody listens on is replaced; the new one accepts. */
 START_TEST(test_unix_stale)
 {
@@ -493,6 +525,7 @@ suite_listen(void)
 
 	tc = tcase_create("unix");
 	tcase_add_loop_test(tc, test_unix_mode, 0, 3);
+	tcase_add_test(tc, test_unix_set_mode);
 	tcase_add_test(tc, test_unix_stale);
 	tcase_add_test(tc, test_unix_live);
 	tcase_add_test(tc, test_unix_not_socket);
