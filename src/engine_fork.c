@@ -5,25 +5,37 @@
  * and exits, and its exit status says how the connection ended.
  *
  * `workers` is the number of acceptor threads in the one iod process, each
- * forking and reaping its own children.  Connections are always served by
- * processes, so more workers only let more accepts and forks run at once.
+ * forking its own children.  Connections are always served by processes,
+ * so more workers only let more accepts and forks run at once.
  *
- * The parent learns of a child's exit from a pidfd.  An acceptor keeps
- * the pidfds of its children in one epoll set, so its poll() watches one
- * descriptor however many children there are.  The counters live in
- * shared memory (stats.c): a child's bytes and timeouts count where the
- * parent's do, and the parent releases the connection's slot when it
- * reaps the child.  STOP sends every child SIGTERM (it stops reading,
- * sends what it owes and exits), DEADLINE sends SIGKILL.
+ * The parent learns of exits the classic way: SIGCHLD, whose handler
+ * wakes every fork worker through its eventfd (the self-pipe trick), and
+ * waitpid(-1, WNOHANG), which reaps every child that has exited.  Any
+ * worker may so reap another's child, so all children are in one table,
+ * under one lock, found by pid and listed by worker; a worker woken for
+ * its child only has to look at its count.  The parent keeps no
+ * descriptor per child: fork() copies the parent's descriptor table and
+ * the child closes it again, so with a descriptor per child (a pidfd,
+ * say) each fork costs more the more children there are; at 15,000
+ * children that was milliseconds per fork.
+ *
+ * The counters live in shared memory (stats.c): a child's bytes and
+ * timeouts count where the parent's do, and the parent releases the
+ * connection's slot when it reaps the child.  STOP sends every child
+ * SIGTERM (it stops reading, sends what it owes and exits), DEADLINE
+ * sends SIGKILL.
  */
-#include <sys/epoll.h>
-#include <sys/pidfd.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <search.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,21 +49,37 @@
 #include "stats.h"
 #include "worker.h"
 
-#define FK_EVENTS	64	/* exits reaped per wake-up */
+#define FK_MAX_WORKERS	256	/* the most `workers` allows */
+
+struct fk_worker;
 
 struct fk_child {
-	TAILQ_ENTRY(fk_child)	 ch_entry;
+	TAILQ_ENTRY(fk_child)	 ch_entry;	/* in its worker's list */
+	struct fk_worker	*ch_fw;
 	pid_t			 ch_pid;
-	int			 ch_pidfd;
 };
 
 struct fk_worker {
 	struct worker		*fw_worker;
 	TAILQ_HEAD(, fk_child)	 fw_children;
 	size_t			 fw_count;
-	int			 fw_epoll;	/* the children's pidfds */
+	int			 fw_wake;	/* eventfd: children exited */
 	int			 fw_cut;	/* DEADLINE sent SIGKILL */
 };
+
+/* Every worker's children, found by pid; the lists and counts too. */
+static pthread_mutex_t		 fk_lock = PTHREAD_MUTEX_INITIALIZER;
+static void			*fk_pids;	/* tsearch() tree */
+
+/*
+ * Each worker's eventfd by worker id, for the SIGCHLD handler; -1 for
+ * none.  A worker's eventfd stays open for the life of the process, so
+ * the handler can never write to a descriptor number that has been
+ * closed and given to something else.
+ */
+static atomic_int		 fk_wake[FK_MAX_WORKERS];
+static pthread_once_t		 fk_once = PTHREAD_ONCE_INIT;
+static int			 fk_init_errno;	/* fk_init() failed */
 
 /*
  * Used in children only.  The buffer is never touched by the parent, so
@@ -60,17 +88,20 @@ struct fk_worker {
 static struct blocking_conn	*fk_conn;
 static unsigned char		 fk_buf[BLOCKING_BUF_MAX];
 
-static struct ratelimit		 fk_rl_watch = RATELIMIT_INITIALIZER(1);
+static struct ratelimit		 fk_rl_table = RATELIMIT_INITIALIZER(1);
 
 static int	fk_probe(char *, size_t);
+static void	fk_init(void);
 static int	fk_start(struct worker *, char *, size_t);
 static void	fk_serve(void *, int, const struct iod_conf *);
-static int	fk_watch(struct fk_worker *, struct fk_child *);
+static int	fk_add(struct fk_worker *, struct fk_child *);
 static void	fk_reap(void *);
-static void	fk_child_end(struct fk_worker *, struct fk_child *);
+static void	fk_child_end(pid_t, int);
+static int	fk_pid_cmp(const void *, const void *);
 static void	fk_halt(void *, enum blocking_order);
 static size_t	fk_count(void *);
 static void	fk_free(void *);
+static void	fk_chld_cb(int);
 static __dead void fk_child_main(struct blocking_conn *, pid_t);
 static void	fk_child_fds(int);
 static void	fk_child_signals(void);
@@ -86,19 +117,12 @@ static const struct blocking_model fk_model = {
 };
 
 /*
- * Refuse to run on a kernel without pidfds (Linux 5.3) or close_range()
- * (Linux 5.9); closing nothing shows whether the call exists.
+ * Refuse to run on a kernel without close_range() (Linux 5.9); closing
+ * nothing shows whether the call exists.
  */
 static int
 fk_probe(char *cause, size_t len)
 {
-	int	fd;
-
-	if ((fd = pidfd_open(getpid(), 0)) == -1) {
-		snprintf(cause, len, "pidfd_open: %s", strerror(errno));
-		return (-1);
-	}
-	close(fd);
 	if (close_range(~0U, ~0U, 0) == -1) {
 		snprintf(cause, len, "close_range: %s", strerror(errno));
 		return (-1);
@@ -106,26 +130,59 @@ fk_probe(char *cause, size_t len)
 	return (0);
 }
 
+/*
+ * Once per process: no eventfds yet, and the SIGCHLD handler.  It runs on
+ * the supervisor's thread, the one thread that does not block signals;
+ * SA_RESTART keeps it from interrupting that thread's calls.
+ */
+static void
+fk_init(void)
+{
+	struct sigaction	sa;
+	size_t			i;
+
+	for (i = 0; i < FK_MAX_WORKERS; i++)
+		atomic_init(&fk_wake[i], -1);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fk_chld_cb;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+	if (sigaction(SIGCHLD, &sa, NULL) == -1)
+		fk_init_errno = errno;
+}
+
 /* Set up the worker's list of children and start its acceptor. */
 static int
 fk_start(struct worker *w, char *cause, size_t len)
 {
 	struct fk_worker	*fw;
-	int			 ep;
+	int			 fd;
 
-	if ((ep = epoll_create1(EPOLL_CLOEXEC)) == -1) {
-		snprintf(cause, len, "epoll_create1: %s", strerror(errno));
+	if (w->w_id < 0 || w->w_id >= FK_MAX_WORKERS) {
+		snprintf(cause, len, "at most %d fork workers", FK_MAX_WORKERS);
 		return (-1);
 	}
+	pthread_once(&fk_once, fk_init);
+	if (fk_init_errno != 0) {
+		snprintf(cause, len, "sigaction SIGCHLD: %s",
+		    strerror(fk_init_errno));
+		return (-1);
+	}
+	if ((fd = atomic_load(&fk_wake[w->w_id])) == -1) {
+		if ((fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+			snprintf(cause, len, "eventfd: %s", strerror(errno));
+			return (-1);
+		}
+		atomic_store(&fk_wake[w->w_id], fd);
+	}
 	if ((fw = calloc(1, sizeof(*fw))) == NULL) {
-		close(ep);
 		snprintf(cause, len, "out of memory");
 		return (-1);
 	}
 	fw->fw_worker = w;
-	fw->fw_epoll = ep;
+	fw->fw_wake = fd;
 	TAILQ_INIT(&fw->fw_children);
-	return (blocking_start(w, &fk_model, fw, ep, cause, len));
+	return (blocking_start(w, &fk_model, fw, fd, cause, len));
 }
 
 /* Fork a child to serve an admitted descriptor, or refuse it. */
@@ -142,8 +199,16 @@ fk_serve(void *arg, int fd, const struct iod_conf *conf)
 		engine_refuse(fd, "out of memory");
 		return;
 	}
+	ch->ch_fw = fw;
 	blocking_init(&bc, fd, conf, fk_buf);
+	/*
+	 * Hold the table across fork(): a child that exits at once is in
+	 * it before any worker can reap it.  (The kernel serializes the
+	 * forks of one process anyway.)
+	 */
+	pthread_mutex_lock(&fk_lock);
 	if ((ch->ch_pid = fork()) == -1) {
+		pthread_mutex_unlock(&fk_lock);
 		snprintf(why, sizeof(why), "fork: %s", strerror(errno));
 		free(ch);
 		engine_refuse(fd, why);
@@ -151,96 +216,101 @@ fk_serve(void *arg, int fd, const struct iod_conf *conf)
 	}
 	if (ch->ch_pid == 0)
 		fk_child_main(&bc, parent);
-	/*
-	 * The child has the connection now.  Closing the parent's copy
-	 * first lets the pidfd take its slot, so that running out of
-	 * descriptors shows at accept(), which pauses, and not here.
-	 */
+	/* The child has the connection now. */
 	close(fd);
-	if (fk_watch(fw, ch) == -1) {
+	if (fk_add(fw, ch) == -1)
 		free(ch);
-		return;
-	}
-	TAILQ_INSERT_TAIL(&fw->fw_children, ch, ch_entry);
-	fw->fw_count++;
+	pthread_mutex_unlock(&fk_lock);
 }
 
 /*
- * Watch child ch for its exit.  Should that fail, nothing could reap it
- * or release its slot: kill it, reap it, count its connection as refused
- * and return -1.
+ * Enter child ch in the table, the lock held.  Should that fail for want
+ * of memory, nothing could find it to reap it or release its slot: kill
+ * it, reap it, count its connection as refused and return -1.
  */
 static int
-fk_watch(struct fk_worker *fw, struct fk_child *ch)
+fk_add(struct fk_worker *fw, struct fk_child *ch)
 {
-	struct epoll_event	ev;
-	unsigned long		n;
-	int			error;
+	unsigned long	n;
 
-	memset(&ev, 0, sizeof(ev));
-	ev.events = EPOLLIN;
-	ev.data.ptr = ch;
-	if ((ch->ch_pidfd = pidfd_open(ch->ch_pid, 0)) != -1 &&
-	    epoll_ctl(fw->fw_epoll, EPOLL_CTL_ADD, ch->ch_pidfd, &ev) == 0)
+	if (tsearch(ch, &fk_pids, fk_pid_cmp) != NULL) {
+		TAILQ_INSERT_TAIL(&fw->fw_children, ch, ch_entry);
+		fw->fw_count++;
 		return (0);
-	error = errno;
+	}
 	(void)kill(ch->ch_pid, SIGKILL);
 	(void)waitpid(ch->ch_pid, NULL, 0);
-	if (ch->ch_pidfd != -1)
-		close(ch->ch_pidfd);
 	stats_release();
 	stats_count_reject();
-	if (ratelimit_allow(&fk_rl_watch, &n))
-		log_warnx("refused %lu connections: cannot watch a child: %s",
-		    n, strerror(error));
+	if (ratelimit_allow(&fk_rl_table, &n))
+		log_warnx("refused %lu connections: out of memory for a "
+		    "child", n);
 	return (-1);
 }
 
-/* Reap the children whose pidfds say they have exited. */
+/* Children have exited: reap every one, whichever worker forked it. */
 static void
 fk_reap(void *arg)
 {
 	struct fk_worker	*fw = arg;
-	struct epoll_event	 ev[FK_EVENTS];
-	int			 i, n;
+	uint64_t		 n;
+	pid_t			 pid;
+	int			 status;
 
-	/* Any beyond FK_EVENTS keep the epoll set readable for next time. */
-	n = epoll_wait(fw->fw_epoll, ev, FK_EVENTS, 0);
-	for (i = 0; i < n; i++)
-		fk_child_end(fw, ev[i].data.ptr);
+	(void)read(fw->fw_wake, &n, sizeof(n));
+	pthread_mutex_lock(&fk_lock);
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+		fk_child_end(pid, status);
+	pthread_mutex_unlock(&fk_lock);
 }
 
-/* The one way a connection ends in the parent: its child has exited. */
+/* The one way a connection ends in the parent: its child was reaped. */
 static void
-fk_child_end(struct fk_worker *fw, struct fk_child *ch)
+fk_child_end(pid_t pid, int status)
 {
-	int	status, id = fw->fw_worker->w_id, pid = (int)ch->ch_pid;
+	struct fk_child		 key, *ch, **found;
+	struct fk_worker	*fw;
+	int			 id;
 
-	if (waitpid(ch->ch_pid, &status, 0) == -1)
-		log_warn("worker %d: waitpid %d", id, pid);
-	else if (WIFEXITED(status))
-		log_debug("worker %d: pid %d closed: %s", id, pid,
+	key.ch_pid = pid;
+	if ((found = tfind(&key, &fk_pids, fk_pid_cmp)) == NULL) {
+		log_debug("reaped pid %d, which served no connection",
+		    (int)pid);
+		return;
+	}
+	ch = *found;
+	fw = ch->ch_fw;
+	id = fw->fw_worker->w_id;
+	if (WIFEXITED(status))
+		log_debug("worker %d: pid %d closed: %s", id, (int)pid,
 		    blocking_reason(WEXITSTATUS(status)));
 	else if (fw->fw_cut && WTERMSIG(status) == SIGKILL)
 		log_debug("worker %d: pid %d closed: shutdown deadline", id,
-		    pid);
+		    (int)pid);
 	else
 		log_debug("worker %d: pid %d closed: killed by signal %d", id,
-		    pid, WTERMSIG(status));
-	/*
-	 * Leave the epoll set before close(): a child forked meanwhile holds
-	 * a copy of the pidfd until it closes its descriptors, and epoll
-	 * forgets a descriptor only when every copy is closed.
-	 */
-	(void)epoll_ctl(fw->fw_epoll, EPOLL_CTL_DEL, ch->ch_pidfd, NULL);
-	close(ch->ch_pidfd);
+		    (int)pid, WTERMSIG(status));
+	tdelete(ch, &fk_pids, fk_pid_cmp);
 	TAILQ_REMOVE(&fw->fw_children, ch, ch_entry);
 	fw->fw_count--;
 	free(ch);
 	stats_release();
 }
 
-/* Tell every child to drain (SIGTERM) or to end now (SIGKILL). */
+/* Order the table by pid. */
+static int
+fk_pid_cmp(const void *a, const void *b)
+{
+	pid_t	pa = ((const struct fk_child *)a)->ch_pid;
+	pid_t	pb = ((const struct fk_child *)b)->ch_pid;
+
+	return (pa < pb ? -1 : pa > pb);
+}
+
+/*
+ * Tell every child to drain (SIGTERM) or to end now (SIGKILL).  Under the
+ * lock no child in the list has been reaped, so its pid is still its own.
+ */
 static void
 fk_halt(void *arg, enum blocking_order order)
 {
@@ -248,13 +318,14 @@ fk_halt(void *arg, enum blocking_order order)
 	struct fk_child		*ch;
 	int			 sig = SIGTERM;
 
+	pthread_mutex_lock(&fk_lock);
 	if (order == BLOCKING_CUT) {
 		fw->fw_cut = 1;
 		sig = SIGKILL;
 	}
-	/* A child that has exited but is not reaped yet says ESRCH. */
 	TAILQ_FOREACH(ch, &fw->fw_children, ch_entry)
-		(void)pidfd_send_signal(ch->ch_pidfd, sig, NULL, 0);
+		(void)kill(ch->ch_pid, sig);
+	pthread_mutex_unlock(&fk_lock);
 }
 
 /* Children not reaped yet. */
@@ -262,18 +333,33 @@ static size_t
 fk_count(void *arg)
 {
 	struct fk_worker	*fw = arg;
+	size_t			 n;
 
-	return (fw->fw_count);
+	pthread_mutex_lock(&fk_lock);
+	n = fw->fw_count;
+	pthread_mutex_unlock(&fk_lock);
+	return (n);
 }
 
 /* Free what fk_start() made; every child has been reaped. */
 static void
 fk_free(void *arg)
 {
-	struct fk_worker	*fw = arg;
+	free(arg);
+}
 
-	close(fw->fw_epoll);
-	free(fw);
+/* SIGCHLD: wake every fork worker; one of them reaps. */
+static void
+fk_chld_cb(int sig)
+{
+	uint64_t	one = 1;
+	size_t		i;
+	int		fd, saved = errno;
+
+	for (i = 0; i < FK_MAX_WORKERS; i++)
+		if ((fd = atomic_load(&fk_wake[i])) != -1)
+			(void)write(fd, &one, sizeof(one));
+	errno = saved;
 }
 
 /*
@@ -333,6 +419,9 @@ fk_child_signals(void)
 	sa.sa_handler = SIG_IGN;
 	for (i = 0; i < sizeof(ignored) / sizeof(ignored[0]); i++)
 		(void)sigaction(ignored[i], &sa, NULL);
+	/* A child has no children; the parent's handler is not for it. */
+	sa.sa_handler = SIG_DFL;
+	(void)sigaction(SIGCHLD, &sa, NULL);
 	/* No SA_RESTART: a blocked call returns EINTR to the loop. */
 	sa.sa_handler = fk_term_cb;
 	sigfillset(&sa.sa_mask);

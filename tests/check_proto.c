@@ -615,6 +615,58 @@ START_TEST(test_select_fd_limit)
 END_TEST
 
 /*
+ * Proves that the fork engine keeps no descriptor per child, since
+ * fork() copies the descriptor table and each fork would cost more with
+ * every connection: with 40 clients served, iod has as many descriptors
+ * open as with none, and so it serves them all under an open-file limit
+ * of 3 more than that.  Two workers, so that a child may be reaped by
+ * the worker that did not fork it; once the clients leave, every slot
+ * comes back.
+ */
+#define P_FORK_CLIENTS	40
+START_TEST(test_fork_fds)
+{
+	const struct t_variant	 v = { "fork", 2, 0 };
+	struct t_iod		*iod;
+	struct t_stats		 st;
+	struct rlimit		 rl;
+	char			 got[8];
+	int			 fd[P_FORK_CLIENTS], i, before, after, tries;
+
+	iod = t_spawn_variant(&v, "mode = \"upper\";\nidle_timeout = 120;\n");
+	before = t_count_fds(iod->pid);
+	ck_assert_msg(before > 0, "cannot count iod's descriptors");
+	ck_assert_msg(prlimit(iod->pid, RLIMIT_NOFILE, NULL, &rl) == 0,
+	    "prlimit: %s", strerror(errno));
+	rl.rlim_cur = (rlim_t)before + 3;
+	ck_assert_msg(prlimit(iod->pid, RLIMIT_NOFILE, &rl, NULL) == 0,
+	    "prlimit: %s", strerror(errno));
+	for (i = 0; i < P_FORK_CLIENTS; i++) {
+		fd[i] = t_connect(iod->port[0]);
+		ck_assert_msg(fd[i] != -1 && t_roundtrip(fd[i], "ping", got,
+		    sizeof(got), t_ms(5000)) == 4 && strcmp(got, "PING") == 0,
+		    "client %d was not served", i);
+	}
+	after = t_count_fds(iod->pid);
+	ck_assert_msg(after == before, "iod had %d descriptors "
+	    "with no client and %d with %d", before, after, P_FORK_CLIENTS);
+	for (i = 0; i < P_FORK_CLIENTS; i++)
+		close(fd[i]);
+	/* Children exit on EOF; allow them time to, bounded. */
+	st.active = P_FORK_CLIENTS;
+	for (tries = 0; tries < 50 && st.active != 0; tries++) {
+		if (tries > 0)
+			poll(NULL, 0, 100);
+		ck_assert_msg(t_stats(iod, &st, t_ms(3000)) == 0,
+		    "no stats line: %s", t_log_tail(iod));
+	}
+	ck_assert_msg(st.active == 0, "%ju connections still active after "
+	    "every client left", (uintmax_t)st.active);
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
+}
+END_TEST
+
+/*
  * Proves that clients which vanish while iod owes them data, with a reset
  * or with a plain close, do not kill iod (no SIGPIPE, no crash) and that
  * it goes on serving others.
@@ -689,6 +741,7 @@ suite_proto(void)
 	tcase_add_loop_test(tc, test_max_connections, 0, (int)t_nvariants);
 	tcase_add_loop_test(tc, test_peer_reset, 0, (int)t_nvariants);
 	tcase_add_test(tc, test_select_fd_limit);
+	tcase_add_test(tc, test_fork_fds);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -31,7 +31,7 @@
 
 #include "lib.h"
 
-/* Every variant the behaviour tests run under (S26). */
+/* Every variant the behaviour tests run under (S26); fork last. */
 const struct t_variant t_variants[] = {
 	{ "libevent",	1, 1 },
 	{ "libevent",	2, 1 },
@@ -95,6 +95,18 @@ t_nbuffering(void)
 	for (i = 0; i < t_nvariants; i++)
 		n += t_variants[i].buffers != 0;
 	return (n);
+}
+
+/* Return how many variants come before the fork engine's. */
+size_t
+t_nholding(void)
+{
+	size_t	i;
+
+	for (i = 0; i < t_nvariants; i++)
+		if (strcmp(t_variants[i].engine, "fork") == 0)
+			break;
+	return (i);
 }
 
 /* Return the i-th variant that buffers a client's output. */

@@ -48,6 +48,13 @@ size_t	t_nbuffering(void);
 const struct t_variant *t_buffering(int);
 
 /*
+ * Every engine but fork holds a descriptor in iod for each connection;
+ * fork hands the connection to its child.  Tests of running out of
+ * descriptors run over indices 0 .. t_nholding() - 1 (fork comes last).
+ */
+size_t	t_nholding(void);
+
+/*
  * Waits that depend on how fast iod runs (start-up, bulk transfers) are
  * multiplied by this: 3 under AddressSanitizer, 1 otherwise.  Bounds that
  * a test asserts about iod's own timers are not scaled.
