@@ -629,18 +629,11 @@ START_TEST(test_fork_fds)
 	const struct t_variant	 v = { "fork", 2, 0 };
 	struct t_iod		*iod;
 	struct t_stats		 st;
-	struct rlimit		 rl;
 	char			 got[8];
 	int			 fd[P_FORK_CLIENTS], i, before, after, tries;
 
 	iod = t_spawn_variant(&v, "mode = \"upper\";\nidle_timeout = 120;\n");
-	before = t_count_fds(iod->pid);
-	ck_assert_msg(before > 0, "cannot count iod's descriptors");
-	ck_assert_msg(prlimit(iod->pid, RLIMIT_NOFILE, NULL, &rl) == 0,
-	    "prlimit: %s", strerror(errno));
-	rl.rlim_cur = (rlim_t)before + 3;
-	ck_assert_msg(prlimit(iod->pid, RLIMIT_NOFILE, &rl, NULL) == 0,
-	    "prlimit: %s", strerror(errno));
+	before = t_limit_fds(iod->pid, 3);
 	for (i = 0; i < P_FORK_CLIENTS; i++) {
 		fd[i] = t_connect(iod->port[0]);
 		ck_assert_msg(fd[i] != -1 && t_roundtrip(fd[i], "ping", got,

@@ -1296,6 +1296,27 @@ t_cpu_ticks(pid_t pid)
 	return ((long)(utime + stime));
 }
 
+/*
+ * Lower pid's soft open-file limit to extra above the descriptors it has
+ * open; return how many that is.  Fails the test if it cannot.
+ */
+int
+t_limit_fds(pid_t pid, int extra)
+{
+	struct rlimit	rl;
+	int		nfd;
+
+	nfd = t_count_fds(pid);
+	ck_assert_msg(nfd > 0, "cannot count the descriptors of %d",
+	    (int)pid);
+	ck_assert_msg(prlimit(pid, RLIMIT_NOFILE, NULL, &rl) == 0,
+	    "prlimit: %s", strerror(errno));
+	rl.rlim_cur = (rlim_t)(nfd + extra);
+	ck_assert_msg(prlimit(pid, RLIMIT_NOFILE, &rl, NULL) == 0,
+	    "prlimit: %s", strerror(errno));
+	return (nfd);
+}
+
 /* The number of descriptors pid has open; -1 if unknown. */
 int
 t_count_fds(pid_t pid)

@@ -189,6 +189,7 @@ int64_t	 t_now_ms(void);
 long	 t_rss_kb(pid_t);
 long	 t_cpu_ticks(pid_t);
 int	 t_count_fds(pid_t);
+int	 t_limit_fds(pid_t, int);
 int	 t_proc_listen_port(pid_t);
 
 #endif
