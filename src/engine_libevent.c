@@ -29,7 +29,7 @@
  * which stays in the cache; only what the socket does not take of that
  * is copied into the output, as in the readiness engines.
  */
-#include <sys/resource.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -80,6 +80,9 @@ struct conn {
 	int			 c_prev;	/* its previous one, or -1 */
 };
 
+/* fs.nr_open when /proc does not say: the kernel's default. */
+#define LEV_NR_OPEN		(1024 * 1024)
+
 /* The most libevent 2.1's evbuffer_read() takes in one call. */
 #define LEV_LIBEVENT_READ	4096
 
@@ -116,9 +119,7 @@ struct lev_worker {
 };
 
 /*
- * The connections of every worker, by descriptor, made once for as many
- * descriptors as the open-file limit allows; the pages of slots never
- * used are never touched.
+ * The connections of every worker, by descriptor: see lev_table().
  */
 static struct conn	*lev_conns;
 static size_t		 lev_nslots;
@@ -220,18 +221,30 @@ lev_start(struct worker *w, char *cause, size_t len)
 }
 
 /*
- * Make the connection table, once per process, for every descriptor the
- * open-file limit allows now (the supervisor has fitted it already).
+ * Make the connection table, once per process, with a slot for every
+ * descriptor the kernel could ever hand out (fs.nr_open), so that no
+ * open-file limit raised later, by a reload or from outside, finds it
+ * short.  It is address space only: MAP_NORESERVE, and a page is backed
+ * once a slot on it is used.
  */
 static void
 lev_table(void)
 {
-	struct rlimit	rl;
+	FILE		*f;
+	unsigned long	 n = LEV_NR_OPEN;
+	void		*p;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+	if ((f = fopen("/proc/sys/fs/nr_open", "re")) != NULL) {
+		if (fscanf(f, "%lu", &n) != 1)
+			n = LEV_NR_OPEN;
+		fclose(f);
+	}
+	p = mmap(NULL, n * sizeof(*lev_conns), PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
 		return;
-	lev_nslots = rl.rlim_cur;
-	lev_conns = calloc(lev_nslots, sizeof(*lev_conns));
+	lev_conns = p;
+	lev_nslots = n;
 }
 
 /* The worker's loop time, in milliseconds; it wraps after 49 days. */
@@ -452,9 +465,8 @@ lev_conn_new(struct lev_worker *lw, int fd, const char **why)
 	const struct timeval	*idle;
 	struct timeval		 tv;
 
-	/* Only a limit raised from outside since startup gets here. */
 	if ((size_t)fd >= lev_nslots) {
-		*why = "descriptor above the open-file limit iod started with";
+		*why = "descriptor above fs.nr_open";
 		return (-1);
 	}
 	c = &lev_conns[fd];

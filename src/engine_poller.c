@@ -117,6 +117,7 @@ static void	pl_listener_watch(struct pl_worker *, struct pl_listener *,
 		    int);
 static void	pl_accept(struct pl_worker *, struct pl_listener *);
 static void	pl_admit(struct pl_worker *, int);
+static int	pl_grow(struct pl_worker *, int);
 static void	pl_conn_read(struct pconn *);
 static int	pl_conn_send(struct pconn *, const unsigned char *, size_t);
 static void	pl_conn_write(struct pconn *);
@@ -440,6 +441,28 @@ pl_accept(struct pl_worker *pw, struct pl_listener *l)
 	l->l_ready = 1;
 }
 
+/*
+ * Make room in the table for descriptor fd, doubling; -1 when out of
+ * memory.  The table starts at the open-file limit, which a reload that
+ * raises max_connections may raise.
+ */
+static int
+pl_grow(struct pl_worker *pw, int fd)
+{
+	struct pconn	**t;
+	int		  n = pw->pw_nfds;
+
+	while (n <= fd)
+		n *= 2;
+	t = reallocarray(pw->pw_conns_by_fd, n, sizeof(*t));
+	if (t == NULL)
+		return (-1);
+	memset(t + pw->pw_nfds, 0, (size_t)(n - pw->pw_nfds) * sizeof(*t));
+	pw->pw_conns_by_fd = t;
+	pw->pw_nfds = n;
+	return (0);
+}
+
 /* Serve a just-accepted descriptor, or close it at once. */
 static void
 pl_admit(struct pl_worker *pw, int fd)
@@ -450,13 +473,14 @@ pl_admit(struct pl_worker *pw, int fd)
 
 	if (engine_admit(conf, fd) == -1)
 		return;
-	if ((pw->pw_ops->max_fd != -1 && fd > pw->pw_ops->max_fd) ||
-	    fd >= pw->pw_nfds) {
+	if (pw->pw_ops->max_fd != -1 && fd > pw->pw_ops->max_fd) {
 		snprintf(why, sizeof(why), "descriptor %d is above %s's "
-		    "limit of %d", fd, pw->pw_ops->name,
-		    pw->pw_ops->max_fd != -1 ? pw->pw_ops->max_fd :
-		    pw->pw_nfds - 1);
+		    "limit of %d", fd, pw->pw_ops->name, pw->pw_ops->max_fd);
 		engine_refuse(fd, why);
+		return;
+	}
+	if (fd >= pw->pw_nfds && pl_grow(pw, fd) == -1) {
+		engine_refuse(fd, "out of memory");
 		return;
 	}
 	if ((c = calloc(1, sizeof(*c))) == NULL) {

@@ -1,6 +1,8 @@
 /*
  * The poll() backend: a pollfd array, with an index from descriptor to
- * slot so that changing one descriptor costs O(1), not a search.
+ * slot so that changing one descriptor costs O(1), not a search.  Both
+ * grow when a descriptor does not fit: the open-file limit may be raised
+ * while iod runs (a reload that raises max_connections does).
  */
 #include <errno.h>
 #include <poll.h>
@@ -15,6 +17,8 @@ struct poll_state {
 	int		 n;		/* pfds in use */
 	int		 setsize;	/* descriptors below this fit */
 };
+
+static int	pol_grow(struct poll_state *, int);
 
 /* Make an empty array for descriptors below setsize. */
 static void *
@@ -38,6 +42,27 @@ pol_create(int setsize, char *cause, size_t len)
 	return (st);
 }
 
+/* Make room for descriptor fd, doubling; -1 when out of memory. */
+static int
+pol_grow(struct poll_state *st, int fd)
+{
+	struct pollfd	*pfds;
+	int		*slot, n = st->setsize, i;
+
+	while (n <= fd)
+		n *= 2;
+	if ((pfds = reallocarray(st->pfds, n, sizeof(*pfds))) == NULL)
+		return (-1);
+	st->pfds = pfds;
+	if ((slot = reallocarray(st->slot, n, sizeof(*slot))) == NULL)
+		return (-1);
+	st->slot = slot;
+	for (i = st->setsize; i < n; i++)
+		st->slot[i] = -1;
+	st->setsize = n;
+	return (0);
+}
+
 /* Free the array. */
 static void
 pol_free(void *arg)
@@ -56,8 +81,12 @@ pol_set(void *arg, int fd, int oldmask, int newmask)
 	struct poll_state	*st = arg;
 	int			 i;
 
-	if (fd < 0 || fd >= st->setsize) {
+	if (fd < 0) {
 		errno = EINVAL;
+		return (-1);
+	}
+	if (fd >= st->setsize && pol_grow(st, fd) == -1) {
+		errno = ENOMEM;
 		return (-1);
 	}
 	if ((i = st->slot[fd]) == -1) {

@@ -820,6 +820,44 @@ START_TEST(test_fd_limit_startup)
 END_TEST
 
 /*
+ * Proves that a reload which raises max_connections past the open-file
+ * limit iod started with raises that limit and admits as many: started
+ * with a soft RLIMIT_NOFILE of 256 and max_connections 100, reloaded
+ * with 400, iod serves 300 clients at once.
+ */
+#define L_RELOAD_CLIENTS	300
+START_TEST(test_fd_limit_reload)
+{
+	const struct t_variant	*v = &t_variants[_i];
+	struct t_opts		 o;
+	struct t_iod		*iod;
+	char			*conf, got[8];
+	int			 fd[L_RELOAD_CLIENTS], i;
+
+	memset(&o, 0, sizeof(o));
+	o.nofile_soft = 256;
+	conf = t_conf(v, "listen = [\"127.0.0.1:0\"];\nmode = \"upper\";\n"
+	    "max_connections = 100;\nidle_timeout = 60;\n");
+	iod = t_spawn_iod(conf, &o);
+	free(conf);
+	conf = t_conf(v, "listen = [\"127.0.0.1:0\"];\nmode = \"upper\";\n"
+	    "max_connections = 400;\nidle_timeout = 60;\n");
+	l_reload(iod, conf, "raising max_connections");
+	free(conf);
+	for (i = 0; i < L_RELOAD_CLIENTS; i++) {
+		fd[i] = t_connect(iod->port[0]);
+		ck_assert_msg(fd[i] != -1 && t_roundtrip(fd[i], "ping", got,
+		    sizeof(got), t_ms(5000)) == 4 && strcmp(got, "PING") == 0,
+		    "client %d of %d not served after the reload; stderr:\n%s",
+		    i, L_RELOAD_CLIENTS, t_log_tail(iod));
+	}
+	for (i = 0; i < L_RELOAD_CLIENTS; i++)
+		close(fd[i]);
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
+}
+END_TEST
+
+/*
  * Proves -d: the started process exits 0 at once, the pidfile names a
  * live iod that serves, and SIGTERM ends it cleanly and removes the
  * pidfile.  The test process is a subreaper, so the daemon stays its
@@ -935,6 +973,7 @@ suite_life(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_accept_pause, 0, (int)t_nholding());
 	tcase_add_loop_test(tc, test_fd_limit_startup, 0, (int)t_nvariants);
+	tcase_add_loop_test(tc, test_fd_limit_reload, 0, (int)t_nvariants);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -438,6 +438,13 @@ t_child(const char *const *argv, const struct t_opts *o, int outfd,
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
 			_exit(126);
 	}
+	if (o->nofile_soft != 0) {
+		if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+			_exit(126);
+		rl.rlim_cur = o->nofile_soft;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			_exit(126);
+	}
 	if (o->env != NULL && (eq = strchr(o->env, '=')) != NULL) {
 		name = strndup(o->env, (size_t)(eq - o->env));
 		old = getenv(name);

@@ -90,6 +90,7 @@ struct t_opts {
 	const char	*args[T_MAXARGS]; /* after -c FILE; NULL-terminated */
 	int		 flags;		/* T_NOSTDERR, T_NOCONF */
 	rlim_t		 nofile;	/* RLIMIT_NOFILE, or 0 */
+	rlim_t		 nofile_soft;	/* its soft limit alone, or 0 */
 	const char	*env;		/* "NAME=value", appended */
 	uid_t		 uid;		/* run as this user, or 0 */
 };
