@@ -288,7 +288,8 @@ START_TEST(test_reload_good)
 	close(old);
 	close(c2);
 	close(c3);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
+	    "stderr:\n%s", t_stopped_log());
 }
 END_TEST
 
@@ -327,7 +328,8 @@ START_TEST(test_reload_bad)
 	l_expect_roundtrip(c2, "xyz", "XYZ", "new connection, old config");
 	close(old);
 	close(c2);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
+	    "stderr:\n%s", t_stopped_log());
 }
 END_TEST
 
@@ -357,7 +359,8 @@ START_TEST(test_reload_restart_only)
 	ck_assert_msg(fd != -1, "connect: %s", strerror(errno));
 	l_expect_roundtrip(fd, "abc", "abc", "new connection after reload");
 	close(fd);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
+	    "stderr:\n%s", t_stopped_log());
 }
 END_TEST
 
@@ -390,7 +393,8 @@ START_TEST(test_reload_unix_mode)
 	got = st.st_mode & 07777;
 	ck_assert_msg(got == 0666, "%s: mode %o after reload, want 666", path,
 	    (unsigned)got);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
+	    "stderr:\n%s", t_stopped_log());
 }
 END_TEST
 
@@ -686,7 +690,8 @@ START_TEST(test_usr1_stats)
 	ck_assert_msg(st.active == 0 && st.accepted >= 3, "after closing: "
 	    "active=%ju accepted=%ju, want 0 and >=3", (uintmax_t)st.active,
 	    (uintmax_t)st.accepted);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
+	    "stderr:\n%s", t_stopped_log());
 }
 END_TEST
 
@@ -774,7 +779,8 @@ START_TEST(test_accept_pause)
 		if (c[i] != -1)
 			close(c[i]);
 	close(a);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
+	    "stderr:\n%s", t_stopped_log());
 }
 END_TEST
 
@@ -815,7 +821,8 @@ START_TEST(test_fd_limit_startup)
 	ck_assert_msg(fd != -1, "connect: %s", strerror(errno));
 	l_expect_roundtrip(fd, "abc", "ABC", "client under the low limit");
 	close(fd);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
+	    "stderr:\n%s", t_stopped_log());
 }
 END_TEST
 
@@ -853,7 +860,8 @@ START_TEST(test_fd_limit_reload)
 	}
 	for (i = 0; i < L_RELOAD_CLIENTS; i++)
 		close(fd[i]);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
+	    "stderr:\n%s", t_stopped_log());
 }
 END_TEST
 

@@ -184,7 +184,8 @@ p_many(const struct t_variant *v, int upper, uint64_t seed)
 	}
 	free(c);
 	free(pfd);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
+	    "stderr:\n%s", t_stopped_log());
 }
 
 /*
@@ -260,7 +261,8 @@ START_TEST(test_half_close)
 	iod = t_spawn_variant(v, "mode = \"upper\";\nmax_pending_bytes = 65536;\n"
 	    "idle_timeout = 60;\n");
 	p_half_close(iod, 10 * 1000 * 1000, 1, 0xc105e + (uint64_t)_i);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
+	    "stderr:\n%s", t_stopped_log());
 }
 END_TEST
 
@@ -277,7 +279,8 @@ START_TEST(test_half_close_buffered)
 	iod = t_spawn_variant(v, "mode = \"upper\";\nmax_pending_bytes = 16777216;\n"
 	    "idle_timeout = 60;\n");
 	p_half_close(iod, 10 * 1000 * 1000, 0, 0xc105f + (uint64_t)_i);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
+	    "stderr:\n%s", t_stopped_log());
 }
 END_TEST
 
@@ -378,7 +381,8 @@ START_TEST(test_backpressure)
 	free(out);
 	free(in);
 	free(small_in);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
+	    "stderr:\n%s", t_stopped_log());
 }
 END_TEST
 
@@ -479,7 +483,8 @@ START_TEST(test_idle_timeout)
 		close(fd[i]);
 	close(a);
 	free(fill);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
+	    "stderr:\n%s", t_stopped_log());
 }
 END_TEST
 
@@ -555,7 +560,8 @@ START_TEST(test_max_connections)
 	    (uintmax_t)st.rejected, tries, (uintmax_t)st.active);
 	for (i = 0; i < 5; i++)
 		close(fd[i]);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
+	    "stderr:\n%s", t_stopped_log());
 }
 END_TEST
 
@@ -610,7 +616,8 @@ START_TEST(test_select_fd_limit)
 	    sizeof(got), t_ms(5000)) == 4 && strcmp(got, "MORE") == 0,
 	    "after the others left a new client got \"%s\"", got);
 	close(fd[0]);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
+	    "stderr:\n%s", t_stopped_log());
 }
 END_TEST
 
@@ -660,7 +667,8 @@ START_TEST(test_fork_fds)
 	}
 	ck_assert_msg(st.active == 0, "%ju connections still active after "
 	    "every client left", (uintmax_t)st.active);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
+	    "stderr:\n%s", t_stopped_log());
 }
 END_TEST
 
@@ -714,7 +722,8 @@ START_TEST(test_peer_reset)
 	    "iod is gone (wait status 0x%x)", status);
 	close(fd);
 	free(fill);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM");
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
+	    "stderr:\n%s", t_stopped_log());
 }
 END_TEST
 

@@ -132,6 +132,7 @@ static pid_t		 t_pids[T_MAXCHILD];
 
 /* The per-test-case temporary directory and the TMPDIR it replaced. */
 static char		 t_dir[PATH_MAX];
+static char		 t_stopped[3072];	/* t_stopped_log() */
 static char		*t_saved_tmpdir;
 
 static void	t_register(struct t_iod *);
@@ -815,6 +816,7 @@ t_stop_iod(struct t_iod *iod)
 		}
 	}
 	status = iod->status;
+	snprintf(t_stopped, sizeof(t_stopped), "%s", t_log_tail(iod));
 	t_close_pipes(iod);
 	if (iod->conf != NULL) {
 		unlink(iod->conf);
@@ -825,6 +827,13 @@ t_stop_iod(struct t_iod *iod)
 	t_unregister(iod);
 	free(iod);
 	return (status);
+}
+
+/* The end of the stderr of the iod t_stop_iod() last stopped. */
+const char *
+t_stopped_log(void)
+{
+	return (t_stopped);
 }
 
 /* Replace iod's config file with text in one rename (for SIGHUP). */
