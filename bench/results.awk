@@ -68,8 +68,9 @@ END {
 	    "the floor server's in the same round, on the same workload: " \
 	    "1.00 is as fast as the floor.  \"CPU ratio\" is the same for " \
 	    "server CPU time per round trip or per MB: 1.00 costs what the " \
-	    "floor costs, 1.25 a quarter more.  Latency is per message, from the send of its first " \
-	    "byte to the arrival of the last byte of its reply.  Server CPU " \
+	    "floor costs, 1.25 a quarter more.  Latency is per message, " \
+	    "from the send of its first byte to the arrival of the last " \
+	    "byte of its reply.  Server CPU " \
 	    "is utime + stime from /proc (all threads, and children); \"per " \
 	    "rt\" is per round trip, \"per MB\" per MB echoed.  Memory " \
 	    "(idle and scale, one run each on a fresh server): the " \
