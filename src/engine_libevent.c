@@ -22,12 +22,22 @@
  * for what the socket would not take, and only that moves to the output:
  * leaving every write to the write event costs two epoll_ctl calls and a
  * second pass through the loop per message, and moving every reply
- * through the output costs libevent's bookkeeping twice over.  And
- * libevent 2.1 reads at most 4096 bytes per call (evbuffer_read(); only
- * 2.2 can change that), so when a read fills that, the callback reads on
- * by itself, up to ENGINE_IO_MAX in all, into the worker's one buffer,
- * which stays in the cache; only what the socket does not take of that
- * is copied into the output, as in the readiness engines.
+ * through the output costs libevent's bookkeeping twice over.
+ *
+ * And a connection that streams reads for itself.  libevent 2.1 reads at
+ * most 4096 bytes per call (evbuffer_read(); only 2.2 can change that),
+ * so a client sending faster than that would cost two reads per turn;
+ * worse, Linux grows a socket's receive buffer only when a read finds
+ * that the application took more in the last round trip than is still
+ * queued, which a 4096-byte read in front of a full queue never shows:
+ * most streaming sockets stayed at their initial 128 KiB, and moved
+ * about half as much per turn as the readiness engines (bench/README.md,
+ * "Streams through libevent").  So once a read fills libevent's 4096
+ * bytes, the connection gets a read event of its own (lev_stream_cb) that
+ * reads up to ENGINE_IO_MAX in one recv() into the worker's one buffer,
+ * and the bufferevent stops reading; it still holds what the socket will
+ * not take and writes that.  Idle connections and small messages never
+ * pay for the extra event.
  */
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -59,6 +69,7 @@
 #define C_DRAINING	0x02	/* reading stopped for good: EOF or shutdown */
 #define C_EOF		0x04	/* the client has shut down its side */
 #define C_LINGER	0x08	/* all sent; discarding input until EOF */
+#define C_STREAM	0x10	/* reads for itself: lev_streams, lev_stream_cb */
 
 /*
  * A connection: its slot in lev_conns, the table indexed by descriptor
@@ -89,9 +100,6 @@ struct conn {
 /* Input chains lev_peek() hands on: one read fills no more. */
 #define LEV_NVEC		4
 
-/* How much the read callback reads on by itself: ENGINE_IO_MAX in all. */
-#define LEV_READ_MORE		(ENGINE_IO_MAX - LEV_LIBEVENT_READ)
-
 /* How often a lingering connection checks whether it may close. */
 static const struct timeval lev_linger_check = { 0, 100 * 1000 };
 
@@ -114,14 +122,16 @@ struct lev_worker {
 	int			 lw_first;	/* the first of them, or -1 */
 	const struct timeval	*lw_idle;	/* lev_idle_timeout() */
 	unsigned int		 lw_idle_secs;
-	unsigned char		*lw_buf;	/* LEV_READ_MORE, lev_read_more */
+	unsigned char		*lw_buf;	/* ENGINE_IO_MAX, lev_stream_cb */
 	int			 lw_stopping;
 };
 
 /*
- * The connections of every worker, by descriptor: see lev_table().
+ * The connections of every worker, by descriptor, and the read events of
+ * those that stream (C_STREAM), by descriptor too: see lev_table().
  */
 static struct conn	*lev_conns;
+static struct event	**lev_streams;
 static size_t		 lev_nslots;
 static pthread_once_t	 lev_once = PTHREAD_ONCE_INIT;
 
@@ -131,6 +141,7 @@ static _Thread_local struct lev_worker *lev_self;
 #define lev_fd(c)	((int)((c) - lev_conns))
 
 static void	lev_table(void);
+static void	*lev_map(size_t, size_t);
 static uint32_t	lev_now_ms(void);
 static int	lev_start(struct worker *, char *, size_t);
 static void	lev_run(struct worker *);
@@ -157,7 +168,11 @@ static void	lev_unlink(struct lev_worker *, struct conn *);
 static void	lev_touch(struct conn *);
 static int	lev_peek(struct evbuffer *, struct evbuffer_iovec *);
 static void	lev_sent(struct conn *);
-static ssize_t	lev_read_more(struct conn *);
+static void	lev_backpressure(struct conn *);
+static void	lev_read_on(struct conn *, const struct timeval *);
+static void	lev_read_off(struct conn *);
+static void	lev_stream_start(struct conn *);
+static void	lev_stream_stop(struct conn *);
 static int	lev_write_now(struct conn *, struct evbuffer *,
 		    const struct evbuffer_iovec *, int, const unsigned char *,
 		    size_t);
@@ -170,6 +185,7 @@ static void	lev_round_cb(evutil_socket_t, short, void *);
 static void	lev_pause_cb(evutil_socket_t, short, void *);
 static void	lev_notify_cb(evutil_socket_t, short, void *);
 static void	lev_read_cb(struct bufferevent *, void *);
+static void	lev_stream_cb(evutil_socket_t, short, void *);
 static void	lev_write_cb(struct bufferevent *, void *);
 static void	lev_event_cb(struct bufferevent *, short, void *);
 
@@ -185,7 +201,7 @@ lev_start(struct worker *w, char *cause, size_t len)
 	struct lev_worker	*lw;
 
 	pthread_once(&lev_once, lev_table);
-	if (lev_conns == NULL || (lw = calloc(1, sizeof(*lw))) == NULL) {
+	if (lev_nslots == 0 || (lw = calloc(1, sizeof(*lw))) == NULL) {
 		snprintf(cause, len, "out of memory");
 		return (-1);
 	}
@@ -210,7 +226,7 @@ lev_start(struct worker *w, char *cause, size_t len)
 	 * copying to malloc()'s 16-byte alignment cost this machine's CPU
 	 * several times as much per byte (perf: _copy_to_iter).
 	 */
-	lw->lw_buf = aligned_alloc(4096, LEV_READ_MORE);
+	lw->lw_buf = aligned_alloc(4096, ENGINE_IO_MAX);
 	if (lw->lw_notify == NULL || event_add(lw->lw_notify, NULL) == -1 ||
 	    lw->lw_buf == NULL ||
 	    lev_listen_all(lw) == -1) {
@@ -221,30 +237,39 @@ lev_start(struct worker *w, char *cause, size_t len)
 }
 
 /*
- * Make the connection table, once per process, with a slot for every
+ * Make the tables by descriptor, once per process, with a slot for every
  * descriptor the kernel could ever hand out (fs.nr_open), so that no
- * open-file limit raised later, by a reload or from outside, finds it
- * short.  It is address space only: MAP_NORESERVE, and a page is backed
- * once a slot on it is used.
+ * open-file limit raised later, by a reload or from outside, finds them
+ * short.  They are address space only: MAP_NORESERVE, and a page is
+ * backed once a slot on it is used, so lev_streams costs nothing until a
+ * connection streams.
  */
 static void
 lev_table(void)
 {
 	FILE		*f;
 	unsigned long	 n = LEV_NR_OPEN;
-	void		*p;
 
 	if ((f = fopen("/proc/sys/fs/nr_open", "re")) != NULL) {
 		if (fscanf(f, "%lu", &n) != 1)
 			n = LEV_NR_OPEN;
 		fclose(f);
 	}
-	p = mmap(NULL, n * sizeof(*lev_conns), PROT_READ | PROT_WRITE,
+	lev_conns = lev_map(n, sizeof(*lev_conns));
+	lev_streams = lev_map(n, sizeof(*lev_streams));
+	if (lev_conns != NULL && lev_streams != NULL)
+		lev_nslots = n;
+}
+
+/* Address space for n slots of size bytes, or NULL. */
+static void *
+lev_map(size_t n, size_t size)
+{
+	void	*p;
+
+	p = mmap(NULL, n * size, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (p == MAP_FAILED)
-		return;
-	lev_conns = p;
-	lev_nslots = n;
+	return (p == MAP_FAILED ? NULL : p);
 }
 
 /* The worker's loop time, in milliseconds; it wraps after 49 days. */
@@ -485,7 +510,7 @@ lev_conn_new(struct lev_worker *lw, int fd, const char **why)
 	engine_sockopts(conf, fd);
 	lev_touch(c);
 	bufferevent_set_max_single_read(c->c_bev, ENGINE_IO_MAX);
-	bufferevent_set_max_single_write(c->c_bev, ENGINE_IO_MAX);
+	bufferevent_set_max_single_write(c->c_bev, 2 * ENGINE_IO_MAX);
 	bufferevent_setcb(c->c_bev, lev_read_cb, lev_write_cb, lev_event_cb, c);
 	/*
 	 * The bufferevent keeps a callback on its output that starts the
@@ -580,8 +605,9 @@ lev_sent(struct conn *c)
 }
 
 /*
- * Bytes arrived: transform them where they lie, read on if libevent
- * stopped at its own limit, write, then apply backpressure.
+ * Bytes arrived: transform them where they lie, write, then apply
+ * backpressure.  A read that filled libevent's limit means the client
+ * streams: from now on the connection reads for itself.
  */
 static void
 lev_read_cb(struct bufferevent *bev, void *arg)
@@ -590,7 +616,6 @@ lev_read_cb(struct bufferevent *bev, void *arg)
 	struct evbuffer		*in = bufferevent_get_input(bev);
 	struct evbuffer_iovec	 v[LEV_NVEC];
 	size_t			 got = evbuffer_get_length(in);
-	ssize_t			 more = -1;
 	int			 i, nv;
 
 	lev_touch(c);
@@ -606,23 +631,124 @@ lev_read_cb(struct bufferevent *bev, void *arg)
 	for (i = 0; i < nv; i++)
 		transform_apply(c->c_mode, v[i].iov_base, v[i].iov_len);
 	stats_add_in(got);
-	if (got >= LEV_LIBEVENT_READ && (more = lev_read_more(c)) == -2) {
-		lev_conn_close(c, strerror(errno));
+	if (lev_write_now(c, in, v, nv, NULL, 0) == -1)
+		return;
+	if (got >= LEV_LIBEVENT_READ)
+		lev_stream_start(c);
+	lev_backpressure(c);
+}
+
+/*
+ * A streaming connection's read event: read up to ENGINE_IO_MAX in one
+ * call, transform and write as lev_read_cb does, or, on a timeout, ask
+ * lev_conn_timeout whether the connection is idle.
+ */
+static void
+lev_stream_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+	unsigned char	*buf = lev_self->lw_buf;
+	ssize_t		 n;
+
+	if (what & EV_TIMEOUT) {
+		lev_conn_timeout(c, BEV_EVENT_READING);
 		return;
 	}
-	if (lev_write_now(c, in, v, nv, lev_self->lw_buf,
-	    more > 0 ? more : 0) == -1)
+	if ((n = recv(fd, buf, ENGINE_IO_MAX, 0)) == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			lev_conn_close(c, strerror(errno));
 		return;
-	if (more == 0) {
+	}
+	if (n == 0) {
 		c->c_flags |= C_EOF;
 		lev_conn_drain(c, "end of input");
 		return;
 	}
-	if (c->c_unsent >= c->c_max_pending) {
-		c->c_flags |= C_PAUSED;
-		bufferevent_disable(bev, EV_READ);
-		bufferevent_setwatermark(bev, EV_WRITE, c->c_max_pending / 2, 0);
-	}
+	lev_touch(c);
+	lev_sent(c);
+	transform_apply(c->c_mode, buf, (size_t)n);
+	stats_add_in((uint64_t)n);
+	if (lev_write_now(c, bufferevent_get_input(c->c_bev), NULL, 0, buf,
+	    (size_t)n) == -1)
+		return;
+	lev_backpressure(c);
+}
+
+/*
+ * Stop reading while max_pending_bytes wait to be sent; lev_write_cb
+ * starts again once half of that has gone.
+ */
+static void
+lev_backpressure(struct conn *c)
+{
+	if (c->c_unsent < c->c_max_pending)
+		return;
+	c->c_flags |= C_PAUSED;
+	lev_read_off(c);
+	bufferevent_setwatermark(c->c_bev, EV_WRITE, c->c_max_pending / 2, 0);
+}
+
+/*
+ * Read again, by whichever reads for c: the bufferevent, whose timeout
+ * bufferevent_set_timeouts() set, or c's own event, which waits with
+ * timeout tv (NULL: none).
+ */
+static void
+lev_read_on(struct conn *c, const struct timeval *tv)
+{
+	if (c->c_flags & C_STREAM)
+		event_add(lev_streams[lev_fd(c)], tv);
+	else
+		bufferevent_enable(c->c_bev, EV_READ);
+}
+
+/* Stop reading, by whichever reads for c. */
+static void
+lev_read_off(struct conn *c)
+{
+	if (c->c_flags & C_STREAM)
+		event_del(lev_streams[lev_fd(c)]);
+	else
+		bufferevent_disable(c->c_bev, EV_READ);
+}
+
+/*
+ * Give c a read event of its own and stop the bufferevent reading.
+ * Without memory for the event, the bufferevent reads on: slower, not
+ * wrong.
+ */
+static void
+lev_stream_start(struct conn *c)
+{
+	struct lev_worker	*lw = lev_self;
+	struct event		*ev;
+	struct timeval		 tv;
+	int			 fd = lev_fd(c);
+
+	if (c->c_flags & (C_STREAM | C_DRAINING))
+		return;
+	ev = event_new(lw->lw_base, fd, EV_READ | EV_PERSIST, lev_stream_cb, c);
+	if (ev == NULL)
+		return;
+	log_debug("worker %d: fd %d streams: reading for itself",
+	    lw->lw_worker->w_id, fd);
+	bufferevent_disable(c->c_bev, EV_READ);
+	lev_streams[fd] = ev;
+	c->c_flags |= C_STREAM;
+	if (!(c->c_flags & C_PAUSED))
+		lev_read_on(c, c->c_idle > 0 ?
+		    lev_idle_timeout(lw, c->c_idle, &tv) : NULL);
+}
+
+/* Free c's own read event, if it has one: it reads no more. */
+static void
+lev_stream_stop(struct conn *c)
+{
+	if (!(c->c_flags & C_STREAM))
+		return;
+	event_free(lev_streams[lev_fd(c)]);
+	lev_streams[lev_fd(c)] = NULL;
+	c->c_flags &= ~C_STREAM;
 }
 
 /*
@@ -641,25 +767,6 @@ lev_peek(struct evbuffer *in, struct evbuffer_iovec *v)
 			return (-1);
 		n = evbuffer_peek(in, -1, NULL, v, LEV_NVEC);
 	}
-	return (n);
-}
-
-/*
- * libevent's read stopped at LEV_LIBEVENT_READ: read what else waits into
- * the worker's buffer and transform it there.  Returns how much, 0 at end
- * of input, -1 when nothing is waiting, -2 on a socket error.
- */
-static ssize_t
-lev_read_more(struct conn *c)
-{
-	ssize_t	n;
-
-	n = recv(lev_fd(c), lev_self->lw_buf, LEV_READ_MORE, 0);
-	if (n == -1)
-		return (errno == EAGAIN || errno == EWOULDBLOCK ||
-		    errno == EINTR ? -1 : -2);
-	transform_apply(c->c_mode, lev_self->lw_buf, n);
-	stats_add_in(n);
 	return (n);
 }
 
@@ -722,7 +829,7 @@ lev_write_now(struct conn *c, struct evbuffer *in,
 		return (-1);
 	}
 	c->c_unsent += (uint32_t)rest;
-	return (lev_queue(c, more + sent, len - sent));
+	return (lev_queue(c, len > 0 ? more + sent : NULL, len - sent));
 }
 
 /*
@@ -750,6 +857,7 @@ static void
 lev_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
+	struct timeval	 tv;
 	int		 empty;
 
 	lev_sent(c);
@@ -762,7 +870,8 @@ lev_write_cb(struct bufferevent *bev, void *arg)
 	if (c->c_flags & C_PAUSED) {
 		c->c_flags &= ~C_PAUSED;
 		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-		bufferevent_enable(bev, EV_READ);
+		lev_read_on(c, c->c_idle > 0 ?
+		    lev_idle_timeout(lev_self, c->c_idle, &tv) : NULL);
 	}
 	/* All written: the read callback writes directly again. */
 	if (empty)
@@ -821,7 +930,7 @@ lev_conn_timeout(struct conn *c, short what)
 	bufferevent_set_timeouts(c->c_bev, &left, &left);
 	if ((what & BEV_EVENT_READING) && !(c->c_flags & C_PAUSED) &&
 	    (!(c->c_flags & C_DRAINING) || (c->c_flags & C_LINGER)))
-		bufferevent_enable(c->c_bev, EV_READ);
+		lev_read_on(c, &left);
 	if (what & BEV_EVENT_WRITING)
 		bufferevent_enable(c->c_bev, EV_WRITE);
 }
@@ -831,6 +940,7 @@ static void
 lev_conn_drain(struct conn *c, const char *why)
 {
 	c->c_flags |= C_DRAINING;
+	lev_stream_stop(c);
 	bufferevent_disable(c->c_bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0) {
 		lev_conn_finish(c, why);
@@ -884,6 +994,7 @@ lev_conn_close(struct conn *c, const char *why)
 	    lev_fd(c), why);
 	lev_sent(c);
 	lev_unlink(lw, c);
+	lev_stream_stop(c);
 	bufferevent_free(c->c_bev);
 	stats_release();
 	if (lw->lw_stopping && lw->lw_nconns == 0)
