@@ -387,41 +387,73 @@ START_TEST(test_backpressure)
 END_TEST
 
 /*
- * Proves idle_timeout = 1: a client that never sends and one that went
- * quiet after a round trip are closed, a client stuck by backpressure
- * (sending a lot, never reading) is closed, and a client that keeps
- * moving bytes is not.
+ * Proves idle_timeout = 1: a client that never sends, one that went quiet
+ * after a round trip, and one that went quiet after streaming 256 KiB
+ * (which the libevent engine reads by another path) are closed, a client
+ * stuck by backpressure (sending a lot, never reading) is closed, and two
+ * clients that keep moving bytes, one a byte and one 64 KiB at a time,
+ * are not.
  */
 #define P_IDLE_ACTIVE_MS	2500	/* well past idle_timeout */
 #define P_IDLE_LIMIT_MS		3500	/* idle_timeout + 2.5 s */
+#define P_IDLE_N		4	/* clients that must be closed */
+#define P_IDLE_STREAM		(256 * 1024)
+#define P_IDLE_TICK		(64 * 1024)
+static const char *const p_idle_names[P_IDLE_N] = {
+	"silent", "quiet", "stuck", "streamed"
+};
+
+/* Move len bytes of buf through fd and back, as one piece; 0 if all came. */
+static int
+p_idle_move(int fd, const unsigned char *buf, size_t len, int ms)
+{
+	struct t_xfer	 x;
+	unsigned char	*in;
+	int		 ok;
+
+	in = malloc(len);
+	ck_assert(in != NULL);
+	t_xfer(fd, buf, len, in, len, 0, ms, &x);
+	ok = x.got == len && t_mismatch(buf, in, len, 1) == len;
+	free(in);
+	return (ok ? 0 : -1);
+}
+
 START_TEST(test_idle_timeout)
 {
 	const struct t_variant	*v = &t_variants[_i];
 	struct t_iod		*iod;
 	struct t_stats		 st;
-	struct pollfd		 pfd[3];
-	unsigned char		*fill;
-	enum t_end		 end[2];
-	int64_t			 start, last[3], closed[3], next;
+	struct pollfd		 pfd[P_IDLE_N];
+	unsigned char		*fill, *data;
+	enum t_end		 end;
+	int64_t			 start, last[P_IDLE_N], closed[P_IDLE_N], next;
 	size_t			 i, flen = T_STUCK_BYTES;
+	uint64_t		 rnd = 0x1d1e + (uint64_t)_i;
 	char			 got[16];
-	int			 fd[3], a, loops, tick = 0;
+	int			 fd[P_IDLE_N], a, b, loops, tick = 0;
 
 	iod = t_spawn_variant(v, "mode = \"upper\";\nidle_timeout = 1;\n"
 	    "max_pending_bytes = 65536;\n");
 	fill = calloc(1, flen);		/* what fd[2] sends never comes back */
-	ck_assert(fill != NULL);
+	data = malloc(P_IDLE_STREAM);
+	ck_assert(fill != NULL && data != NULL);
+	t_fill_random(data, P_IDLE_STREAM, &rnd);
 
-	/* fd[0] never sends, fd[1] makes one round trip, fd[2] gets stuck. */
-	for (i = 0; i < 3; i++) {
-		fd[i] = i < 2 ? t_connect(iod->port[0]) :
+	/*
+	 * fd[0] never sends, fd[1] makes one round trip, fd[2] gets stuck,
+	 * fd[3] streams once; a and b stay active.
+	 */
+	for (i = 0; i < P_IDLE_N; i++) {
+		fd[i] = i != 2 ? t_connect(iod->port[0]) :
 		    t_connect_rcvbuf(iod->port[0], T_STUCK_RCVBUF);
 		ck_assert_msg(fd[i] != -1, "connect: %s", strerror(errno));
 		closed[i] = 0;
 		last[i] = t_now_ms();
 	}
 	a = t_connect(iod->port[0]);
-	ck_assert_msg(a != -1, "connect: %s", strerror(errno));
+	b = t_connect(iod->port[0]);
+	ck_assert_msg(a != -1 && b != -1, "connect: %s", strerror(errno));
 	start = t_now_ms();
 	ck_assert_msg(t_roundtrip(fd[1], "quiet", got, sizeof(got), 2000) == 5
 	    && strcmp(got, "QUIET") == 0, "round trip got \"%s\"", got);
@@ -429,8 +461,12 @@ START_TEST(test_idle_timeout)
 	ck_assert_msg(t_send_until_stuck(fd[2], fill, flen, 300) < flen,
 	    "iod took all of %zu bytes from a client that never read", flen);
 	last[2] = t_now_ms() - 300;
+	ck_assert_msg(p_idle_move(fd[3], data, P_IDLE_STREAM, 2000) == 0,
+	    "streamed client: %d bytes did not come back right",
+	    P_IDLE_STREAM);
+	last[3] = t_now_ms();
 
-	/* The active client moves a byte every 200 ms; watch the others. */
+	/* a and b move bytes every 200 ms; watch the others. */
 	next = t_now_ms();
 	for (loops = 0; loops < 10000; loops++) {
 		if (t_now_ms() >= next) {
@@ -441,48 +477,60 @@ START_TEST(test_idle_timeout)
 			    "tick %d at %jd ms: got \"%s\" (%s)", tick,
 			    (intmax_t)(t_now_ms() - start), got,
 			    t_end_name(t_wait_end(a, 0)));
+			ck_assert_msg(p_idle_move(b, data, P_IDLE_TICK, 1000)
+			    == 0, "active streaming client, tick %d at %jd "
+			    "ms: %d bytes did not come back right (%s)", tick,
+			    (intmax_t)(t_now_ms() - start), P_IDLE_TICK,
+			    t_end_name(t_wait_end(b, 0)));
 			tick++;
 			next += 200;
 		}
-		for (i = 0; i < 3; i++) {
+		for (i = 0; i < P_IDLE_N; i++) {
 			pfd[i].fd = closed[i] ? -1 : fd[i];
-			pfd[i].events = i < 2 ? POLLIN : POLLRDHUP;
+			pfd[i].events = i != 2 ? POLLIN : POLLRDHUP;
 			pfd[i].revents = 0;
 		}
-		poll(pfd, 3, (int)(next > t_now_ms() ? next - t_now_ms() : 0));
-		for (i = 0; i < 3; i++)
+		poll(pfd, P_IDLE_N,
+		    (int)(next > t_now_ms() ? next - t_now_ms() : 0));
+		for (i = 0; i < P_IDLE_N; i++)
 			if (pfd[i].revents != 0 && !closed[i])
 				closed[i] = t_now_ms();
 	}
 	/* Whatever is still open gets until its limit. */
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < P_IDLE_N; i++)
 		if (!closed[i] && t_peer_closed(fd[i],
 		    (int)(last[i] + P_IDLE_LIMIT_MS - t_now_ms())))
 			closed[i] = t_now_ms();
-	for (i = 0; i < 3; i++)
+	for (i = 0; i < P_IDLE_N; i++)
 		ck_assert_msg(closed[i] != 0 &&
 		    closed[i] - last[i] <= P_IDLE_LIMIT_MS,
 		    "%s client: %s %jd ms after its last byte (limit %d ms)",
-		    i == 0 ? "silent" : i == 1 ? "quiet" : "stuck",
-		    closed[i] ? "closed" : "still open at",
+		    p_idle_names[i], closed[i] ? "closed" : "still open at",
 		    (intmax_t)((closed[i] ? closed[i] : t_now_ms()) - last[i]),
 		    P_IDLE_LIMIT_MS);
-	for (i = 0; i < 2; i++) {
-		end[i] = t_wait_end(fd[i], 1000);
-		ck_assert_msg(end[i] == T_END_EOF || end[i] == T_END_RESET,
-		    "idle client %zu ended with %s", i, t_end_name(end[i]));
+	for (i = 0; i < P_IDLE_N; i++) {
+		if (i == 2)
+			continue;
+		end = t_wait_end(fd[i], 1000);
+		ck_assert_msg(end == T_END_EOF || end == T_END_RESET,
+		    "%s client ended with %s", p_idle_names[i],
+		    t_end_name(end));
 	}
 	ck_assert_msg(t_roundtrip(a, "still", got, sizeof(got), 2000) == 5 &&
 	    strcmp(got, "STILL") == 0, "active client after %d ticks: got "
 	    "\"%s\"", tick, got);
+	ck_assert_msg(p_idle_move(b, data, P_IDLE_TICK, 2000) == 0,
+	    "active streaming client after %d ticks: no reply", tick);
 	ck_assert_msg(t_stats(iod, &st, t_ms(3000)) == 0, "no stats line: %s",
 	    t_log_tail(iod));
-	ck_assert_msg(st.timed_out == 3, "timed_out=%ju, want 3",
-	    (uintmax_t)st.timed_out);
-	for (i = 0; i < 3; i++)
+	ck_assert_msg(st.timed_out == P_IDLE_N, "timed_out=%ju, want %d",
+	    (uintmax_t)st.timed_out, P_IDLE_N);
+	for (i = 0; i < P_IDLE_N; i++)
 		close(fd[i]);
 	close(a);
+	close(b);
 	free(fill);
+	free(data);
 	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
 	    "stderr:\n%s", t_stopped_log());
 }
