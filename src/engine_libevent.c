@@ -24,20 +24,23 @@
  * second pass through the loop per message, and moving every reply
  * through the output costs libevent's bookkeeping twice over.
  *
- * And a connection that streams reads for itself.  libevent 2.1 reads at
- * most 4096 bytes per call (evbuffer_read(); only 2.2 can change that),
- * so a client sending faster than that would cost two reads per turn;
- * worse, Linux grows a socket's receive buffer only when a read finds
- * that the application took more in the last round trip than is still
- * queued, which a 4096-byte read in front of a full queue never shows:
- * most streaming sockets stayed at their initial 128 KiB, and moved
- * about half as much per turn as the readiness engines (bench/README.md,
- * "Streams through libevent").  So once a read fills libevent's 4096
- * bytes, the connection gets a read event of its own (lev_stream_cb) that
- * reads up to ENGINE_IO_MAX in one recv() into the worker's one buffer,
- * and the bufferevent stops reading; it still holds what the socket will
- * not take and writes that.  Idle connections and small messages never
- * pay for the extra event.
+ * And a connection that keeps talking reads for itself.  The
+ * bufferevent's read costs a FIONREAD ioctl and a chain malloc()ed and
+ * freed per message, about a tenth of the CPU a round trip takes, and
+ * libevent 2.1 reads at most 4096 bytes per call (evbuffer_read(); only
+ * 2.2 can change that).  That small read in front of a full queue also
+ * keeps Linux from growing the socket's receive buffer, which grows only
+ * when a read finds that more was taken in the last round trip than is
+ * still queued: most streaming sockets stayed at their initial 128 KiB
+ * (bench/README.md, "Streams through libevent").  So at its second
+ * message, or at once if a read fills libevent's 4096 bytes, a connection
+ * gets a read event of its own (its reader, lev_reader_cb) that reads up
+ * to ENGINE_IO_MAX in one recv() into the worker's one buffer, and the
+ * bufferevent stops reading; it still holds and writes what the socket
+ * will not take.  A reader costs an event (about 150 bytes), so it is
+ * given back after a second without a byte (LEV_QUIET), as memcached
+ * lends a connection its read buffer only while it reads: an idle
+ * connection costs no more than its bufferevent.
  */
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -69,7 +72,8 @@
 #define C_DRAINING	0x02	/* reading stopped for good: EOF or shutdown */
 #define C_EOF		0x04	/* the client has shut down its side */
 #define C_LINGER	0x08	/* all sent; discarding input until EOF */
-#define C_STREAM	0x10	/* reads for itself: lev_streams, lev_stream_cb */
+#define C_READER	0x10	/* reads for itself: lev_readers, lev_reader_cb */
+#define C_HEARD		0x20	/* the bufferevent read one message */
 
 /*
  * A connection: its slot in lev_conns, the table indexed by descriptor
@@ -97,6 +101,12 @@ struct conn {
 /* The most libevent 2.1's evbuffer_read() takes in one call. */
 #define LEV_LIBEVENT_READ	4096
 
+/*
+ * How long a reader waits for a byte before lev_quiet() gives it back.
+ * idle_timeout, in whole seconds, is never shorter.
+ */
+static const struct timeval lev_quiet_wait = { 1, 0 };
+
 /* Input chains lev_peek() hands on: one read fills no more. */
 #define LEV_NVEC		4
 
@@ -122,16 +132,17 @@ struct lev_worker {
 	int			 lw_first;	/* the first of them, or -1 */
 	const struct timeval	*lw_idle;	/* lev_idle_timeout() */
 	unsigned int		 lw_idle_secs;
-	unsigned char		*lw_buf;	/* ENGINE_IO_MAX, lev_stream_cb */
+	const struct timeval	*lw_quiet;	/* lev_quiet_wait, common */
+	unsigned char		*lw_buf;	/* ENGINE_IO_MAX, lev_reader_cb */
 	int			 lw_stopping;
 };
 
 /*
- * The connections of every worker, by descriptor, and the read events of
- * those that stream (C_STREAM), by descriptor too: see lev_table().
+ * The connections of every worker, by descriptor, and the readers of
+ * those that have one (C_READER), by descriptor too: see lev_table().
  */
 static struct conn	*lev_conns;
-static struct event	**lev_streams;
+static struct event	**lev_readers;
 static size_t		 lev_nslots;
 static pthread_once_t	 lev_once = PTHREAD_ONCE_INIT;
 
@@ -169,10 +180,12 @@ static void	lev_touch(struct conn *);
 static int	lev_peek(struct evbuffer *, struct evbuffer_iovec *);
 static void	lev_sent(struct conn *);
 static void	lev_backpressure(struct conn *);
-static void	lev_read_on(struct conn *, const struct timeval *);
+static void	lev_read_on(struct conn *);
 static void	lev_read_off(struct conn *);
-static void	lev_stream_start(struct conn *);
-static void	lev_stream_stop(struct conn *);
+static void	lev_reader_start(struct conn *);
+static void	lev_reader_stop(struct conn *);
+static void	lev_quiet(struct conn *);
+static int	lev_check_idle(struct conn *);
 static int	lev_write_now(struct conn *, struct evbuffer *,
 		    const struct evbuffer_iovec *, int, const unsigned char *,
 		    size_t);
@@ -185,7 +198,7 @@ static void	lev_round_cb(evutil_socket_t, short, void *);
 static void	lev_pause_cb(evutil_socket_t, short, void *);
 static void	lev_notify_cb(evutil_socket_t, short, void *);
 static void	lev_read_cb(struct bufferevent *, void *);
-static void	lev_stream_cb(evutil_socket_t, short, void *);
+static void	lev_reader_cb(evutil_socket_t, short, void *);
 static void	lev_write_cb(struct bufferevent *, void *);
 static void	lev_event_cb(struct bufferevent *, short, void *);
 
@@ -221,6 +234,10 @@ lev_start(struct worker *w, char *cause, size_t len)
 	}
 	lw->lw_notify = event_new(lw->lw_base, w->w_notify,
 	    EV_READ | EV_PERSIST, lev_notify_cb, w);
+	lw->lw_quiet = event_base_init_common_timeout(lw->lw_base,
+	    &lev_quiet_wait);
+	if (lw->lw_quiet == NULL)
+		lw->lw_quiet = &lev_quiet_wait;
 	/*
 	 * Page-aligned: the kernel copies received bytes into it, and
 	 * copying to malloc()'s 16-byte alignment cost this machine's CPU
@@ -241,8 +258,8 @@ lev_start(struct worker *w, char *cause, size_t len)
  * descriptor the kernel could ever hand out (fs.nr_open), so that no
  * open-file limit raised later, by a reload or from outside, finds them
  * short.  They are address space only: MAP_NORESERVE, and a page is
- * backed once a slot on it is used, so lev_streams costs nothing until a
- * connection streams.
+ * backed once a slot on it is used, so lev_readers costs nothing until a
+ * connection has a reader.
  */
 static void
 lev_table(void)
@@ -256,8 +273,8 @@ lev_table(void)
 		fclose(f);
 	}
 	lev_conns = lev_map(n, sizeof(*lev_conns));
-	lev_streams = lev_map(n, sizeof(*lev_streams));
-	if (lev_conns != NULL && lev_streams != NULL)
+	lev_readers = lev_map(n, sizeof(*lev_readers));
+	if (lev_conns != NULL && lev_readers != NULL)
 		lev_nslots = n;
 }
 
@@ -605,9 +622,9 @@ lev_sent(struct conn *c)
 }
 
 /*
- * Bytes arrived: transform them where they lie, write, then apply
- * backpressure.  A read that filled libevent's limit means the client
- * streams: from now on the connection reads for itself.
+ * Bytes arrived through the bufferevent: transform them where they lie,
+ * write, then apply backpressure.  A second message, or a read that
+ * filled libevent's limit, gives the connection a reader of its own.
  */
 static void
 lev_read_cb(struct bufferevent *bev, void *arg)
@@ -633,25 +650,27 @@ lev_read_cb(struct bufferevent *bev, void *arg)
 	stats_add_in(got);
 	if (lev_write_now(c, in, v, nv, NULL, 0) == -1)
 		return;
-	if (got >= LEV_LIBEVENT_READ)
-		lev_stream_start(c);
+	if ((c->c_flags & C_HEARD) || got >= LEV_LIBEVENT_READ)
+		lev_reader_start(c);
+	else
+		c->c_flags |= C_HEARD;
 	lev_backpressure(c);
 }
 
 /*
- * A streaming connection's read event: read up to ENGINE_IO_MAX in one
- * call, transform and write as lev_read_cb does, or, on a timeout, ask
- * lev_conn_timeout whether the connection is idle.
+ * A connection's reader: read up to ENGINE_IO_MAX in one call, transform
+ * and write as lev_read_cb does; after LEV_QUIET without a byte, give the
+ * reader back.
  */
 static void
-lev_stream_cb(evutil_socket_t fd, short what, void *arg)
+lev_reader_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
 	unsigned char	*buf = lev_self->lw_buf;
 	ssize_t		 n;
 
 	if (what & EV_TIMEOUT) {
-		lev_conn_timeout(c, BEV_EVENT_READING);
+		lev_quiet(c);
 		return;
 	}
 	if ((n = recv(fd, buf, ENGINE_IO_MAX, 0)) == -1) {
@@ -688,16 +707,12 @@ lev_backpressure(struct conn *c)
 	bufferevent_setwatermark(c->c_bev, EV_WRITE, c->c_max_pending / 2, 0);
 }
 
-/*
- * Read again, by whichever reads for c: the bufferevent, whose timeout
- * bufferevent_set_timeouts() set, or c's own event, which waits with
- * timeout tv (NULL: none).
- */
+/* Read again, by whichever reads for c. */
 static void
-lev_read_on(struct conn *c, const struct timeval *tv)
+lev_read_on(struct conn *c)
 {
-	if (c->c_flags & C_STREAM)
-		event_add(lev_streams[lev_fd(c)], tv);
+	if (c->c_flags & C_READER)
+		event_add(lev_readers[lev_fd(c)], lev_self->lw_quiet);
 	else
 		bufferevent_enable(c->c_bev, EV_READ);
 }
@@ -706,49 +721,59 @@ lev_read_on(struct conn *c, const struct timeval *tv)
 static void
 lev_read_off(struct conn *c)
 {
-	if (c->c_flags & C_STREAM)
-		event_del(lev_streams[lev_fd(c)]);
+	if (c->c_flags & C_READER)
+		event_del(lev_readers[lev_fd(c)]);
 	else
 		bufferevent_disable(c->c_bev, EV_READ);
 }
 
 /*
- * Give c a read event of its own and stop the bufferevent reading.
- * Without memory for the event, the bufferevent reads on: slower, not
- * wrong.
+ * Give c a reader of its own and stop the bufferevent reading.  Without
+ * memory for the event, the bufferevent reads on: slower, not wrong.
  */
 static void
-lev_stream_start(struct conn *c)
+lev_reader_start(struct conn *c)
 {
-	struct lev_worker	*lw = lev_self;
-	struct event		*ev;
-	struct timeval		 tv;
-	int			 fd = lev_fd(c);
+	struct event	*ev;
+	int		 fd = lev_fd(c);
 
-	if (c->c_flags & (C_STREAM | C_DRAINING))
+	if (c->c_flags & (C_READER | C_DRAINING))
 		return;
-	ev = event_new(lw->lw_base, fd, EV_READ | EV_PERSIST, lev_stream_cb, c);
+	ev = event_new(lev_self->lw_base, fd, EV_READ | EV_PERSIST,
+	    lev_reader_cb, c);
 	if (ev == NULL)
 		return;
-	log_debug("worker %d: fd %d streams: reading for itself",
-	    lw->lw_worker->w_id, fd);
 	bufferevent_disable(c->c_bev, EV_READ);
-	lev_streams[fd] = ev;
-	c->c_flags |= C_STREAM;
+	lev_readers[fd] = ev;
+	c->c_flags |= C_READER;
 	if (!(c->c_flags & C_PAUSED))
-		lev_read_on(c, c->c_idle > 0 ?
-		    lev_idle_timeout(lw, c->c_idle, &tv) : NULL);
+		lev_read_on(c);
 }
 
-/* Free c's own read event, if it has one: it reads no more. */
+/* Free c's reader, if it has one; the bufferevent may read again. */
 static void
-lev_stream_stop(struct conn *c)
+lev_reader_stop(struct conn *c)
 {
-	if (!(c->c_flags & C_STREAM))
+	if (!(c->c_flags & C_READER))
 		return;
-	event_free(lev_streams[lev_fd(c)]);
-	lev_streams[lev_fd(c)] = NULL;
-	c->c_flags &= ~C_STREAM;
+	event_free(lev_readers[lev_fd(c)]);
+	lev_readers[lev_fd(c)] = NULL;
+	c->c_flags &= ~(C_READER | C_HEARD);
+}
+
+/*
+ * c's reader waited LEV_QUIET for a byte: unless idle_timeout closes the
+ * connection, give the reader back and let the bufferevent read, and time
+ * out, from here.
+ */
+static void
+lev_quiet(struct conn *c)
+{
+	if (lev_check_idle(c) == -1)
+		return;
+	lev_reader_stop(c);
+	if (!(c->c_flags & C_PAUSED))
+		bufferevent_enable(c->c_bev, EV_READ);
 }
 
 /*
@@ -857,7 +882,6 @@ static void
 lev_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
-	struct timeval	 tv;
 	int		 empty;
 
 	lev_sent(c);
@@ -870,8 +894,7 @@ lev_write_cb(struct bufferevent *bev, void *arg)
 	if (c->c_flags & C_PAUSED) {
 		c->c_flags &= ~C_PAUSED;
 		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-		lev_read_on(c, c->c_idle > 0 ?
-		    lev_idle_timeout(lev_self, c->c_idle, &tv) : NULL);
+		lev_read_on(c);
 	}
 	/* All written: the read callback writes directly again. */
 	if (empty)
@@ -899,17 +922,13 @@ lev_event_cb(struct bufferevent *bev, short what, void *arg)
 }
 
 /*
- * A read or write timeout fired, which only means that one direction was
- * quiet.  Close if no byte moved either way for idle_timeout; otherwise
- * re-arm both timeouts for the time that is left.  A lingering connection
- * uses the read timeout to check whether it may close yet.
+ * A read or write timeout of the bufferevent fired, which only means
+ * that one direction was quiet: lev_check_idle() decides.  A lingering
+ * connection uses the read timeout to check whether it may close yet.
  */
 static void
 lev_conn_timeout(struct conn *c, short what)
 {
-	struct timeval	left;
-	uint32_t	quiet, idle = (uint32_t)c->c_idle * 1000;
-
 	if (c->c_flags & C_LINGER) {
 		if (!engine_must_linger(lev_fd(c)))
 			lev_conn_close(c, "drained");
@@ -917,22 +936,40 @@ lev_conn_timeout(struct conn *c, short what)
 			bufferevent_enable(c->c_bev, EV_READ);
 		return;
 	}
+	if (lev_check_idle(c) == -1)
+		return;
+	/* libevent stopped the direction that timed out. */
+	if ((what & BEV_EVENT_READING) &&
+	    !(c->c_flags & (C_PAUSED | C_DRAINING)))
+		bufferevent_enable(c->c_bev, EV_READ);
+	if (what & BEV_EVENT_WRITING)
+		bufferevent_enable(c->c_bev, EV_WRITE);
+}
+
+/*
+ * Close c if no byte moved either way for idle_timeout, and return -1;
+ * otherwise set the bufferevent's timeouts to the time that is left.
+ */
+static int
+lev_check_idle(struct conn *c)
+{
+	struct timeval	left;
+	uint32_t	quiet, idle = (uint32_t)c->c_idle * 1000;
+
+	if (idle == 0)
+		return (0);
 	lev_sent(c);
 	/* Unsigned: right across the clock's wrap. */
 	quiet = lev_now_ms() - c->c_last_io;
 	if (quiet >= idle) {
 		stats_count_timeout();
 		lev_conn_close(c, "idle timeout");
-		return;
+		return (-1);
 	}
 	left.tv_sec = (idle - quiet) / 1000;
 	left.tv_usec = (idle - quiet) % 1000 * 1000;
 	bufferevent_set_timeouts(c->c_bev, &left, &left);
-	if ((what & BEV_EVENT_READING) && !(c->c_flags & C_PAUSED) &&
-	    (!(c->c_flags & C_DRAINING) || (c->c_flags & C_LINGER)))
-		lev_read_on(c, &left);
-	if (what & BEV_EVENT_WRITING)
-		bufferevent_enable(c->c_bev, EV_WRITE);
+	return (0);
 }
 
 /* Read no more; close once everything owed has been written. */
@@ -940,7 +977,7 @@ static void
 lev_conn_drain(struct conn *c, const char *why)
 {
 	c->c_flags |= C_DRAINING;
-	lev_stream_stop(c);
+	lev_reader_stop(c);
 	bufferevent_disable(c->c_bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0) {
 		lev_conn_finish(c, why);
@@ -994,7 +1031,7 @@ lev_conn_close(struct conn *c, const char *why)
 	    lev_fd(c), why);
 	lev_sent(c);
 	lev_unlink(lw, c);
-	lev_stream_stop(c);
+	lev_reader_stop(c);
 	bufferevent_free(c->c_bev);
 	stats_release();
 	if (lw->lw_stopping && lw->lw_nconns == 0)

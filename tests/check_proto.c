@@ -537,6 +537,54 @@ START_TEST(test_idle_timeout)
 END_TEST
 
 /*
+ * Proves that a connection may go quiet and talk again: a client makes
+ * round trips and streams 256 KiB, waits past a second, then does it all
+ * again and ends with a half-close.  A libevent connection that talks
+ * gets a reader of its own and gives it back after a quiet second
+ * (LEV_QUIET in engine_libevent.c), so this crosses both ways; no
+ * idle_timeout is involved (60 s).
+ */
+#define P_QUIET_MS	1200
+START_TEST(test_quiet_then_talk)
+{
+	const struct t_variant	*v = &t_variants[_i];
+	struct t_iod		*iod;
+	struct t_xfer		 x;
+	unsigned char		*data;
+	uint64_t		 rnd = 0x9e1 + (uint64_t)_i;
+	char			 got[16];
+	int			 fd, round, i;
+
+	iod = t_spawn_variant(v, "mode = \"upper\";\nidle_timeout = 60;\n");
+	data = malloc(P_IDLE_STREAM);
+	ck_assert(data != NULL);
+	t_fill_random(data, P_IDLE_STREAM, &rnd);
+	fd = t_connect(iod->port[0]);
+	ck_assert_msg(fd != -1, "connect: %s", strerror(errno));
+	for (round = 0; round < 2; round++) {
+		if (round > 0)
+			usleep(P_QUIET_MS * 1000);
+		for (i = 0; i < 3; i++)
+			ck_assert_msg(t_roundtrip(fd, "talk", got, sizeof(got),
+			    t_ms(2000)) == 4 && strcmp(got, "TALK") == 0,
+			    "round %d, message %d: got \"%s\"", round, i, got);
+		ck_assert_msg(p_idle_move(fd, data, P_IDLE_STREAM,
+		    t_ms(5000)) == 0, "round %d: %d bytes did not come back "
+		    "right", round, P_IDLE_STREAM);
+	}
+	usleep(P_QUIET_MS * 1000);
+	t_xfer(fd, "end", 3, got, 3, T_XFER_SHUT | T_XFER_EOF, t_ms(3000), &x);
+	ck_assert_msg(x.got == 3 && memcmp(got, "END", 3) == 0 && x.eof &&
+	    x.extra == 0, "half-close after a quiet spell: got %zu bytes, "
+	    "eof %d, error \"%s\"", x.got, x.eof, t_strerror(x.error));
+	close(fd);
+	free(data);
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
+	    "stderr:\n%s", t_stopped_log());
+}
+END_TEST
+
+/*
  * Proves max_connections = 5: five clients are served, a sixth is closed
  * at once without a byte, the five still work, iod logs the rejection,
  * and once one of the five has gone a new client is served.
@@ -793,6 +841,7 @@ suite_proto(void)
 	    (int)t_nbuffering());
 	tcase_add_loop_test(tc, test_backpressure, 0, (int)t_nvariants);
 	tcase_add_loop_test(tc, test_idle_timeout, 0, (int)t_nvariants);
+	tcase_add_loop_test(tc, test_quiet_then_talk, 0, (int)t_nvariants);
 	tcase_add_loop_test(tc, test_max_connections, 0, (int)t_nvariants);
 	tcase_add_loop_test(tc, test_peer_reset, 0, (int)t_nvariants);
 	tcase_add_test(tc, test_select_fd_limit);
