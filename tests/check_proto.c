@@ -541,8 +541,8 @@ END_TEST
  * round trips and streams 256 KiB, waits past a second, then does it all
  * again and ends with a half-close.  A libevent connection that talks
  * gets a reader of its own and gives it back after a quiet second
- * (LEV_QUIET in engine_libevent.c), so this crosses both ways; no
- * idle_timeout is involved (60 s).
+ * (lev_quiet_wait in engine_libevent_conn.c), so this crosses both ways;
+ * no idle_timeout is involved (60 s).
  */
 #define P_QUIET_MS	1200
 START_TEST(test_quiet_then_talk)
