@@ -106,6 +106,13 @@ lev_conn_new(struct lev_worker *lw, int fd, const char **why)
 	engine_sockopts(conf, fd);
 	lev_touch(c);
 	bufferevent_set_max_single_read(c->c_bev, ENGINE_IO_MAX);
+	/*
+	 * A write may take twice what a read brings: with the same cap,
+	 * output that once held more than one read's worth would stay that
+	 * full, each turn adding a read and writing as much, and every reply
+	 * would be copied into it (bench/README.md, "Streams through
+	 * libevent").
+	 */
 	bufferevent_set_max_single_write(c->c_bev, 2 * ENGINE_IO_MAX);
 	bufferevent_setcb(c->c_bev, lev_read_cb, lev_write_cb, lev_event_cb, c);
 	/*
