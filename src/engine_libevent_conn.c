@@ -255,8 +255,8 @@ lev_read_cb(struct bufferevent *bev, void *arg)
 
 /*
  * A connection's reader: read up to ENGINE_IO_MAX in one call, transform
- * and write as lev_read_cb does; after LEV_QUIET without a byte, give the
- * reader back.
+ * and write as lev_read_cb does; after lev_quiet_wait without a byte, give
+ * the reader back.
  */
 static void
 lev_reader_cb(evutil_socket_t fd, short what, void *arg)
@@ -358,9 +358,9 @@ lev_reader_stop(struct conn *c)
 }
 
 /*
- * c's reader waited LEV_QUIET for a byte: unless idle_timeout closes the
- * connection, give the reader back and let the bufferevent read, and time
- * out, from here.
+ * c's reader waited lev_quiet_wait for a byte: unless idle_timeout
+ * closes the connection, give the reader back and let the bufferevent
+ * read, and time out, from here.
  */
 static void
 lev_quiet(struct conn *c)
