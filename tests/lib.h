@@ -10,6 +10,9 @@
 
 #include <check.h>
 
+/* No helper's loop runs more often than this, whatever its deadline. */
+#define T_MAXLOOP	(1 << 22)
+
 /* Suites, one per module. */
 Suite	*suite_conf(void);
 Suite	*suite_life(void);
