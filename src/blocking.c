@@ -22,11 +22,8 @@
  * an order flag, since Linux still delivers data that arrives after
  * SHUT_RD.
  */
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-
-#include <linux/sockios.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -464,9 +461,9 @@ blk_linger(struct blocking_conn *bc)
 }
 
 /*
- * Wait until the client has acknowledged everything sent.  No event says
- * so: look every BLK_LINGER_MS.  Return -1 on a cut, or once the queue
- * has not shrunk for idle_timeout.
+ * Wait until the client has acknowledged everything sent, or reset the
+ * connection.  No event says so: look every BLK_LINGER_MS.  Return -1 on
+ * a cut, or once the queue has not shrunk for idle_timeout.
  */
 static int
 blk_acked(struct blocking_conn *bc)
@@ -474,7 +471,7 @@ blk_acked(struct blocking_conn *bc)
 	struct timespec	ts = { 0, BLK_LINGER_MS * 1000000L };
 	int		unacked, last = -1, still = 0;
 
-	while (ioctl(bc->bc_fd, SIOCOUTQ, &unacked) == 0 && unacked > 0) {
+	while ((unacked = engine_unacked(bc->bc_fd)) > 0) {
 		if (atomic_load(&bc->bc_order) == BLOCKING_CUT)
 			return (-1);
 		if (unacked != last) {

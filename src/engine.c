@@ -44,6 +44,8 @@ static const struct engine *engines[] = {
 
 #define NENGINES	(sizeof(engines) / sizeof(engines[0]))
 
+static int	engine_reset(int);
+
 static struct ratelimit	engine_rl_full = RATELIMIT_INITIALIZER(1);
 static struct ratelimit	engine_rl_refused = RATELIMIT_INITIALIZER(1);
 static struct ratelimit	engine_rl_accept = RATELIMIT_INITIALIZER(1);
@@ -142,16 +144,50 @@ engine_now_ms(void)
  * of input.  So with unread input or unacknowledged output, the caller
  * shuts down its sending side instead, reads and discards until the
  * client's end of input (or the shutdown deadline), and closes then.
+ * A connection the client has reset loses nothing by a close.
  */
 int
 engine_must_linger(int fd)
 {
-	int	unread = 0, unacked = 0;
+	int	unread = 0;
 
-	if (ioctl(fd, SIOCINQ, &unread) == -1 ||
-	    ioctl(fd, SIOCOUTQ, &unacked) == -1)
+	if (ioctl(fd, SIOCINQ, &unread) == -1)
 		return (0);
-	return (unread > 0 || unacked > 0);
+	if (unread == 0)
+		return (engine_unacked(fd) > 0);
+	return (!engine_reset(fd));
+}
+
+/*
+ * Bytes written to fd that the client has not acknowledged yet.  SIOCOUTQ
+ * alone is not enough: after a reset the kernel goes on counting what was
+ * never acknowledged, though none of it can reach the client any more,
+ * and a drain that waited for it to fall would wait until its deadline.
+ */
+int
+engine_unacked(int fd)
+{
+	int	unacked = 0;
+
+	if (ioctl(fd, SIOCOUTQ, &unacked) == -1 || unacked <= 0 ||
+	    engine_reset(fd))
+		return (0);
+	return (unacked);
+}
+
+/*
+ * Has fd's connection been reset (or closed for good) in the kernel?  Not
+ * TCP (a unix socket): no, and what its queues say stands.
+ */
+static int
+engine_reset(int fd)
+{
+	struct tcp_info	ti;
+	socklen_t	len = sizeof(ti);
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
+		return (0);
+	return (ti.tcpi_state == TCP_CLOSE);
 }
 
 /*

@@ -44,6 +44,7 @@ int	engine_admit(const struct iod_conf *, int);
 void	engine_refuse(int, const char *);
 void	engine_sockopts(const struct iod_conf *, int);
 int	engine_must_linger(int);
+int	engine_unacked(int);
 int64_t	engine_now_ms(void);
 int	engine_accept_failed(const char *, int);
 

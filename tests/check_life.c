@@ -636,6 +636,66 @@ START_TEST(test_term_twice)
 END_TEST
 
 /*
+ * Proves a client that resets while iod drains it does not hold up the
+ * shutdown.  iod has written the whole reply, but the client's tiny
+ * receive window holds part of it back unacknowledged, so after SIGTERM
+ * iod waits for the client to take it.  The client resets instead, and
+ * iod exits 0 at once, not at shutdown_timeout: the kernel goes on
+ * counting a reset connection's unacknowledged bytes, and a drain that
+ * waited for that count to fall would wait for the deadline.
+ */
+#define L_RESET_LEN	16384
+START_TEST(test_term_reset)
+{
+	const struct t_variant	*v = &t_variants[_i];
+	struct t_iod		*iod;
+	struct t_stats		 st;
+	unsigned char		 out[L_RESET_LEN];
+	uint64_t		 rnd = 0xd7a3;
+	int64_t			 t0, deadline;
+	int			 fd, i;
+
+	iod = t_spawn_variant(v, "mode = \"upper\";\nmax_pending_bytes = 65536;\n"
+	    "shutdown_timeout = 30;\nidle_timeout = 60;\n");
+	t_fill_random(out, sizeof(out), &rnd);
+	fd = t_connect_rcvbuf(iod->port[0], 2048);
+	ck_assert_msg(fd != -1, "connect: %s", strerror(errno));
+	ck_assert_msg(t_send_all(fd, out, sizeof(out), t_ms(3000)) ==
+	    (ssize_t)sizeof(out), "send: %s", strerror(errno));
+
+	/* Until iod has written the whole reply; the counters say when. */
+	memset(&st, 0, sizeof(st));
+	deadline = t_now_ms() + t_ms(10000);
+	for (i = 0; i < 500 && st.bytes_out < sizeof(out) &&
+	    t_now_ms() < deadline; i++) {
+		if (i > 0)
+			poll(NULL, 0, 20);
+		ck_assert_msg(t_stats(iod, &st, t_ms(3000)) == 0,
+		    "no stats line; stderr:\n%s", t_log_tail(iod));
+	}
+	ck_assert_msg(st.bytes_out == sizeof(out), "bytes_out=%ju, want %zu",
+	    (uintmax_t)st.bytes_out, sizeof(out));
+
+	t_log_mark(iod);
+	kill(iod->pid, SIGTERM);
+	ck_assert_msg(t_wait_log(iod, "iod: shutting down", t_ms(3000)) !=
+	    NULL, "no \"shutting down\"; stderr:\n%s", t_log_tail(iod));
+	ck_assert_msg(t_wait_exit(iod, 300) == -1, "test setup: iod exited "
+	    "while its client had not taken the reply; stderr:\n%s",
+	    t_log_tail(iod));
+	t_reset_close(fd);
+	t0 = t_now_ms();
+	ck_assert_msg(t_wait_exit(iod, t_ms(5000)) == 0, "iod still runs "
+	    "%jd ms after its last client reset (shutdown_timeout 30 s); "
+	    "stderr:\n%s", (intmax_t)(t_now_ms() - t0), t_log_tail(iod));
+	ck_assert_msg(WIFEXITED(iod->status) && WEXITSTATUS(iod->status) == 0,
+	    "wait status 0x%x, want exit 0; stderr:\n%s", iod->status,
+	    t_log_tail(iod));
+	t_stop_iod(iod);
+}
+END_TEST
+
+/*
  * Proves SIGUSR1 logs counters that add up: three clients that sent
  * 1000, 2000 and 3000 bytes and got them back show as accepted, active,
  * and 6000 bytes each way; then none active once they have closed.
@@ -973,6 +1033,7 @@ suite_life(void)
 	tcase_add_loop_test(tc, test_term_drain_stuck, 0, (int)t_nvariants);
 	tcase_add_loop_test(tc, test_term_deadline, 0, (int)t_nvariants);
 	tcase_add_loop_test(tc, test_term_twice, 0, (int)t_nvariants);
+	tcase_add_loop_test(tc, test_term_reset, 0, (int)t_nvariants);
 	tcase_add_loop_test(tc, test_usr1_stats, 0, (int)t_nvariants);
 	suite_add_tcase(s, tc);
 
