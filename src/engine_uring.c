@@ -10,23 +10,11 @@
  * on using the limit of the moment it was armed, missing one raised by a
  * reload or lowered by an administrator.
  *
- * A connection has at most one recv and one send in flight.  Sends take
- * from one buffer, whose memory must not move until they complete; what
- * recvs bring meanwhile is transformed and gathered in a second one,
- * which becomes the first when that is all sent.  The state says what the
- * connection waits for:
- *  - READING: a recv is in flight (or, if it found no free buffer, waits
- *    on the worker's starved list to be submitted again next round),
- *    and a send too while anything is owed;
- *  - PAUSED: owed max_pending_bytes, so only sending until that has
- *    drained to half (the backpressure rule in outbuf.c);
- *  - DRAINING: end of input or shutdown: send what is owed, then close;
- *  - LINGERING: all sent, but closing now would reset the connection
- *    (see engine_must_linger): discarding input until the client's end;
- *  - CLOSED: closed, and freed as soon as no request refers to it.
- * A recv names no buffer: the kernel takes one from a ring of buffers
- * provided by the worker when data arrives, so an idle connection holds no
- * buffer at all, only its small struct (and the kernel's pending request).
+ * A connection has at most one recv and one send in flight; its states
+ * and buffers are described in engine_uring_conn.c.  A recv names no
+ * buffer: the kernel takes one from a ring of buffers provided by the
+ * worker when data arrives, so an idle connection holds no buffer at all,
+ * only its small struct (and the kernel's pending request).
  *
  * The worker's own requests are a poll on the notify descriptor and a
  * one-second timeout that closes idle connections and ends the pause
@@ -43,18 +31,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
-
-#ifdef HAVE_LIBURING
-#include <liburing.h>
-#endif
 
 #include "conf.h"
 #include "engine.h"
+#ifdef HAVE_LIBURING
+#include "engine_uring.h"
+#endif
 #include "log.h"
 #include "stats.h"
-#include "transform.h"
 #include "worker.h"
 
 #ifndef HAVE_LIBURING
@@ -75,99 +59,9 @@ const struct engine engine_uring = {
 
 #define UR_SQ_ENTRIES	256	/* submissions per batch; more flush early */
 #define UR_CQ_ENTRIES	4096	/* the kernel keeps any overflow */
-#define UR_NBUFS	1024	/* receive buffers per worker, at most: 2^n */
 #define UR_NBUFS_STEP	8	/* provided at first, and added on shortage */
-#define UR_BUFSZ	(64 * 1024) /* less than ENGINE_IO_MAX: UR_NBUFS of them */
-#define UR_BGID		0	/* the buffer group of those buffers */
 #define UR_ROUND	256	/* completions handled per round */
 #define UR_QUIESCE_S	5	/* seconds stop() waits for cancellations */
-
-/* What a request is, in the low bits of its user data. */
-enum ur_tag {
-	UR_NOTIFY,		/* poll on the notify descriptor */
-	UR_TICK,		/* the once-a-second timeout */
-	UR_ACCEPT,		/* accept on a listener */
-	UR_RECV,
-	UR_SEND,
-	UR_CANCEL		/* a cancellation; its result is not needed */
-};
-#define UR_TAG_MASK	7
-
-/* Requests a connection has in flight. */
-#define UR_OP_RECV	0x01
-#define UR_OP_SEND	0x02
-
-enum conn_state {
-	CONN_READING,
-	CONN_PAUSED,
-	CONN_DRAINING,
-	CONN_LINGERING,
-	CONN_CLOSED
-};
-
-static const char *const conn_state_names[] = {
-	"reading", "paused", "draining", "lingering", "closed"
-};
-
-struct ur_worker;
-
-/* Transformed input, owed to the client. */
-struct ur_out {
-	uint32_t		 o_off;		/* first byte not yet sent */
-	uint32_t		 o_len;
-	uint32_t		 o_cap;
-	unsigned char		 o_data[];
-};
-
-struct ur_conn {
-	TAILQ_ENTRY(ur_conn)	 c_entry;	/* on uw_conns or uw_closed */
-	TAILQ_ENTRY(ur_conn)	 c_wait_entry;	/* on uw_starved */
-	struct ur_worker	*c_uw;
-	struct ur_out		*c_sending;	/* what sends take from */
-	struct ur_out		*c_queued;	/* input that came meanwhile */
-	int64_t			 c_last_io;	/* ms: last byte either way */
-	uint32_t		 c_owed;	/* bytes not yet sent */
-	uint32_t		 c_max_pending;
-	int			 c_fd;
-	int			 c_idle;	/* idle_timeout, seconds */
-	enum conn_state		 c_state;
-	enum transform_mode	 c_mode;
-	unsigned char		 c_ops;		/* UR_OP_*: in flight */
-	unsigned char		 c_starved;	/* on uw_starved */
-	unsigned char		 c_eof;		/* the client's end of input */
-};
-
-TAILQ_HEAD(ur_conn_list, ur_conn);
-
-struct ur_listener {
-	const struct listener	*l_src;
-	int			 l_fd;
-	int			 l_armed;	/* an accept is in flight */
-	int			 l_cancelling;	/* and its cancel too */
-	int			 l_gone;	/* dropped: never arm again */
-	int64_t			 l_resume_at;	/* ms: paused until; 0: not */
-};
-
-struct ur_worker {
-	struct worker		*uw_worker;
-	struct io_uring		 uw_ring;
-	int			 uw_ring_ok;
-	struct io_uring_buf_ring *uw_br;
-	unsigned char		*uw_bufs;	/* UR_NBUFS * UR_BUFSZ */
-	int			 uw_nbufs;	/* provided so far */
-	struct __kernel_timespec uw_tick;
-	struct ur_listener	**uw_listeners;
-	size_t			 uw_nlisteners;
-	struct ur_conn_list	 uw_conns;
-	struct ur_conn_list	 uw_closed;	/* waiting for completions */
-	struct ur_conn_list	 uw_starved;	/* waiting for a buffer */
-	size_t			 uw_inflight;	/* requests not yet ended */
-	int			 uw_notify_armed;
-	int			 uw_tick_armed;
-	int64_t			 uw_now;	/* ms, when the round began */
-	int			 uw_stopping;
-	int			 uw_done;
-};
 
 static int	ur_probe(char *, size_t);
 static int	ur_start(struct worker *, char *, size_t);
@@ -180,13 +74,8 @@ static int	ur_ring_init(struct ur_worker *, char *, size_t);
 static struct io_uring_buf_ring *ur_br_setup(struct io_uring *, unsigned,
 		    char *, size_t);
 static int	ur_bufs_init(struct ur_worker *, char *, size_t);
-static void	ur_bufs_grow(struct ur_worker *);
-static void	ur_buf_put(struct ur_worker *, int);
 static int	ur_quiesce(struct ur_worker *);
 static void	ur_free(struct ur_worker *);
-static uint64_t	ur_ud(void *, enum ur_tag);
-static struct io_uring_sqe *ur_sqe(struct ur_worker *, void *, enum ur_tag);
-static int	ur_cancel(struct ur_worker *, uint64_t);
 static void	ur_prepare(struct ur_worker *);
 static int	ur_wait(struct ur_worker *);
 static void	ur_reap(struct ur_worker *);
@@ -199,22 +88,6 @@ static void	ur_settle(struct ur_worker *);
 static void	ur_listener_arm(struct ur_worker *, struct ur_listener *);
 static void	ur_listener_cancel(struct ur_worker *, struct ur_listener *);
 static void	ur_accept_done(struct ur_worker *, struct ur_listener *, int);
-static void	ur_admit(struct ur_worker *, int);
-static int	ur_conn_recv(struct ur_conn *);
-static void	ur_conn_recv_done(struct ur_conn *, int, unsigned);
-static void	ur_conn_input(struct ur_conn *, int, int);
-static int	ur_out_append(struct ur_out **, const unsigned char *,
-		    uint32_t, uint32_t);
-static int	ur_conn_send(struct ur_conn *);
-static void	ur_conn_send_done(struct ur_conn *, int);
-static void	ur_conn_next(struct ur_conn *);
-static void	ur_conn_set_state(struct ur_conn *, enum conn_state);
-static void	ur_conn_drain(struct ur_conn *, const char *);
-static void	ur_conn_finish(struct ur_conn *, const char *);
-static void	ur_conn_close(struct ur_conn *, const char *);
-static void	ur_conn_release(struct ur_conn *);
-static void	ur_conn_all(struct ur_worker *,
-		    void (*)(struct ur_conn *, const char *), const char *);
 
 const struct engine engine_uring = {
 	"uring", ur_probe, ur_start, ur_run, ur_command, ur_stop
@@ -455,7 +328,7 @@ ur_bufs_init(struct ur_worker *uw, char *cause, size_t len)
 }
 
 /* Provide UR_NBUFS_STEP more receive buffers, up to UR_NBUFS. */
-static void
+void
 ur_bufs_grow(struct ur_worker *uw)
 {
 	int	i;
@@ -465,7 +338,7 @@ ur_bufs_grow(struct ur_worker *uw)
 }
 
 /* Give buffer bid back to the kernel. */
-static void
+void
 ur_buf_put(struct ur_worker *uw, int bid)
 {
 	io_uring_buf_ring_add(uw->uw_br, uw->uw_bufs + (size_t)bid * UR_BUFSZ,
@@ -525,7 +398,7 @@ ur_free(struct ur_worker *uw)
 }
 
 /* A request's user data: the object it is for, and what it is. */
-static uint64_t
+uint64_t
 ur_ud(void *p, enum ur_tag tag)
 {
 	return ((uint64_t)(uintptr_t)p | (uint64_t)tag);
@@ -536,7 +409,7 @@ ur_ud(void *p, enum ur_tag tag)
  * queue is full, what is in it is submitted first; NULL means the kernel
  * would not take it.
  */
-static struct io_uring_sqe *
+struct io_uring_sqe *
 ur_sqe(struct ur_worker *uw, void *p, enum ur_tag tag)
 {
 	struct io_uring_sqe	*sqe;
@@ -552,7 +425,7 @@ ur_sqe(struct ur_worker *uw, void *p, enum ur_tag tag)
 }
 
 /* Ask the kernel to cancel the requests with user data ud; 0: all. */
-static int
+int
 ur_cancel(struct ur_worker *uw, uint64_t ud)
 {
 	struct io_uring_sqe	*sqe;
@@ -845,331 +718,6 @@ ur_accept_done(struct ur_worker *uw, struct ur_listener *l, int res)
 	    engine_accept_failed(l->l_src->l_name, -res))
 		return;
 	l->l_resume_at = uw->uw_now + ENGINE_ACCEPT_PAUSE * 1000;
-}
-
-/* Serve a just-accepted descriptor, or close it at once. */
-static void
-ur_admit(struct ur_worker *uw, int fd)
-{
-	const struct iod_conf	*conf = uw->uw_worker->w_conf;
-	struct ur_conn		*c;
-
-	if (engine_admit(conf, fd) == -1)
-		return;
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		engine_refuse(fd, "out of memory");
-		return;
-	}
-	c->c_uw = uw;
-	c->c_fd = fd;
-	c->c_mode = conf->mode;
-	c->c_idle = conf->idle_timeout;
-	c->c_max_pending = (uint32_t)conf->max_pending_bytes;
-	c->c_last_io = uw->uw_now;
-	c->c_state = CONN_READING;
-	engine_sockopts(conf, fd);
-	if (ur_conn_recv(c) == -1) {
-		free(c);
-		engine_refuse(fd, "no io_uring submission slot");
-		return;
-	}
-	TAILQ_INSERT_TAIL(&uw->uw_conns, c, c_entry);
-}
-
-/*
- * Ask for the next bytes, no more than max_pending_bytes minus what is
- * owed; the kernel picks a buffer when they arrive.
- */
-static int
-ur_conn_recv(struct ur_conn *c)
-{
-	struct io_uring_sqe	*sqe;
-	uint32_t		 len = c->c_max_pending - c->c_owed;
-
-	if ((sqe = ur_sqe(c->c_uw, c, UR_RECV)) == NULL)
-		return (-1);
-	io_uring_prep_recv(sqe, c->c_fd, NULL, len < UR_BUFSZ ? len : UR_BUFSZ,
-	    0);
-	sqe->flags |= IOSQE_BUFFER_SELECT;
-	sqe->buf_group = UR_BGID;
-	c->c_ops |= UR_OP_RECV;
-	return (0);
-}
-
-/* A recv completed: bytes, the end of input, or a failure. */
-static void
-ur_conn_recv_done(struct ur_conn *c, int res, unsigned flags)
-{
-	int	bid = -1;
-
-	c->c_ops &= ~UR_OP_RECV;
-	if (flags & IORING_CQE_F_BUFFER)
-		bid = (int)(flags >> IORING_CQE_BUFFER_SHIFT);
-	if (res > 0 && bid != -1 && c->c_state != CONN_CLOSED) {
-		ur_conn_input(c, bid, res);
-		return;
-	}
-	if (bid != -1)
-		ur_buf_put(c->c_uw, bid);
-	if (c->c_state == CONN_CLOSED)
-		ur_conn_release(c);
-	else if (res == 0) {
-		c->c_eof = 1;
-		if (c->c_state == CONN_LINGERING)
-			ur_conn_close(c, "drained");
-		else if (c->c_state == CONN_DRAINING)
-			ur_conn_next(c);
-		else
-			ur_conn_drain(c, "end of input");
-	} else if (res == -ENOBUFS) {
-		ur_bufs_grow(c->c_uw);
-		c->c_starved = 1;
-		TAILQ_INSERT_TAIL(&c->c_uw->uw_starved, c, c_wait_entry);
-	} else if (res == -EINTR || res == -EAGAIN || res == -ECANCELED)
-		ur_conn_next(c);
-	else
-		ur_conn_close(c, res > 0 ? "recv without a buffer" :
-		    strerror(-res));
-}
-
-/*
- * n bytes arrived in buffer bid: transform them there, add them to what
- * is owed, and give the buffer back at once, so that a client that stops
- * reading holds only its own copy, never one of the worker's receive
- * buffers.  A lingering connection discards them.
- */
-static void
-ur_conn_input(struct ur_conn *c, int bid, int n)
-{
-	struct ur_worker	*uw = c->c_uw;
-	unsigned char		*p = uw->uw_bufs + (size_t)bid * UR_BUFSZ;
-	int			 error;
-
-	c->c_last_io = uw->uw_now;
-	if (c->c_state == CONN_LINGERING) {
-		ur_buf_put(uw, bid);
-		ur_conn_next(c);
-		return;
-	}
-	stats_add_in((uint64_t)n);
-	transform_apply(c->c_mode, p, (size_t)n);
-	error = ur_out_append(c->c_sending == NULL ? &c->c_sending :
-	    &c->c_queued, p, (uint32_t)n, c->c_max_pending);
-	ur_buf_put(uw, bid);
-	if (error == -1) {
-		ur_conn_close(c, "out of memory");
-		return;
-	}
-	c->c_owed += (uint32_t)n;
-	ur_conn_next(c);
-}
-
-/*
- * Append n bytes to *op, which no send refers to, growing it by doubling
- * up to max; return -1 if memory runs out.
- */
-static int
-ur_out_append(struct ur_out **op, const unsigned char *p, uint32_t n,
-    uint32_t max)
-{
-	struct ur_out	*o = *op;
-	uint32_t	 len = 0, cap = 0;
-
-	if (o != NULL) {
-		len = o->o_len;
-		cap = o->o_cap;
-	}
-	if (len + n > cap) {
-		cap = cap < max / 2 ? cap * 2 : max;
-		if (cap < len + n)
-			cap = len + n;
-		if ((o = realloc(o, sizeof(*o) + cap)) == NULL)
-			return (-1);
-		if (*op == NULL)
-			o->o_off = o->o_len = 0;
-		o->o_cap = cap;
-		*op = o;
-	}
-	memcpy(o->o_data + len, p, n);
-	o->o_len = len + n;
-	return (0);
-}
-
-/* Send what is owed, at most ENGINE_IO_MAX at a time. */
-static int
-ur_conn_send(struct ur_conn *c)
-{
-	struct io_uring_sqe	*sqe;
-	struct ur_out		*o = c->c_sending;
-	uint32_t		 len = o->o_len - o->o_off;
-
-	if ((sqe = ur_sqe(c->c_uw, c, UR_SEND)) == NULL) {
-		ur_conn_close(c, "no io_uring submission slot");
-		return (-1);
-	}
-	io_uring_prep_send(sqe, c->c_fd, o->o_data + o->o_off,
-	    len < ENGINE_IO_MAX ? len : ENGINE_IO_MAX, MSG_NOSIGNAL);
-	c->c_ops |= UR_OP_SEND;
-	return (0);
-}
-
-/* A send completed: forget what went, then carry on. */
-static void
-ur_conn_send_done(struct ur_conn *c, int res)
-{
-	struct ur_out	*o = c->c_sending;
-
-	c->c_ops &= ~UR_OP_SEND;
-	if (c->c_state == CONN_CLOSED) {
-		ur_conn_release(c);
-		return;
-	}
-	if (res <= 0 && res != -EINTR && res != -EAGAIN) {
-		ur_conn_close(c, res == 0 ? "send made no progress" :
-		    strerror(-res));
-		return;
-	}
-	if (res > 0) {
-		stats_add_out((uint64_t)res);
-		c->c_last_io = c->c_uw->uw_now;
-		c->c_owed -= (uint32_t)res;
-		if ((o->o_off += (uint32_t)res) == o->o_len) {
-			free(o);
-			c->c_sending = c->c_queued;
-			c->c_queued = NULL;
-		}
-	}
-	ur_conn_next(c);
-}
-
-/*
- * After a completion: send what is owed, and read, pause, resume or
- * finish as the state and what is owed call for.  The backpressure rule
- * is outbuf.c's: stop reading at max_pending_bytes owed, start again
- * once that has drained to half.
- */
-static void
-ur_conn_next(struct ur_conn *c)
-{
-	if (c->c_sending != NULL && !(c->c_ops & UR_OP_SEND) &&
-	    ur_conn_send(c) == -1)
-		return;
-	if (c->c_state == CONN_READING && c->c_owed >= c->c_max_pending)
-		ur_conn_set_state(c, CONN_PAUSED);
-	else if (c->c_state == CONN_PAUSED &&
-	    c->c_owed <= c->c_max_pending / 2)
-		ur_conn_set_state(c, CONN_READING);
-	else if (c->c_state == CONN_DRAINING && c->c_owed == 0 &&
-	    c->c_ops == 0) {
-		ur_conn_finish(c, "drained");
-		return;
-	}
-	if ((c->c_state == CONN_READING || c->c_state == CONN_LINGERING) &&
-	    !(c->c_ops & UR_OP_RECV) && !c->c_starved &&
-	    ur_conn_recv(c) == -1)
-		ur_conn_close(c, "no io_uring submission slot");
-}
-
-/* The one place a connection changes state. */
-static void
-ur_conn_set_state(struct ur_conn *c, enum conn_state state)
-{
-	log_debug("worker %d: fd %d: %s -> %s", c->c_uw->uw_worker->w_id,
-	    c->c_fd, conn_state_names[c->c_state], conn_state_names[state]);
-	c->c_state = state;
-}
-
-/*
- * Read no more; close once everything owed has been sent.  A recv in
- * flight is cancelled, but may still bring bytes, which are then sent.
- */
-static void
-ur_conn_drain(struct ur_conn *c, const char *why)
-{
-	if (c->c_state == CONN_DRAINING || c->c_state == CONN_LINGERING)
-		return;
-	if (c->c_owed == 0 && c->c_ops == 0) {
-		ur_conn_finish(c, why);
-		return;
-	}
-	if ((c->c_ops & UR_OP_RECV) &&
-	    ur_cancel(c->c_uw, ur_ud(c, UR_RECV)) == -1)
-		(void)shutdown(c->c_fd, SHUT_RD);
-	ur_conn_set_state(c, CONN_DRAINING);
-}
-
-/*
- * Everything owed is with the kernel: close, or linger if that would lose
- * it, reading and discarding until the client's end of input.
- */
-static void
-ur_conn_finish(struct ur_conn *c, const char *why)
-{
-	if (c->c_eof || !engine_must_linger(c->c_fd) ||
-	    shutdown(c->c_fd, SHUT_WR) == -1) {
-		ur_conn_close(c, why);
-		return;
-	}
-	ur_conn_set_state(c, CONN_LINGERING);
-	ur_conn_next(c);
-}
-
-/*
- * The one way a connection ends.  Its requests in flight are cancelled;
- * the descriptor stays open until they have ended (ur_conn_release), so
- * that its number cannot go to a new connection while a request that is
- * queued but not yet submitted still names it.
- */
-static void
-ur_conn_close(struct ur_conn *c, const char *why)
-{
-	struct ur_worker	*uw = c->c_uw;
-
-	if (c->c_state == CONN_CLOSED)
-		return;
-	log_debug("worker %d: closing fd %d: %s", uw->uw_worker->w_id,
-	    c->c_fd, why);
-	if (c->c_starved)
-		TAILQ_REMOVE(&uw->uw_starved, c, c_wait_entry);
-	c->c_starved = 0;
-	ur_conn_set_state(c, CONN_CLOSED);
-	TAILQ_REMOVE(&uw->uw_conns, c, c_entry);
-	TAILQ_INSERT_TAIL(&uw->uw_closed, c, c_entry);
-	if (((c->c_ops & UR_OP_RECV) &&
-	    ur_cancel(uw, ur_ud(c, UR_RECV)) == -1) ||
-	    ((c->c_ops & UR_OP_SEND) &&
-	    ur_cancel(uw, ur_ud(c, UR_SEND)) == -1))
-		(void)shutdown(c->c_fd, SHUT_RDWR);
-	stats_release();
-	ur_conn_release(c);
-	if (uw->uw_stopping && TAILQ_EMPTY(&uw->uw_conns))
-		uw->uw_done = 1;
-}
-
-/* Free a closed connection once no request refers to it. */
-static void
-ur_conn_release(struct ur_conn *c)
-{
-	if (c->c_state != CONN_CLOSED || c->c_ops != 0)
-		return;
-	TAILQ_REMOVE(&c->c_uw->uw_closed, c, c_entry);
-	close(c->c_fd);
-	free(c->c_sending);
-	free(c->c_queued);
-	free(c);
-}
-
-/* Drain or close every connection; fn may free the one it is given. */
-static void
-ur_conn_all(struct ur_worker *uw, void (*fn)(struct ur_conn *, const char *),
-    const char *why)
-{
-	struct ur_conn	*c, *next;
-
-	for (c = TAILQ_FIRST(&uw->uw_conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, c_entry);
-		fn(c, why);
-	}
 }
 
 #endif /* HAVE_LIBURING */

@@ -1,0 +1,123 @@
+/*
+ * The uring engine's declarations, shared by its two files:
+ * engine_uring.c (workers: the ring, its requests, the receive buffers
+ * and the listeners) and engine_uring_conn.c (connections).  Nothing else
+ * includes this, and only when built with liburing.
+ */
+#ifndef IOD_ENGINE_URING_H
+#define IOD_ENGINE_URING_H
+
+#include <sys/queue.h>
+
+#include <stdint.h>
+
+#include <liburing.h>
+
+#include "transform.h"
+
+struct listener;
+struct worker;
+
+#define UR_NBUFS	1024	/* receive buffers per worker, at most: 2^n */
+#define UR_BUFSZ	(64 * 1024) /* less than ENGINE_IO_MAX: UR_NBUFS of them */
+#define UR_BGID		0	/* the buffer group of those buffers */
+
+/* What a request is, in the low bits of its user data. */
+enum ur_tag {
+	UR_NOTIFY,		/* poll on the notify descriptor */
+	UR_TICK,		/* the once-a-second timeout */
+	UR_ACCEPT,		/* accept on a listener */
+	UR_RECV,
+	UR_SEND,
+	UR_CANCEL		/* a cancellation; its result is not needed */
+};
+#define UR_TAG_MASK	7
+
+/* Requests a connection has in flight. */
+#define UR_OP_RECV	0x01
+#define UR_OP_SEND	0x02
+
+enum conn_state {
+	CONN_READING,
+	CONN_PAUSED,
+	CONN_DRAINING,
+	CONN_LINGERING,
+	CONN_CLOSED
+};
+
+/* Transformed input, owed to the client. */
+struct ur_out {
+	uint32_t		 o_off;		/* first byte not yet sent */
+	uint32_t		 o_len;
+	uint32_t		 o_cap;
+	unsigned char		 o_data[];
+};
+
+struct ur_conn {
+	TAILQ_ENTRY(ur_conn)	 c_entry;	/* on uw_conns or uw_closed */
+	TAILQ_ENTRY(ur_conn)	 c_wait_entry;	/* on uw_starved */
+	struct ur_worker	*c_uw;
+	struct ur_out		*c_sending;	/* what sends take from */
+	struct ur_out		*c_queued;	/* input that came meanwhile */
+	int64_t			 c_last_io;	/* ms: last byte either way */
+	uint32_t		 c_owed;	/* bytes not yet sent */
+	uint32_t		 c_max_pending;
+	int			 c_fd;
+	int			 c_idle;	/* idle_timeout, seconds */
+	enum conn_state		 c_state;
+	enum transform_mode	 c_mode;
+	unsigned char		 c_ops;		/* UR_OP_*: in flight */
+	unsigned char		 c_starved;	/* on uw_starved */
+	unsigned char		 c_eof;		/* the client's end of input */
+};
+
+TAILQ_HEAD(ur_conn_list, ur_conn);
+
+struct ur_listener {
+	const struct listener	*l_src;
+	int			 l_fd;
+	int			 l_armed;	/* an accept is in flight */
+	int			 l_cancelling;	/* and its cancel too */
+	int			 l_gone;	/* dropped: never arm again */
+	int64_t			 l_resume_at;	/* ms: paused until; 0: not */
+};
+
+struct ur_worker {
+	struct worker		*uw_worker;
+	struct io_uring		 uw_ring;
+	int			 uw_ring_ok;
+	struct io_uring_buf_ring *uw_br;
+	unsigned char		*uw_bufs;	/* UR_NBUFS * UR_BUFSZ */
+	int			 uw_nbufs;	/* provided so far */
+	struct __kernel_timespec uw_tick;
+	struct ur_listener	**uw_listeners;
+	size_t			 uw_nlisteners;
+	struct ur_conn_list	 uw_conns;
+	struct ur_conn_list	 uw_closed;	/* waiting for completions */
+	struct ur_conn_list	 uw_starved;	/* waiting for a buffer */
+	size_t			 uw_inflight;	/* requests not yet ended */
+	int			 uw_notify_armed;
+	int			 uw_tick_armed;
+	int64_t			 uw_now;	/* ms, when the round began */
+	int			 uw_stopping;
+	int			 uw_done;
+};
+
+/* engine_uring.c: requests and receive buffers. */
+uint64_t	 ur_ud(void *, enum ur_tag);
+struct io_uring_sqe *ur_sqe(struct ur_worker *, void *, enum ur_tag);
+int		 ur_cancel(struct ur_worker *, uint64_t);
+void		 ur_bufs_grow(struct ur_worker *);
+void		 ur_buf_put(struct ur_worker *, int);
+
+/* engine_uring_conn.c: connections. */
+void	ur_admit(struct ur_worker *, int);
+void	ur_conn_recv_done(struct ur_conn *, int, unsigned);
+void	ur_conn_send_done(struct ur_conn *, int);
+void	ur_conn_next(struct ur_conn *);
+void	ur_conn_drain(struct ur_conn *, const char *);
+void	ur_conn_close(struct ur_conn *, const char *);
+void	ur_conn_all(struct ur_worker *,
+	    void (*)(struct ur_conn *, const char *), const char *);
+
+#endif
