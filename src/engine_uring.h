@@ -37,6 +37,7 @@ enum ur_tag {
 #define UR_OP_RECV	0x01
 #define UR_OP_SEND	0x02
 
+/* What a connection waits for: see engine_uring_conn.c. */
 enum conn_state {
 	CONN_READING,
 	CONN_PAUSED,
@@ -53,6 +54,7 @@ struct ur_out {
 	unsigned char		 o_data[];
 };
 
+/* A connection, from its accept until no request refers to it. */
 struct ur_conn {
 	TAILQ_ENTRY(ur_conn)	 c_entry;	/* on uw_conns or uw_closed */
 	TAILQ_ENTRY(ur_conn)	 c_wait_entry;	/* on uw_starved */
@@ -73,6 +75,7 @@ struct ur_conn {
 
 TAILQ_HEAD(ur_conn_list, ur_conn);
 
+/* A listener, and its one accept in flight. */
 struct ur_listener {
 	const struct listener	*l_src;
 	int			 l_fd;
@@ -82,6 +85,7 @@ struct ur_listener {
 	int64_t			 l_resume_at;	/* ms: paused until; 0: not */
 };
 
+/* A worker's ring, receive buffers, listeners and connections. */
 struct ur_worker {
 	struct worker		*uw_worker;
 	struct io_uring		 uw_ring;
