@@ -36,8 +36,11 @@
 
 #include "blocking.h"
 #include "conf.h"
+#include "conn.h"
+#include "engine.h"
 #include "log.h"
 #include "stats.h"
+#include "transform.h"
 #include "worker.h"
 
 /*
@@ -48,7 +51,7 @@ _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "atomic_int must be lock-free");
 
 /*
  * A send() blocked on a client that does not read wakes this often
- * (seconds) to count towards idle_timeout; see blk_send().
+ * (seconds) to ask the core's idle rule; see blk_send().
  */
 #define BLK_TICK	1
 
@@ -72,11 +75,8 @@ struct blk_acceptor {
 	size_t			 ba_nlisteners;
 	struct pollfd		*ba_pfd;	/* BLK_FIRST + listeners */
 	int64_t			 ba_resume_at;	/* ms; 0: none paused */
-	int			 ba_stopping;
 };
 
-static void	blk_listen(struct blk_acceptor *);
-static void	blk_unlisten(struct blk_acceptor *);
 static int	blk_pollfds(struct blk_acceptor *);
 static int	blk_timeout(const struct blk_acceptor *);
 static void	blk_resume(struct blk_acceptor *);
@@ -112,7 +112,7 @@ blocking_start(struct worker *w, const struct blocking_model *model,
 	ba->ba_arg = arg;
 	ba->ba_ended = ended;
 	w->w_engine = ba;
-	blk_listen(ba);
+	blocking_listen(w);
 	return (0);
 }
 
@@ -128,7 +128,7 @@ blocking_run(struct worker *w)
 	size_t			 i;
 	int			 n;
 
-	while (!ba->ba_stopping || m->bm_count(ba->ba_arg) > 0) {
+	while (!engine_done(w)) {
 		n = blk_pollfds(ba);
 		if (poll(ba->ba_pfd, (nfds_t)n, blk_timeout(ba)) == -1) {
 			if (errno != EINTR) {
@@ -151,29 +151,6 @@ blocking_run(struct worker *w)
 	}
 }
 
-/* Handle a command from the supervisor. */
-void
-blocking_command(struct worker *w, enum engine_cmd cmd)
-{
-	struct blk_acceptor	*ba = w->w_engine;
-
-	switch (cmd) {
-	case ENGINE_APPLY:
-		blk_unlisten(ba);
-		blk_listen(ba);
-		break;
-	case ENGINE_STOP:
-		ba->ba_stopping = 1;
-		blk_unlisten(ba);
-		ba->ba_model->bm_halt(ba->ba_arg, BLOCKING_DRAIN);
-		break;
-	case ENGINE_DEADLINE:
-		ba->ba_stopping = 1;
-		ba->ba_model->bm_halt(ba->ba_arg, BLOCKING_CUT);
-		break;
-	}
-}
-
 /* Free the acceptor and the model's state; run() has reaped everything. */
 void
 blocking_stop(struct worker *w)
@@ -183,24 +160,25 @@ blocking_stop(struct worker *w)
 	if (ba == NULL)
 		return;
 	ba->ba_model->bm_free(ba->ba_arg);
-	blk_unlisten(ba);
+	blocking_unlisten(w);
 	free(ba->ba_pfd);
 	free(ba);
 	w->w_engine = NULL;
 }
 
 /*
- * Watch every listener the worker was given.  Every worker polls the same
+ * Watch every listener the worker has now.  Every worker polls the same
  * nonblocking sockets; the kernel gives each connection to one accept()
  * and the others see EAGAIN.
  */
-static void
-blk_listen(struct blk_acceptor *ba)
+void
+blocking_listen(struct worker *w)
 {
-	struct worker	*w = ba->ba_worker;
-	struct pollfd	*pfd;
-	size_t		 i, n = w->w_nlisteners;
+	struct blk_acceptor	*ba = w->w_engine;
+	struct pollfd		*pfd;
+	size_t			 i, n = w->w_nlisteners;
 
+	blocking_unlisten(w);
 	/* One spare slot: calloc(0, ...) may return NULL. */
 	ba->ba_listeners = calloc(n + 1, sizeof(*ba->ba_listeners));
 	pfd = reallocarray(ba->ba_pfd, BLK_FIRST + n, sizeof(*pfd));
@@ -208,7 +186,7 @@ blk_listen(struct blk_acceptor *ba)
 		ba->ba_pfd = pfd;
 	if (ba->ba_listeners == NULL || pfd == NULL) {
 		log_warnx("worker %d: out of memory: not accepting", w->w_id);
-		blk_unlisten(ba);
+		blocking_unlisten(w);
 		return;
 	}
 	for (i = 0; i < n; i++)
@@ -217,13 +195,33 @@ blk_listen(struct blk_acceptor *ba)
 }
 
 /* Stop watching every listener; the supervisor closes them. */
-static void
-blk_unlisten(struct blk_acceptor *ba)
+void
+blocking_unlisten(struct worker *w)
 {
+	struct blk_acceptor	*ba = w->w_engine;
+
 	free(ba->ba_listeners);
 	ba->ba_listeners = NULL;
 	ba->ba_nlisteners = 0;
 	ba->ba_resume_at = 0;
+}
+
+/* Tell every connection to drain, or to end now. */
+void
+blocking_halt_all(struct worker *w, enum conn_order order)
+{
+	struct blk_acceptor	*ba = w->w_engine;
+
+	ba->ba_model->bm_halt(ba->ba_arg, order);
+}
+
+/* Connections not yet reaped: run() returns only once there are none. */
+size_t
+blocking_count(const struct worker *w)
+{
+	const struct blk_acceptor *ba = w->w_engine;
+
+	return (ba->ba_model->bm_count(ba->ba_arg));
 }
 
 /* Fill the pollfd array; return how many entries to poll. */
@@ -305,9 +303,9 @@ blk_admit(struct blk_acceptor *ba, int fd)
 {
 	const struct iod_conf	*conf = ba->ba_worker->w_conf;
 
-	if (engine_admit(conf, fd) == -1)
+	if (conn_claim(fd) == -1)
 		return;
-	engine_sockopts(conf, fd);
+	conn_sockopts(conf, fd);
 	ba->ba_model->bm_serve(ba->ba_arg, fd, conf);
 }
 
@@ -325,10 +323,9 @@ void
 blocking_init(struct blocking_conn *bc, int fd, const struct iod_conf *conf,
     unsigned char *buf)
 {
+	conn_init(&bc->bc_conn, conf, engine_now_ms());
 	bc->bc_fd = fd;
-	bc->bc_mode = conf->mode;
-	bc->bc_idle = conf->idle_timeout;
-	atomic_init(&bc->bc_order, BLOCKING_RUN);
+	atomic_init(&bc->bc_order, CONN_RUN);
 	bc->bc_buf = buf;
 	bc->bc_buflen = blocking_buflen(conf);
 }
@@ -346,7 +343,7 @@ blocking_serve(struct blocking_conn *bc)
 	if (blk_timeouts(bc) == -1)
 		return (blk_failed(bc, errno));
 	for (;;) {
-		if (atomic_load(&bc->bc_order) != BLOCKING_RUN)
+		if (atomic_load(&bc->bc_order) != CONN_RUN)
 			return (blk_halted(bc));
 		n = recv(bc->bc_fd, bc->bc_buf, bc->bc_buflen, 0);
 		if (n == -1) {
@@ -358,10 +355,11 @@ blocking_serve(struct blocking_conn *bc)
 			return (BLOCKING_IDLE);
 		}
 		if (n == 0)
-			return (atomic_load(&bc->bc_order) != BLOCKING_RUN ?
+			return (atomic_load(&bc->bc_order) != CONN_RUN ?
 			    blk_halted(bc) : BLOCKING_EOF);
+		conn_touch(&bc->bc_conn, engine_now_ms());
 		stats_add_in((uint64_t)n);
-		transform_apply(bc->bc_mode, bc->bc_buf, (size_t)n);
+		transform_apply(bc->bc_conn.c_mode, bc->bc_buf, (size_t)n);
 		if ((end = blk_send(bc, (size_t)n)) != -1)
 			return (end);
 	}
@@ -376,9 +374,9 @@ blocking_serve(struct blocking_conn *bc)
 static int
 blk_timeouts(const struct blocking_conn *bc)
 {
-	struct timeval	rcv = { bc->bc_idle, 0 }, snd = { BLK_TICK, 0 };
+	struct timeval	rcv = { bc->bc_conn.c_idle, 0 }, snd = { BLK_TICK, 0 };
 
-	if (bc->bc_idle == 0)
+	if (bc->bc_conn.c_idle == 0)
 		return (0);
 	if (setsockopt(bc->bc_fd, SOL_SOCKET, SO_RCVTIMEO, &rcv,
 	    sizeof(rcv)) == -1 ||
@@ -395,16 +393,15 @@ blk_timeouts(const struct blocking_conn *bc)
  * A blocking send() that times out after copying part of its bytes
  * returns that part, and the time its last byte went is unknown; with
  * SO_SNDTIMEO at idle_timeout a stalled connection could then live for
- * nearly twice that.  Ticking once a second and counting the ticks in
- * which nothing at all went ends it between idle_timeout and one or two
- * seconds more, as the readiness engines' once-a-second check does.
+ * nearly twice that.  Waking every BLK_TICK to ask the core's idle rule
+ * ends it between idle_timeout and a tick more, as the core's tick does
+ * for the other engines.
  */
 static int
 blk_send(struct blocking_conn *bc, size_t len)
 {
 	const unsigned char	*p = bc->bc_buf;
 	ssize_t			 n;
-	int			 stalled = 0;	/* ticks without a byte */
 
 	while (len > 0) {
 		n = send(bc->bc_fd, p, len, MSG_NOSIGNAL);
@@ -413,15 +410,15 @@ blk_send(struct blocking_conn *bc, size_t len)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				return (blk_failed(bc, errno));
-			if (++stalled * BLK_TICK < bc->bc_idle)
+			if (conn_idle_left(&bc->bc_conn, engine_now_ms()) != 0)
 				continue;
 			stats_count_timeout();
 			return (BLOCKING_IDLE);
 		}
+		conn_touch(&bc->bc_conn, engine_now_ms());
 		stats_add_out((uint64_t)n);
 		p += n;
 		len -= (size_t)n;
-		stalled = 0;
 	}
 	return (-1);
 }
@@ -430,15 +427,15 @@ blk_send(struct blocking_conn *bc, size_t len)
 static int
 blk_halted(struct blocking_conn *bc)
 {
-	if (atomic_load(&bc->bc_order) == BLOCKING_DRAIN)
+	if (atomic_load(&bc->bc_order) == CONN_DRAIN)
 		blk_linger(bc);
-	return (atomic_load(&bc->bc_order) == BLOCKING_CUT ?
+	return (atomic_load(&bc->bc_order) == CONN_CUT ?
 	    BLOCKING_DEADLINE : BLOCKING_STOPPED);
 }
 
 /*
  * End a drain gracefully.  With input unread or output unacknowledged,
- * close() would end in a reset (engine_must_linger()), and the kernel
+ * close() would end in a reset (conn_must_linger()), and the kernel
  * would throw away the part of the reply the client has not taken yet.
  * So wait until the client has acknowledged the whole reply, then send
  * the FIN and wait for that too: the client's kernel then holds all of
@@ -454,7 +451,7 @@ blk_halted(struct blocking_conn *bc)
 static void
 blk_linger(struct blocking_conn *bc)
 {
-	if (!engine_must_linger(bc->bc_fd) || blk_acked(bc) == -1 ||
+	if (!conn_must_linger(bc->bc_fd) || blk_acked(bc) == -1 ||
 	    shutdown(bc->bc_fd, SHUT_WR) == -1)
 		return;
 	(void)blk_acked(bc);
@@ -471,14 +468,14 @@ blk_acked(struct blocking_conn *bc)
 	struct timespec	ts = { 0, BLK_LINGER_MS * 1000000L };
 	int		unacked, last = -1, still = 0;
 
-	while ((unacked = engine_unacked(bc->bc_fd)) > 0) {
-		if (atomic_load(&bc->bc_order) == BLOCKING_CUT)
+	while ((unacked = conn_unacked(bc->bc_fd)) > 0) {
+		if (atomic_load(&bc->bc_order) == CONN_CUT)
 			return (-1);
 		if (unacked != last) {
 			last = unacked;
 			still = 0;
-		} else if (bc->bc_idle > 0 &&
-		    ++still * BLK_LINGER_MS >= bc->bc_idle * 1000)
+		} else if (bc->bc_conn.c_idle > 0 &&
+		    ++still * BLK_LINGER_MS >= bc->bc_conn.c_idle * 1000)
 			return (-1);
 		(void)nanosleep(&ts, NULL);
 	}
@@ -489,7 +486,7 @@ blk_acked(struct blocking_conn *bc)
 static int
 blk_failed(struct blocking_conn *bc, int error)
 {
-	if (atomic_load(&bc->bc_order) == BLOCKING_CUT)
+	if (atomic_load(&bc->bc_order) == CONN_CUT)
 		return (BLOCKING_DEADLINE);
 	if (error <= 0 || error > 255 - BLOCKING_ERRNO)
 		error = EIO;
@@ -503,12 +500,12 @@ blk_failed(struct blocking_conn *bc, int error)
  * once shutdown() has woken it; an order never weakens an earlier one.
  */
 void
-blocking_halt(struct blocking_conn *bc, enum blocking_order order)
+blocking_halt(struct blocking_conn *bc, enum conn_order order)
 {
 	if (atomic_load(&bc->bc_order) >= (int)order)
 		return;
 	atomic_store(&bc->bc_order, order);
-	(void)shutdown(bc->bc_fd, order == BLOCKING_CUT ? SHUT_RDWR : SHUT_RD);
+	(void)shutdown(bc->bc_fd, order == CONN_CUT ? SHUT_RDWR : SHUT_RD);
 }
 
 /* Words for an enum blocking_end, for the close line. */

@@ -12,18 +12,10 @@
 #include <stdatomic.h>
 #include <stddef.h>
 
-#include "engine.h"
-#include "transform.h"
+#include "conn.h"
 
 struct iod_conf;
 struct worker;
-
-/* What a connection is told to do, in rising order of urgency. */
-enum blocking_order {
-	BLOCKING_RUN,		/* serve */
-	BLOCKING_DRAIN,		/* read no more, send what is owed, end */
-	BLOCKING_CUT		/* end now */
-};
 
 /*
  * How a connection ended.  A number rather than a string, so that a
@@ -38,12 +30,15 @@ enum blocking_end {
 	BLOCKING_ERRNO = 64	/* plus errno: the socket failed */
 };
 
-/* One connection: its settings, copied from the configuration at accept. */
+/*
+ * One connection: the core's part (its settings, its last byte), and
+ * what its own flow of control needs.  Its links stay unused: the core
+ * does not list these connections, their engines do.
+ */
 struct blocking_conn {
+	struct conn		 bc_conn;
 	int			 bc_fd;
-	enum transform_mode	 bc_mode;
-	int			 bc_idle;	/* idle_timeout, seconds */
-	atomic_int		 bc_order;	/* enum blocking_order */
+	atomic_int		 bc_order;	/* enum conn_order */
 	unsigned char		*bc_buf;
 	size_t			 bc_buflen;	/* read at most this much */
 };
@@ -53,12 +48,12 @@ struct blocking_conn {
  * one of these on the worker thread.
  */
 struct blocking_model {
-	/* Serve an admitted descriptor, or engine_refuse() it. */
+	/* Serve an admitted descriptor, or conn_refuse_fd() it. */
 	void	(*bm_serve)(void *, int, const struct iod_conf *);
 	/* The model's descriptor is readable: connections have ended. */
 	void	(*bm_reap)(void *);
-	/* Tell every connection BLOCKING_DRAIN or BLOCKING_CUT. */
-	void	(*bm_halt)(void *, enum blocking_order);
+	/* Tell every connection CONN_DRAIN or CONN_CUT. */
+	void	(*bm_halt)(void *, enum conn_order);
 	/* Connections not yet reaped. */
 	size_t	(*bm_count)(void *);
 	/* Free the model's state; no connection is left. */
@@ -69,15 +64,18 @@ struct blocking_model {
 int	blocking_start(struct worker *, const struct blocking_model *,
 	    void *, int, char *, size_t);
 void	blocking_run(struct worker *);
-void	blocking_command(struct worker *, enum engine_cmd);
 void	blocking_stop(struct worker *);
+void	blocking_listen(struct worker *);
+void	blocking_unlisten(struct worker *);
+void	blocking_halt_all(struct worker *, enum conn_order);
+size_t	blocking_count(const struct worker *);
 
 /* One connection. */
 size_t	blocking_buflen(const struct iod_conf *);
 void	blocking_init(struct blocking_conn *, int, const struct iod_conf *,
 	    unsigned char *);
 int	blocking_serve(struct blocking_conn *);
-void	blocking_halt(struct blocking_conn *, enum blocking_order);
+void	blocking_halt(struct blocking_conn *, enum conn_order);
 const char *blocking_reason(int);
 
 #endif

@@ -43,9 +43,9 @@
 
 #include "blocking.h"
 #include "conf.h"
+#include "conn.h"
 #include "engine.h"
 #include "log.h"
-#include "ratelimit.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -57,6 +57,7 @@ struct fk_child {
 	TAILQ_ENTRY(fk_child)	 ch_entry;	/* in its worker's list */
 	struct fk_worker	*ch_fw;
 	pid_t			 ch_pid;
+	int			 ch_fd;		/* the connection's, as it was */
 };
 
 struct fk_worker {
@@ -88,8 +89,6 @@ static int			 fk_init_errno;	/* fk_init() failed */
 static struct blocking_conn	*fk_conn;
 static unsigned char		 fk_buf[BLOCKING_BUF_MAX];
 
-static struct ratelimit		 fk_rl_table = RATELIMIT_INITIALIZER(1);
-
 static int	fk_probe(char *, size_t);
 static void	fk_init(void);
 static int	fk_start(struct worker *, char *, size_t);
@@ -98,7 +97,7 @@ static int	fk_add(struct fk_worker *, struct fk_child *);
 static void	fk_reap(void *);
 static void	fk_child_end(pid_t, int);
 static int	fk_pid_cmp(const void *, const void *);
-static void	fk_halt(void *, enum blocking_order);
+static void	fk_halt(void *, enum conn_order);
 static size_t	fk_count(void *);
 static void	fk_free(void *);
 static void	fk_chld_cb(int);
@@ -108,8 +107,10 @@ static void	fk_child_signals(void);
 static void	fk_term_cb(int);
 
 const struct engine engine_fork = {
-	"fork", fk_probe, fk_start, blocking_run, blocking_command,
-	blocking_stop
+	.name = "fork", .probe = fk_probe, .start = fk_start,
+	.run = blocking_run, .stop = blocking_stop, .listen = blocking_listen,
+	.unlisten = blocking_unlisten, .halt = blocking_halt_all,
+	.count = blocking_count
 };
 
 static const struct blocking_model fk_model = {
@@ -196,10 +197,11 @@ fk_serve(void *arg, int fd, const struct iod_conf *conf)
 	char			 why[128];
 
 	if ((ch = calloc(1, sizeof(*ch))) == NULL) {
-		engine_refuse(fd, "out of memory");
+		conn_refuse_fd(fd, "out of memory");
 		return;
 	}
 	ch->ch_fw = fw;
+	ch->ch_fd = fd;
 	blocking_init(&bc, fd, conf, fk_buf);
 	/*
 	 * Hold the table across fork(): a child that exits at once is in
@@ -211,28 +213,30 @@ fk_serve(void *arg, int fd, const struct iod_conf *conf)
 		pthread_mutex_unlock(&fk_lock);
 		snprintf(why, sizeof(why), "fork: %s", strerror(errno));
 		free(ch);
-		engine_refuse(fd, why);
+		conn_refuse_fd(fd, why);
 		return;
 	}
 	if (ch->ch_pid == 0)
 		fk_child_main(&bc, parent);
+	if (fk_add(fw, ch) == -1) {
+		pthread_mutex_unlock(&fk_lock);
+		free(ch);
+		conn_refuse_fd(fd, "out of memory for a child");
+		return;
+	}
+	pthread_mutex_unlock(&fk_lock);
 	/* The child has the connection now. */
 	close(fd);
-	if (fk_add(fw, ch) == -1)
-		free(ch);
-	pthread_mutex_unlock(&fk_lock);
 }
 
 /*
  * Enter child ch in the table, the lock held.  Should that fail for want
  * of memory, nothing could find it to reap it or release its slot: kill
- * it, reap it, count its connection as refused and return -1.
+ * it, reap it and return -1; the caller refuses its connection.
  */
 static int
 fk_add(struct fk_worker *fw, struct fk_child *ch)
 {
-	unsigned long	n;
-
 	if (tsearch(ch, &fk_pids, fk_pid_cmp) != NULL) {
 		TAILQ_INSERT_TAIL(&fw->fw_children, ch, ch_entry);
 		fw->fw_count++;
@@ -240,11 +244,6 @@ fk_add(struct fk_worker *fw, struct fk_child *ch)
 	}
 	(void)kill(ch->ch_pid, SIGKILL);
 	(void)waitpid(ch->ch_pid, NULL, 0);
-	stats_release();
-	stats_count_reject();
-	if (ratelimit_allow(&fk_rl_table, &n))
-		log_warnx("refused %lu connections: out of memory for a "
-		    "child", n);
 	return (-1);
 }
 
@@ -264,13 +263,16 @@ fk_reap(void *arg)
 	pthread_mutex_unlock(&fk_lock);
 }
 
-/* The one way a connection ends in the parent: its child was reaped. */
+/*
+ * The one way a connection ends in the parent: its child was reaped, and
+ * its exit status says how the connection ended.
+ */
 static void
 fk_child_end(pid_t pid, int status)
 {
 	struct fk_child		 key, *ch, **found;
 	struct fk_worker	*fw;
-	int			 id;
+	char			 why[128];
 
 	key.ch_pid = pid;
 	if ((found = tfind(&key, &fk_pids, fk_pid_cmp)) == NULL) {
@@ -280,21 +282,20 @@ fk_child_end(pid_t pid, int status)
 	}
 	ch = *found;
 	fw = ch->ch_fw;
-	id = fw->fw_worker->w_id;
 	if (WIFEXITED(status))
-		log_debug("worker %d: pid %d closed: %s", id, (int)pid,
-		    blocking_reason(WEXITSTATUS(status)));
+		snprintf(why, sizeof(why), "%s (pid %d)",
+		    blocking_reason(WEXITSTATUS(status)), (int)pid);
 	else if (fw->fw_cut && WTERMSIG(status) == SIGKILL)
-		log_debug("worker %d: pid %d closed: shutdown deadline", id,
+		snprintf(why, sizeof(why), "shutdown deadline (pid %d)",
 		    (int)pid);
 	else
-		log_debug("worker %d: pid %d closed: killed by signal %d", id,
+		snprintf(why, sizeof(why), "pid %d killed by signal %d",
 		    (int)pid, WTERMSIG(status));
 	tdelete(ch, &fk_pids, fk_pid_cmp);
 	TAILQ_REMOVE(&fw->fw_children, ch, ch_entry);
 	fw->fw_count--;
+	conn_closed(fw->fw_worker, ch->ch_fd, why);
 	free(ch);
-	stats_release();
 }
 
 /* Order the table by pid. */
@@ -312,14 +313,14 @@ fk_pid_cmp(const void *a, const void *b)
  * lock no child in the list has been reaped, so its pid is still its own.
  */
 static void
-fk_halt(void *arg, enum blocking_order order)
+fk_halt(void *arg, enum conn_order order)
 {
 	struct fk_worker	*fw = arg;
 	struct fk_child		*ch;
 	int			 sig = SIGTERM;
 
 	pthread_mutex_lock(&fk_lock);
-	if (order == BLOCKING_CUT) {
+	if (order == CONN_CUT) {
 		fw->fw_cut = 1;
 		sig = SIGKILL;
 	}
@@ -436,6 +437,6 @@ fk_term_cb(int sig)
 {
 	int	saved = errno;
 
-	blocking_halt(fk_conn, BLOCKING_DRAIN);
+	blocking_halt(fk_conn, CONN_DRAIN);
 	errno = saved;
 }

@@ -11,9 +11,8 @@
  *    stops; it starts again once the output drains below half of that
  *    (the write low watermark), as in libevent's le-proxy sample;
  *  - half-close: on EOF reading stops, the output drains, then it closes;
- *  - idle timeout: read and write timeouts, because a read timeout does
- *    not run while reading is paused; the time of the last byte moved
- *    either way decides whether a timeout really means idle;
+ *  - idle timeout and lingering: the core's rule (conn_tick), on a timer
+ *    that runs once a second;
  *  - fairness: a cap on bytes per read and write callback, and on
  *    connections accepted per wake-up.
  *
@@ -43,11 +42,9 @@
  * gives an idle connection's read buffer back to its thread: an idle
  * connection costs no more than its bufferevent.
  */
-#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,9 +58,6 @@
 #include "log.h"
 #include "worker.h"
 
-/* fs.nr_open when /proc does not say: the kernel's default. */
-#define LEV_NR_OPEN		(1024 * 1024)
-
 struct lev_listener {
 	struct evconnlistener	*ll_lev;
 	struct lev_worker	*ll_lw;
@@ -73,24 +67,19 @@ struct lev_listener {
 	struct event		*ll_pause;	/* re-enables after EMFILE */
 };
 
-struct conn			*lev_conns;
-struct event			**lev_readers;
-size_t				 lev_nslots;
 _Thread_local struct lev_worker	*lev_self;
-static pthread_once_t		 lev_once = PTHREAD_ONCE_INIT;
 
-static void	lev_table(void);
-static void	*lev_map(size_t, size_t);
 static int	lev_start(struct worker *, char *, size_t);
+static int	lev_start_events(struct lev_worker *);
 static void	lev_run(struct worker *);
-static void	lev_command(struct worker *, enum engine_cmd);
 static void	lev_stop(struct worker *);
+static void	lev_relisten(struct worker *);
+static void	lev_unlisten_all(struct worker *);
 
 static int	lev_listen_all(struct lev_worker *);
 static int	lev_listen_one(struct lev_worker *, struct lev_listener *,
 		    const struct listener *);
 static void	lev_unlisten(struct lev_listener *);
-static void	lev_unlisten_all(struct lev_worker *);
 static void	lev_accept(struct lev_listener *, int);
 
 static void	lev_accept_cb(struct evconnlistener *, evutil_socket_t,
@@ -99,9 +88,13 @@ static void	lev_accept_error_cb(struct evconnlistener *, void *);
 static void	lev_round_cb(evutil_socket_t, short, void *);
 static void	lev_pause_cb(evutil_socket_t, short, void *);
 static void	lev_notify_cb(evutil_socket_t, short, void *);
+static void	lev_tick_cb(evutil_socket_t, short, void *);
 
 const struct engine engine_libevent = {
-	"libevent", NULL, lev_start, lev_run, lev_command, lev_stop
+	.name = "libevent", .start = lev_start, .run = lev_run,
+	.stop = lev_stop, .listen = lev_relisten, .unlisten = lev_unlisten_all,
+	.conn_size = LEV_CONN_SIZE, .drain = lev_conn_drain,
+	.close = lev_conn_close, .sync = lev_conn_sync
 };
 
 /* Create the worker's event_base and start accepting. */
@@ -111,13 +104,13 @@ lev_start(struct worker *w, char *cause, size_t len)
 	struct event_config	*cfg;
 	struct lev_worker	*lw;
 
-	pthread_once(&lev_once, lev_table);
-	if (lev_nslots == 0 || (lw = calloc(1, sizeof(*lw))) == NULL) {
+	if (lev_conn_init(cause, len) == -1)
+		return (-1);
+	if ((lw = calloc(1, sizeof(*lw))) == NULL) {
 		snprintf(cause, len, "out of memory");
 		return (-1);
 	}
 	lw->lw_worker = w;
-	lw->lw_first = -1;
 	w->w_engine = lw;
 	lev_self = lw;
 	/* Only this worker's thread ever touches its base. */
@@ -130,20 +123,13 @@ lev_start(struct worker *w, char *cause, size_t len)
 		snprintf(cause, len, "cannot create an event base");
 		return (-1);
 	}
-	lw->lw_notify = event_new(lw->lw_base, w->w_notify,
-	    EV_READ | EV_PERSIST, lev_notify_cb, w);
-	lw->lw_quiet = event_base_init_common_timeout(lw->lw_base,
-	    &lev_quiet_wait);
-	if (lw->lw_quiet == NULL)
-		lw->lw_quiet = &lev_quiet_wait;
 	/*
 	 * Page-aligned: the kernel copies received bytes into it, and
 	 * copying to malloc()'s 16-byte alignment cost this machine's CPU
 	 * several times as much per byte (perf: _copy_to_iter).
 	 */
 	lw->lw_buf = aligned_alloc(4096, ENGINE_IO_MAX);
-	if (lw->lw_notify == NULL || event_add(lw->lw_notify, NULL) == -1 ||
-	    lw->lw_buf == NULL ||
+	if (lw->lw_buf == NULL || lev_start_events(lw) == -1 ||
 	    lev_listen_all(lw) == -1) {
 		snprintf(cause, len, "cannot start worker %d", w->w_id);
 		return (-1);
@@ -151,77 +137,42 @@ lev_start(struct worker *w, char *cause, size_t len)
 	return (0);
 }
 
+/* The worker's own events: commands, the tick, the readers' wait. */
+static int
+lev_start_events(struct lev_worker *lw)
+{
+	struct timeval	tick = { ENGINE_TICK_MS / 1000, 0 };
+
+	lw->lw_notify = event_new(lw->lw_base, lw->lw_worker->w_notify,
+	    EV_READ | EV_PERSIST, lev_notify_cb, lw->lw_worker);
+	lw->lw_tick = event_new(lw->lw_base, -1, EV_PERSIST, lev_tick_cb,
+	    lw->lw_worker);
+	if (lw->lw_notify == NULL || event_add(lw->lw_notify, NULL) == -1 ||
+	    lw->lw_tick == NULL || event_add(lw->lw_tick, &tick) == -1)
+		return (-1);
+	lw->lw_quiet = event_base_init_common_timeout(lw->lw_base,
+	    &lev_quiet_wait);
+	if (lw->lw_quiet == NULL)
+		lw->lw_quiet = &lev_quiet_wait;
+	return (0);
+}
+
 /*
- * Make the tables by descriptor, once per process, with a slot for every
- * descriptor the kernel could ever hand out (fs.nr_open), so that no
- * open-file limit raised later, by a reload or from outside, finds them
- * short.  They are address space only: MAP_NORESERVE, and a page is
- * backed once a slot on it is used, so lev_readers costs nothing until a
- * connection has a reader.
+ * Serve until a STOP has been handled and every connection is closed:
+ * one pass of the loop at a time, so that the end is seen as soon as the
+ * last connection has gone.
  */
-static void
-lev_table(void)
-{
-	FILE		*f;
-	unsigned long	 n = LEV_NR_OPEN;
-
-	if ((f = fopen("/proc/sys/fs/nr_open", "re")) != NULL) {
-		if (fscanf(f, "%lu", &n) != 1)
-			n = LEV_NR_OPEN;
-		fclose(f);
-	}
-	lev_conns = lev_map(n, sizeof(*lev_conns));
-	lev_readers = lev_map(n, sizeof(*lev_readers));
-	if (lev_conns != NULL && lev_readers != NULL)
-		lev_nslots = n;
-}
-
-/* Address space for n slots of size bytes, or NULL. */
-static void *
-lev_map(size_t n, size_t size)
-{
-	void	*p;
-
-	p = mmap(NULL, n * size, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	return (p == MAP_FAILED ? NULL : p);
-}
-
-/* Serve until a STOP has been handled and every connection is closed. */
 static void
 lev_run(struct worker *w)
 {
 	struct lev_worker	*lw = w->w_engine;
 
-	if (event_base_dispatch(lw->lw_base) == -1)
-		log_warnx("worker %d: event loop failed", w->w_id);
-}
-
-/* Handle a command from the supervisor. */
-static void
-lev_command(struct worker *w, enum engine_cmd cmd)
-{
-	struct lev_worker	*lw = w->w_engine;
-
-	switch (cmd) {
-	case ENGINE_APPLY:
-		lev_unlisten_all(lw);
-		if (lev_listen_all(lw) == -1)
-			log_warnx("worker %d: cannot listen on every address",
-			    w->w_id);
-		break;
-	case ENGINE_STOP:
-		lw->lw_stopping = 1;
-		lev_unlisten_all(lw);
-		lev_conn_all(lw, lev_conn_drain, "shutdown");
-		break;
-	case ENGINE_DEADLINE:
-		lw->lw_stopping = 1;
-		lev_conn_all(lw, lev_conn_close, "shutdown deadline");
-		break;
+	while (!engine_done(w)) {
+		if (event_base_loop(lw->lw_base, EVLOOP_ONCE) == -1) {
+			log_warnx("worker %d: event loop failed", w->w_id);
+			return;
+		}
 	}
-	if (lw->lw_stopping && lw->lw_nconns == 0)
-		event_base_loopexit(lw->lw_base, NULL);
 }
 
 /* Free everything lev_start() made. */
@@ -232,10 +183,12 @@ lev_stop(struct worker *w)
 
 	if (lw == NULL)
 		return;
-	lev_conn_all(lw, lev_conn_close, "worker stopped");
-	lev_unlisten_all(lw);
+	conn_halt_all(w, CONN_CUT);
+	lev_unlisten_all(w);
 	if (lw->lw_notify != NULL)
 		event_free(lw->lw_notify);
+	if (lw->lw_tick != NULL)
+		event_free(lw->lw_tick);
 	free(lw->lw_buf);
 	if (lw->lw_base != NULL)
 		event_base_free(lw->lw_base);
@@ -243,11 +196,28 @@ lev_stop(struct worker *w)
 	w->w_engine = NULL;
 }
 
+/* Watch exactly the listeners the worker has now. */
+static void
+lev_relisten(struct worker *w)
+{
+	lev_unlisten_all(w);
+	if (lev_listen_all(w->w_engine) == -1)
+		log_warnx("worker %d: cannot listen on every address",
+		    w->w_id);
+}
+
 /* The supervisor has queued commands. */
 static void
 lev_notify_cb(evutil_socket_t fd, short what, void *arg)
 {
 	worker_drain(arg);
+}
+
+/* A second has gone by: the core's idle and linger rules. */
+static void
+lev_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	conn_tick(arg, engine_now_ms());
 }
 
 /* Watch every listener the worker was given. */
@@ -307,9 +277,10 @@ lev_unlisten(struct lev_listener *ll)
 
 /* Stop watching every listening socket. */
 static void
-lev_unlisten_all(struct lev_worker *lw)
+lev_unlisten_all(struct worker *w)
 {
-	size_t	i;
+	struct lev_worker	*lw = w->w_engine;
+	size_t			 i;
 
 	for (i = 0; i < lw->lw_nlisteners; i++)
 		lev_unlisten(&lw->lw_listeners[i]);
@@ -338,12 +309,12 @@ static void
 lev_accept(struct lev_listener *ll, int fd)
 {
 	struct lev_worker	*lw = ll->ll_lw;
+	struct conn		*c;
 	const char		*why;
 
-	if (engine_admit(lw->lw_worker->w_conf, fd) == -1)
-		return;
-	if (lev_conn_new(lw, fd, &why) == -1)
-		engine_refuse(fd, why);
+	c = conn_admit(lw->lw_worker, fd, engine_now_ms());
+	if (c != NULL && lev_conn_new(lw, c, &why) == -1)
+		conn_refuse(lw->lw_worker, c, why);
 }
 
 /* The wake-up that accepted connections is over: accept again. */

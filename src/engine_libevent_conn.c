@@ -3,11 +3,14 @@
  * their own while they keep talking.  engine_libevent.c says why, and
  * how the protocol's rules map onto bufferevent features.
  */
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -16,6 +19,7 @@
 #include <event2/event.h>
 
 #include "conf.h"
+#include "conn.h"
 #include "engine.h"
 #include "engine_libevent.h"
 #include "log.h"
@@ -23,13 +27,22 @@
 #include "transform.h"
 #include "worker.h"
 
-/* Connection flags. */
-#define C_PAUSED	0x01	/* reading stopped by backpressure */
-#define C_DRAINING	0x02	/* reading stopped for good: EOF or shutdown */
-#define C_EOF		0x04	/* the client has shut down its side */
-#define C_LINGER	0x08	/* all sent; discarding input until EOF */
-#define C_READER	0x10	/* reads for itself: lev_readers, lev_reader_cb */
-#define C_HEARD		0x20	/* the bufferevent read one message */
+/*
+ * A connection, in the core's table: the core's part, what lev_sent()
+ * last saw owed, and the bufferevent.  Its state is the core's; these
+ * flags, in c_flags, say who reads for it.
+ */
+struct lev_conn {
+	struct conn		 lc_conn;
+	uint32_t		 lc_unsent;
+	struct bufferevent	*lc_bev;
+};
+
+_Static_assert(sizeof(struct lev_conn) == LEV_CONN_SIZE,
+    "LEV_CONN_SIZE is wrong");
+
+#define C_READER	0x01	/* reads for itself: lev_readers, lev_reader_cb */
+#define C_HEARD		0x02	/* the bufferevent read one message */
 
 /* The most libevent 2.1's evbuffer_read() takes in one call. */
 #define LEV_LIBEVENT_READ	4096
@@ -38,74 +51,114 @@
 #define LEV_NVEC		4
 
 /*
- * How long a reader waits for a byte before lev_quiet() frees it.
- * idle_timeout, in whole seconds, is never shorter, so lev_quiet() sees
- * in time every connection with a reader that has gone idle.
+ * How long a reader waits for a byte before lev_quiet() frees it: a
+ * common pause between two messages is shorter, a connection gone quiet
+ * gives its reader back soon.
  */
 const struct timeval lev_quiet_wait = { 1, 0 };
 
-/* How often a lingering connection checks whether it may close. */
-static const struct timeval lev_linger_check = { 0, 100 * 1000 };
+/*
+ * The readers of the connections that have one, by descriptor, for every
+ * worker: address space for fs.nr_open pointers, backed only where a
+ * connection has had a reader.
+ */
+static struct event	**lev_readers;
+static size_t		  lev_nreaders;
+static pthread_once_t	  lev_once = PTHREAD_ONCE_INIT;
 
-static const struct timeval *lev_idle_timeout(struct lev_worker *,
-		    unsigned int, struct timeval *);
-static uint32_t	lev_now_ms(void);
-static void	lev_link(struct lev_worker *, int);
-static void	lev_unlink(struct lev_worker *, struct conn *);
-static void	lev_touch(struct conn *);
-static void	lev_sent(struct conn *);
+static void	lev_readers_map(void);
+static struct lev_conn *lev_conn(struct conn *);
+static int	lev_fd(const struct lev_conn *);
+static void	lev_state(struct lev_conn *, enum conn_state);
+static void	lev_touch(struct lev_conn *);
+static void	lev_sent(struct lev_conn *);
 static int	lev_peek(struct evbuffer *, struct evbuffer_iovec *);
-static void	lev_backpressure(struct conn *);
-static void	lev_read_on(struct conn *);
-static void	lev_read_off(struct conn *);
-static void	lev_reader_start(struct conn *);
-static void	lev_reader_stop(struct conn *);
-static void	lev_quiet(struct conn *);
-static int	lev_check_idle(struct conn *);
-static int	lev_write_now(struct conn *, struct evbuffer *,
+static void	lev_backpressure(struct lev_conn *);
+static void	lev_read_on(struct lev_conn *);
+static void	lev_read_off(struct lev_conn *);
+static void	lev_reader_start(struct lev_conn *);
+static void	lev_reader_stop(struct lev_conn *);
+static void	lev_quiet(struct lev_conn *);
+static int	lev_write_now(struct lev_conn *, struct evbuffer *,
 		    const struct evbuffer_iovec *, int, const unsigned char *,
 		    size_t);
-static int	lev_queue(struct conn *, const unsigned char *, size_t);
-static void	lev_conn_finish(struct conn *, const char *);
-static void	lev_conn_timeout(struct conn *, short);
+static int	lev_queue(struct lev_conn *, const unsigned char *, size_t);
+static void	lev_finish(struct lev_conn *, const char *);
+static void	lev_end(struct lev_conn *, const char *);
 
 static void	lev_read_cb(struct bufferevent *, void *);
 static void	lev_reader_cb(evutil_socket_t, short, void *);
 static void	lev_write_cb(struct bufferevent *, void *);
 static void	lev_event_cb(struct bufferevent *, short, void *);
 
+/* Map the table of readers, once per process; -1 and a cause if not. */
+int
+lev_conn_init(char *cause, size_t len)
+{
+	pthread_once(&lev_once, lev_readers_map);
+	if (lev_readers == NULL) {
+		snprintf(cause, len, "cannot map the table of readers");
+		return (-1);
+	}
+	return (0);
+}
+
+/* Address space for a reader per descriptor the kernel could hand out. */
+static void
+lev_readers_map(void)
+{
+	FILE	*f;
+	size_t	 n = 1024 * 1024;
+	void	*p;
+
+	if ((f = fopen("/proc/sys/fs/nr_open", "re")) != NULL) {
+		if (fscanf(f, "%zu", &n) != 1)
+			n = 1024 * 1024;
+		fclose(f);
+	}
+	p = mmap(NULL, n * sizeof(*lev_readers), PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return;
+	lev_readers = p;
+	lev_nreaders = n;
+}
+
+/* The libevent connection whose core part is c. */
+static struct lev_conn *
+lev_conn(struct conn *c)
+{
+	return ((struct lev_conn *)c);
+}
+
+/* The descriptor of lc. */
+static int
+lev_fd(const struct lev_conn *lc)
+{
+	return (conn_fd(&lc->lc_conn));
+}
+
 /*
- * Set up a bufferevent for an admitted descriptor in its slot.  Returns
- * -1 and why when it cannot.
+ * Set up a bufferevent for connection c, just admitted.  Returns -1 and
+ * why when it cannot.
  */
 int
-lev_conn_new(struct lev_worker *lw, int fd, const char **why)
+lev_conn_new(struct lev_worker *lw, struct conn *c, const char **why)
 {
-	const struct iod_conf	*conf = lw->lw_worker->w_conf;
-	struct conn		*c;
-	const struct timeval	*idle;
-	struct timeval		 tv;
+	struct lev_conn	*lc = lev_conn(c);
+	int		 fd = lev_fd(lc);
 
-	if ((size_t)fd >= lev_nslots) {
+	if ((size_t)fd >= lev_nreaders) {
 		*why = "descriptor above fs.nr_open";
 		return (-1);
 	}
-	c = &lev_conns[fd];
-	c->c_bev = bufferevent_socket_new(lw->lw_base, fd,
+	lc->lc_bev = bufferevent_socket_new(lw->lw_base, fd,
 	    BEV_OPT_CLOSE_ON_FREE);
-	if (c->c_bev == NULL) {
+	if (lc->lc_bev == NULL) {
 		*why = "out of memory";
 		return (-1);
 	}
-	c->c_mode = conf->mode;
-	c->c_max_pending = (uint32_t)conf->max_pending_bytes;
-	c->c_idle = (unsigned int)conf->idle_timeout;
-	c->c_unsent = 0;
-	c->c_flags = 0;
-	lev_link(lw, fd);
-	engine_sockopts(conf, fd);
-	lev_touch(c);
-	bufferevent_set_max_single_read(c->c_bev, ENGINE_IO_MAX);
+	bufferevent_set_max_single_read(lc->lc_bev, ENGINE_IO_MAX);
 	/*
 	 * A write may take twice what a read brings: with the same cap,
 	 * output that once held more than one read's worth would stay that
@@ -113,8 +166,9 @@ lev_conn_new(struct lev_worker *lw, int fd, const char **why)
 	 * would be copied into it (bench/README.md, "Streams through
 	 * libevent").
 	 */
-	bufferevent_set_max_single_write(c->c_bev, 2 * ENGINE_IO_MAX);
-	bufferevent_setcb(c->c_bev, lev_read_cb, lev_write_cb, lev_event_cb, c);
+	bufferevent_set_max_single_write(lc->lc_bev, 2 * ENGINE_IO_MAX);
+	bufferevent_setcb(lc->lc_bev, lev_read_cb, lev_write_cb, lev_event_cb,
+	    lc);
 	/*
 	 * The bufferevent keeps a callback on its output that starts the
 	 * write event whenever bytes are added; this engine starts it
@@ -122,78 +176,24 @@ lev_conn_new(struct lev_worker *lw, int fd, const char **why)
 	 * lev_conn_drain).  Without it, adding to the output costs one call
 	 * less, and a connection 48 bytes less.
 	 */
-	evbuffer_setcb(bufferevent_get_output(c->c_bev), NULL, NULL);
-	if (c->c_idle > 0) {
-		idle = lev_idle_timeout(lw, c->c_idle, &tv);
-		bufferevent_set_timeouts(c->c_bev, idle, idle);
-	}
+	evbuffer_setcb(bufferevent_get_output(lc->lc_bev), NULL, NULL);
 	/* The write event is only wanted while output waits: lev_write_now. */
-	bufferevent_enable(c->c_bev, EV_READ);
+	bufferevent_enable(lc->lc_bev, EV_READ);
 	return (0);
 }
 
-/*
- * idle_timeout as one of libevent's common timeouts: every connection
- * waits the same time, so its timeouts go in one queue, in order,
- * rather than in the heap of timers, which costs a slot and a heap
- * update per read.  Made once per value; should libevent not make one
- * (it keeps at most 256 per base), the plain time in *tv does.
- */
-static const struct timeval *
-lev_idle_timeout(struct lev_worker *lw, unsigned int secs,
-    struct timeval *tv)
-{
-	tv->tv_sec = secs;
-	tv->tv_usec = 0;
-	if (lw->lw_idle == NULL || lw->lw_idle_secs != secs) {
-		lw->lw_idle = event_base_init_common_timeout(lw->lw_base, tv);
-		lw->lw_idle_secs = secs;
-	}
-	return (lw->lw_idle != NULL ? lw->lw_idle : tv);
-}
-
-/* The worker's loop time, in milliseconds; it wraps after 49 days. */
-static uint32_t
-lev_now_ms(void)
-{
-	struct timeval	now;
-
-	event_base_gettimeofday_cached(lev_self->lw_base, &now);
-	return ((uint32_t)now.tv_sec * 1000 + (uint32_t)now.tv_usec / 1000);
-}
-
-/* Put slot fd at the head of the worker's connections. */
+/* Change the state through the core's setter. */
 static void
-lev_link(struct lev_worker *lw, int fd)
+lev_state(struct lev_conn *lc, enum conn_state state)
 {
-	struct conn	*c = &lev_conns[fd];
-
-	c->c_prev = -1;
-	c->c_next = lw->lw_first;
-	if (lw->lw_first != -1)
-		lev_conns[lw->lw_first].c_prev = fd;
-	lw->lw_first = fd;
-	lw->lw_nconns++;
-}
-
-/* Take c out of the worker's connections. */
-static void
-lev_unlink(struct lev_worker *lw, struct conn *c)
-{
-	if (c->c_prev != -1)
-		lev_conns[c->c_prev].c_next = c->c_next;
-	else
-		lw->lw_first = c->c_next;
-	if (c->c_next != -1)
-		lev_conns[c->c_next].c_prev = c->c_prev;
-	lw->lw_nconns--;
+	conn_set_state(lev_self->lw_worker, &lc->lc_conn, state);
 }
 
 /* Remember that a byte moved now. */
 static void
-lev_touch(struct conn *c)
+lev_touch(struct lev_conn *lc)
 {
-	c->c_last_io = lev_now_ms();
+	conn_touch(&lc->lc_conn, engine_now_ms());
 }
 
 /*
@@ -202,19 +202,26 @@ lev_touch(struct conn *c)
  * would tell, but costs a call on every change and 48 bytes a
  * connection; the output's length, compared with what it was, says the
  * same whenever it matters: before more is added, when the write
- * callback runs, when a timeout asks whether the connection was idle,
- * and at the end.
+ * callback runs, when the core's tick asks whether the connection was
+ * idle (lev_conn_sync), and at the end.
  */
 static void
-lev_sent(struct conn *c)
+lev_sent(struct lev_conn *lc)
 {
-	size_t	left = evbuffer_get_length(bufferevent_get_output(c->c_bev));
+	size_t	left = evbuffer_get_length(bufferevent_get_output(lc->lc_bev));
 
-	if (left < c->c_unsent) {
-		stats_add_out(c->c_unsent - left);
-		lev_touch(c);
+	if (left < lc->lc_unsent) {
+		stats_add_out(lc->lc_unsent - left);
+		lev_touch(lc);
 	}
-	c->c_unsent = (uint32_t)left;
+	lc->lc_unsent = (uint32_t)left;
+}
+
+/* The core's tick is about to judge c: bring its last byte up to date. */
+void
+lev_conn_sync(struct conn *c)
+{
+	lev_sent(lev_conn(c));
 }
 
 /*
@@ -225,32 +232,33 @@ lev_sent(struct conn *c)
 static void
 lev_read_cb(struct bufferevent *bev, void *arg)
 {
-	struct conn		*c = arg;
+	struct lev_conn		*lc = arg;
+	struct conn		*c = &lc->lc_conn;
 	struct evbuffer		*in = bufferevent_get_input(bev);
 	struct evbuffer_iovec	 v[LEV_NVEC];
 	size_t			 got = evbuffer_get_length(in);
 	int			 i, nv;
 
-	lev_touch(c);
-	if (c->c_flags & C_LINGER) {
+	lev_touch(lc);
+	if (c->c_state == CONN_LINGERING) {
 		evbuffer_drain(in, got);
 		return;
 	}
-	lev_sent(c);
+	lev_sent(lc);
 	if ((nv = lev_peek(in, v)) == -1) {
-		lev_conn_close(c, "out of memory");
+		lev_end(lc, "out of memory");
 		return;
 	}
 	for (i = 0; i < nv; i++)
 		transform_apply(c->c_mode, v[i].iov_base, v[i].iov_len);
 	stats_add_in(got);
-	if (lev_write_now(c, in, v, nv, NULL, 0) == -1)
+	if (lev_write_now(lc, in, v, nv, NULL, 0) == -1)
 		return;
 	if ((c->c_flags & C_HEARD) || got >= LEV_LIBEVENT_READ)
-		lev_reader_start(c);
+		lev_reader_start(lc);
 	else
 		c->c_flags |= C_HEARD;
-	lev_backpressure(c);
+	lev_backpressure(lc);
 }
 
 /*
@@ -261,115 +269,116 @@ lev_read_cb(struct bufferevent *bev, void *arg)
 static void
 lev_reader_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct conn	*c = arg;
+	struct lev_conn	*lc = arg;
 	unsigned char	*buf = lev_self->lw_buf;
 	ssize_t		 n;
 
 	if (what & EV_TIMEOUT) {
-		lev_quiet(c);
+		lev_quiet(lc);
 		return;
 	}
 	if ((n = recv(fd, buf, ENGINE_IO_MAX, 0)) == -1) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			lev_conn_close(c, strerror(errno));
+			lev_end(lc, strerror(errno));
 		return;
 	}
 	if (n == 0) {
-		c->c_flags |= C_EOF;
-		lev_conn_drain(c, "end of input");
+		lc->lc_conn.c_eof = 1;
+		lev_conn_drain(lev_self->lw_worker, &lc->lc_conn,
+		    "end of input");
 		return;
 	}
-	lev_touch(c);
-	lev_sent(c);
-	transform_apply(c->c_mode, buf, (size_t)n);
+	lev_touch(lc);
+	lev_sent(lc);
+	transform_apply(lc->lc_conn.c_mode, buf, (size_t)n);
 	stats_add_in((uint64_t)n);
-	if (lev_write_now(c, bufferevent_get_input(c->c_bev), NULL, 0, buf,
+	if (lev_write_now(lc, bufferevent_get_input(lc->lc_bev), NULL, 0, buf,
 	    (size_t)n) == -1)
 		return;
-	lev_backpressure(c);
+	lev_backpressure(lc);
 }
 
 /*
- * Stop reading while max_pending_bytes wait to be sent; lev_write_cb
- * starts again once half of that has gone.
+ * The core's backpressure rule: stop reading once max_pending_bytes wait
+ * to be sent; the write low watermark, the core's resume level, calls
+ * lev_write_cb to start again.
  */
 static void
-lev_backpressure(struct conn *c)
+lev_backpressure(struct lev_conn *lc)
 {
-	if (c->c_unsent < c->c_max_pending)
+	if (!conn_full(&lc->lc_conn, lc->lc_unsent))
 		return;
-	c->c_flags |= C_PAUSED;
-	lev_read_off(c);
-	bufferevent_setwatermark(c->c_bev, EV_WRITE, c->c_max_pending / 2, 0);
+	lev_state(lc, CONN_PAUSED);
+	lev_read_off(lc);
+	bufferevent_setwatermark(lc->lc_bev, EV_WRITE,
+	    conn_resume_level(&lc->lc_conn), 0);
 }
 
-/* Read again, by whichever reads for c. */
+/* Read again, by whichever reads for lc. */
 static void
-lev_read_on(struct conn *c)
+lev_read_on(struct lev_conn *lc)
 {
-	if (c->c_flags & C_READER)
-		event_add(lev_readers[lev_fd(c)], lev_self->lw_quiet);
+	if (lc->lc_conn.c_flags & C_READER)
+		event_add(lev_readers[lev_fd(lc)], lev_self->lw_quiet);
 	else
-		bufferevent_enable(c->c_bev, EV_READ);
+		bufferevent_enable(lc->lc_bev, EV_READ);
 }
 
-/* Stop reading, by whichever reads for c. */
+/* Stop reading, by whichever reads for lc. */
 static void
-lev_read_off(struct conn *c)
+lev_read_off(struct lev_conn *lc)
 {
-	if (c->c_flags & C_READER)
-		event_del(lev_readers[lev_fd(c)]);
+	if (lc->lc_conn.c_flags & C_READER)
+		event_del(lev_readers[lev_fd(lc)]);
 	else
-		bufferevent_disable(c->c_bev, EV_READ);
+		bufferevent_disable(lc->lc_bev, EV_READ);
 }
 
 /*
- * Give c a reader of its own and stop the bufferevent reading.  Without
+ * Give lc a reader of its own and stop the bufferevent reading.  Without
  * memory for the event, the bufferevent reads on: slower, not wrong.
  */
 static void
-lev_reader_start(struct conn *c)
+lev_reader_start(struct lev_conn *lc)
 {
 	struct event	*ev;
-	int		 fd = lev_fd(c);
+	int		 fd = lev_fd(lc);
 
-	if (c->c_flags & (C_READER | C_DRAINING))
+	if ((lc->lc_conn.c_flags & C_READER) || conn_ending(&lc->lc_conn))
 		return;
 	ev = event_new(lev_self->lw_base, fd, EV_READ | EV_PERSIST,
-	    lev_reader_cb, c);
+	    lev_reader_cb, lc);
 	if (ev == NULL)
 		return;
-	bufferevent_disable(c->c_bev, EV_READ);
+	bufferevent_disable(lc->lc_bev, EV_READ);
 	lev_readers[fd] = ev;
-	c->c_flags |= C_READER;
-	if (!(c->c_flags & C_PAUSED))
-		lev_read_on(c);
+	lc->lc_conn.c_flags |= C_READER;
+	if (lc->lc_conn.c_state != CONN_PAUSED)
+		lev_read_on(lc);
 }
 
-/* Free c's reader, if it has one; the bufferevent may read again. */
+/* Free lc's reader, if it has one; the bufferevent may read again. */
 static void
-lev_reader_stop(struct conn *c)
+lev_reader_stop(struct lev_conn *lc)
 {
-	if (!(c->c_flags & C_READER))
+	if (!(lc->lc_conn.c_flags & C_READER))
 		return;
-	event_free(lev_readers[lev_fd(c)]);
-	lev_readers[lev_fd(c)] = NULL;
-	c->c_flags &= ~(C_READER | C_HEARD);
+	event_free(lev_readers[lev_fd(lc)]);
+	lev_readers[lev_fd(lc)] = NULL;
+	lc->lc_conn.c_flags &= ~(C_READER | C_HEARD);
 }
 
 /*
- * c's reader waited lev_quiet_wait for a byte: unless idle_timeout
- * closes the connection, give the reader back and let the bufferevent
- * read, and time out, from here.
+ * lc's reader waited lev_quiet_wait for a byte: give it back and let the
+ * bufferevent read from here.  Whether the connection is idle is the
+ * core's tick to say.
  */
 static void
-lev_quiet(struct conn *c)
+lev_quiet(struct lev_conn *lc)
 {
-	if (lev_check_idle(c) == -1)
-		return;
-	lev_reader_stop(c);
-	if (!(c->c_flags & C_PAUSED))
-		bufferevent_enable(c->c_bev, EV_READ);
+	lev_reader_stop(lc);
+	if (lc->lc_conn.c_state != CONN_PAUSED)
+		bufferevent_enable(lc->lc_bev, EV_READ);
 }
 
 /*
@@ -400,7 +409,7 @@ lev_peek(struct evbuffer *in, struct evbuffer_iovec *v)
  * when an error closed the connection.
  */
 static int
-lev_write_now(struct conn *c, struct evbuffer *in,
+lev_write_now(struct lev_conn *lc, struct evbuffer *in,
     const struct evbuffer_iovec *ev, int nv, const unsigned char *more,
     size_t len)
 {
@@ -410,7 +419,7 @@ lev_write_now(struct conn *c, struct evbuffer *in,
 	ssize_t			 n;
 	int			 i;
 
-	if (c->c_unsent == 0 && got + len > 0) {
+	if (lc->lc_unsent == 0 && got + len > 0) {
 		for (i = 0; i < nv; i++) {
 			v[i].iov_base = ev[i].iov_base;
 			v[i].iov_len = ev[i].iov_len;
@@ -424,12 +433,12 @@ lev_write_now(struct conn *c, struct evbuffer *in,
 		 * shorter way through the kernel than writev(2).
 		 */
 		if (nv == 1)
-			n = send(lev_fd(c), v[0].iov_base, v[0].iov_len, 0);
+			n = send(lev_fd(lc), v[0].iov_base, v[0].iov_len, 0);
 		else
-			n = writev(lev_fd(c), v, nv);
+			n = writev(lev_fd(lc), v, nv);
 		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
 		    errno != EINTR) {
-			lev_conn_close(c, strerror(errno));
+			lev_end(lc, strerror(errno));
 			return (-1);
 		}
 		sent = n > 0 ? (size_t)n : 0;
@@ -444,13 +453,13 @@ lev_write_now(struct conn *c, struct evbuffer *in,
 		evbuffer_drain(in, got - rest);
 	}
 	/* Relinking the input's chains into the output copies nothing. */
-	if (rest > 0 && evbuffer_add_buffer(bufferevent_get_output(c->c_bev),
+	if (rest > 0 && evbuffer_add_buffer(bufferevent_get_output(lc->lc_bev),
 	    in) == -1) {
-		lev_conn_close(c, "out of memory");
+		lev_end(lc, "out of memory");
 		return (-1);
 	}
-	c->c_unsent += (uint32_t)rest;
-	return (lev_queue(c, len > 0 ? more + sent : NULL, len - sent));
+	lc->lc_unsent += (uint32_t)rest;
+	return (lev_queue(lc, len > 0 ? more + sent : NULL, len - sent));
 }
 
 /*
@@ -459,17 +468,17 @@ lev_write_now(struct conn *c, struct evbuffer *in,
  * connection.
  */
 static int
-lev_queue(struct conn *c, const unsigned char *p, size_t len)
+lev_queue(struct lev_conn *lc, const unsigned char *p, size_t len)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->c_bev);
+	struct evbuffer	*out = bufferevent_get_output(lc->lc_bev);
 
 	if (len > 0 && evbuffer_add(out, p, len) == -1) {
-		lev_conn_close(c, "out of memory");
+		lev_end(lc, "out of memory");
 		return (-1);
 	}
-	c->c_unsent += (uint32_t)len;
-	if (c->c_unsent > 0)
-		bufferevent_enable(c->c_bev, EV_WRITE);
+	lc->lc_unsent += (uint32_t)len;
+	if (lc->lc_unsent > 0)
+		bufferevent_enable(lc->lc_bev, EV_WRITE);
 	return (0);
 }
 
@@ -477,159 +486,96 @@ lev_queue(struct conn *c, const unsigned char *p, size_t len)
 static void
 lev_write_cb(struct bufferevent *bev, void *arg)
 {
-	struct conn	*c = arg;
+	struct lev_conn	*lc = arg;
 	int		 empty;
 
-	lev_sent(c);
-	empty = c->c_unsent == 0;
-	if (c->c_flags & C_DRAINING) {
+	lev_sent(lc);
+	empty = lc->lc_unsent == 0;
+	if (lc->lc_conn.c_state == CONN_DRAINING) {
 		if (empty)
-			lev_conn_finish(c, "drained");
+			lev_finish(lc, "drained");
 		return;
 	}
-	if (c->c_flags & C_PAUSED) {
-		c->c_flags &= ~C_PAUSED;
+	if (lc->lc_conn.c_state == CONN_PAUSED) {
+		lev_state(lc, CONN_READING);
 		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-		lev_read_on(c);
+		lev_read_on(lc);
 	}
 	/* All written: the read callback writes directly again. */
 	if (empty)
 		bufferevent_disable(bev, EV_WRITE);
 }
 
-/* EOF, an error or a timeout. */
+/* EOF or an error. */
 static void
 lev_event_cb(struct bufferevent *bev, short what, void *arg)
 {
-	struct conn	*c = arg;
+	struct lev_conn	*lc = arg;
 
 	if (what & BEV_EVENT_EOF) {
-		c->c_flags |= C_EOF;
-		if (c->c_flags & C_LINGER)
-			lev_conn_close(c, "drained");
+		lc->lc_conn.c_eof = 1;
+		if (lc->lc_conn.c_state == CONN_LINGERING)
+			lev_end(lc, "drained");
 		else
-			lev_conn_drain(c, "end of input");
+			lev_conn_drain(lev_self->lw_worker, &lc->lc_conn,
+			    "end of input");
 	}
 	else if (what & BEV_EVENT_ERROR)
-		lev_conn_close(c, evutil_socket_error_to_string(
+		lev_end(lc, evutil_socket_error_to_string(
 		    EVUTIL_SOCKET_ERROR()));
-	else if (what & BEV_EVENT_TIMEOUT)
-		lev_conn_timeout(c, what);
-}
-
-/*
- * A read or write timeout of the bufferevent fired, which only means
- * that one direction was quiet: lev_check_idle() decides.  A lingering
- * connection uses the read timeout to check whether it may close yet.
- */
-static void
-lev_conn_timeout(struct conn *c, short what)
-{
-	if (c->c_flags & C_LINGER) {
-		if (!engine_must_linger(lev_fd(c)))
-			lev_conn_close(c, "drained");
-		else
-			bufferevent_enable(c->c_bev, EV_READ);
-		return;
-	}
-	if (lev_check_idle(c) == -1)
-		return;
-	/* libevent stopped the direction that timed out. */
-	if ((what & BEV_EVENT_READING) &&
-	    !(c->c_flags & (C_PAUSED | C_DRAINING)))
-		bufferevent_enable(c->c_bev, EV_READ);
-	if (what & BEV_EVENT_WRITING)
-		bufferevent_enable(c->c_bev, EV_WRITE);
-}
-
-/*
- * Close c if no byte moved either way for idle_timeout, and return -1;
- * otherwise set the bufferevent's timeouts to the time that is left.
- */
-static int
-lev_check_idle(struct conn *c)
-{
-	struct timeval	left;
-	uint32_t	quiet, idle = (uint32_t)c->c_idle * 1000;
-
-	if (idle == 0)
-		return (0);
-	lev_sent(c);
-	/* Unsigned: right across the clock's wrap. */
-	quiet = lev_now_ms() - c->c_last_io;
-	if (quiet >= idle) {
-		stats_count_timeout();
-		lev_conn_close(c, "idle timeout");
-		return (-1);
-	}
-	left.tv_sec = (idle - quiet) / 1000;
-	left.tv_usec = (idle - quiet) % 1000 * 1000;
-	bufferevent_set_timeouts(c->c_bev, &left, &left);
-	return (0);
 }
 
 /* Read no more; close once everything owed has been written. */
 void
-lev_conn_drain(struct conn *c, const char *why)
+lev_conn_drain(struct worker *w, struct conn *c, const char *why)
 {
-	c->c_flags |= C_DRAINING;
-	lev_reader_stop(c);
-	bufferevent_disable(c->c_bev, EV_READ);
-	if (evbuffer_get_length(bufferevent_get_output(c->c_bev)) == 0) {
-		lev_conn_finish(c, why);
+	struct lev_conn	*lc = lev_conn(c);
+
+	if (conn_ending(c))
+		return;
+	conn_set_state(w, c, CONN_DRAINING);
+	lev_reader_stop(lc);
+	bufferevent_disable(lc->lc_bev, EV_READ);
+	if (evbuffer_get_length(bufferevent_get_output(lc->lc_bev)) == 0) {
+		lev_finish(lc, why);
 		return;
 	}
-	bufferevent_setwatermark(c->c_bev, EV_WRITE, 0, 0);
-	bufferevent_enable(c->c_bev, EV_WRITE);
+	bufferevent_setwatermark(lc->lc_bev, EV_WRITE, 0, 0);
+	bufferevent_enable(lc->lc_bev, EV_WRITE);
 }
 
 /*
- * Everything owed is with the kernel: close, or linger if that loses it,
- * checking every lev_linger_check whether the client has taken it all.
+ * Everything owed is with the kernel: close, or linger as the core says,
+ * reading and discarding until the client's end of input; the core's
+ * tick closes it once the client has taken it all.
  */
 static void
-lev_conn_finish(struct conn *c, const char *why)
+lev_finish(struct lev_conn *lc, const char *why)
 {
-	if ((c->c_flags & C_EOF) || !engine_must_linger(lev_fd(c)) ||
-	    shutdown(lev_fd(c), SHUT_WR) == -1) {
-		lev_conn_close(c, why);
+	if (!conn_finish(lev_self->lw_worker, &lc->lc_conn)) {
+		lev_end(lc, why);
 		return;
 	}
-	c->c_flags |= C_LINGER;
-	bufferevent_set_timeouts(c->c_bev, &lev_linger_check, NULL);
-	bufferevent_enable(c->c_bev, EV_READ);
+	bufferevent_enable(lc->lc_bev, EV_READ);
 }
 
-/* Drain or close every connection; fn may free the one it is given. */
+/* The core's close: end c now. */
 void
-lev_conn_all(struct lev_worker *lw, void (*fn)(struct conn *, const char *),
-    const char *why)
+lev_conn_close(struct worker *w, struct conn *c, const char *why)
 {
-	int	fd, next;
-
-	for (fd = lw->lw_first; fd != -1; fd = next) {
-		next = lev_conns[fd].c_next;
-		fn(&lev_conns[fd], why);
-	}
+	lev_end(lev_conn(c), why);
 }
 
 /*
- * The one way a connection ends.  The worker lets go of the slot before
- * the descriptor is closed: whichever worker gets the number next may
- * take the slot at once.
+ * The one way a connection ends here: the core releases it, then the
+ * reader and the bufferevent go, and with it the descriptor, last:
+ * whichever worker gets the number next may take the slot at once.
  */
-void
-lev_conn_close(struct conn *c, const char *why)
+static void
+lev_end(struct lev_conn *lc, const char *why)
 {
-	struct lev_worker	*lw = lev_self;
-
-	log_debug("worker %d: closing fd %d: %s", lw->lw_worker->w_id,
-	    lev_fd(c), why);
-	lev_sent(c);
-	lev_unlink(lw, c);
-	lev_reader_stop(c);
-	bufferevent_free(c->c_bev);
-	stats_release();
-	if (lw->lw_stopping && lw->lw_nconns == 0)
-		event_base_loopexit(lw->lw_base, NULL);
+	lev_sent(lc);
+	conn_release(lev_self->lw_worker, &lc->lc_conn, why);
+	lev_reader_stop(lc);
+	bufferevent_free(lc->lc_bev);
 }

@@ -6,20 +6,18 @@
  * A connection reads at most ENGINE_IO_MAX bytes per turn into the
  * worker's one read buffer, transforms them there and writes them back
  * at once; only what the socket does not take is copied into the
- * connection's outbuf.  Its state says what it waits for:
- *  - READING: reading, and writing whatever is owed;
- *  - PAUSED: owed max_pending_bytes, so only writing until that has
- *    drained to half (the backpressure rule in outbuf.c);
- *  - DRAINING: end of input or shutdown: writing what is owed, then
- *    closing;
- *  - LINGERING: all sent, but closing now would reset the connection
- *    (see engine_must_linger): discarding input until the client's end.
+ * connection's outbuf.  Its state (conn.h) says what the poller watches
+ * it for: READING and LINGERING read, and any state writes while
+ * something is owed.
+ *
  * Edge-triggered backends report readiness once, so a connection or a
  * listener that stops early for fairness goes on the worker's ready list
- * and gets its next turn without waiting for a new edge.  Idle timeouts
- * and the pause after an accept failure are checked once a second, on a
- * millisecond clock, so a connection is closed up to a second late but
- * never early.
+ * and gets its next turn without waiting for a new edge.  Commands from
+ * the supervisor are handled at the end of a round, after every event
+ * the wait reported: a command may close connections, and a descriptor
+ * closed here may be accepted again at once by another worker, whose
+ * connection an event still in the list must not reach.  The idle rule
+ * and the pause after an accept failure are checked once a second.
  */
 #include <sys/queue.h>
 #include <sys/resource.h>
@@ -30,10 +28,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "conf.h"
+#include "conn.h"
 #include "engine.h"
 #include "log.h"
 #include "outbuf.h"
@@ -43,36 +41,18 @@
 #include "worker.h"
 
 #define PL_EVENTS	256	/* readiness events taken per wait */
-#define PL_TICK_MS	1000	/* idle and pause checks */
-
-enum conn_state {
-	CONN_READING,
-	CONN_PAUSED,
-	CONN_DRAINING,
-	CONN_LINGERING
-};
-
-static const char *const conn_state_names[] = {
-	"reading", "paused", "draining", "lingering"
-};
 
 struct pl_worker;
 
-struct pconn {
-	TAILQ_ENTRY(pconn)	 c_entry;
-	TAILQ_ENTRY(pconn)	 c_ready_entry;
-	struct pl_worker	*c_pw;
-	int			 c_fd;
-	enum conn_state		 c_state;
-	int			 c_mask;	/* what the poller watches */
-	int			 c_ready;	/* edge seen, not yet handled */
-	int			 c_hup;		/* peer shut down: read to EOF */
-	int			 c_eof;		/* read the end of input */
-	enum transform_mode	 c_mode;
-	int			 c_idle;	/* idle_timeout, seconds */
-	size_t			 c_max_pending;
-	int64_t			 c_last_io;	/* ms: last byte moved either way */
-	struct outbuf		 c_out;
+/* A connection: the core's part, then what the poller loop adds. */
+struct pl_conn {
+	struct conn		 pc_conn;
+	unsigned char		 pc_mask;	/* what the poller watches */
+	unsigned char		 pc_ready;	/* edge seen, not yet handled */
+	unsigned char		 pc_hup;	/* peer shut down: read to EOF */
+	TAILQ_ENTRY(pl_conn)	 pc_ready_entry;
+	struct pl_worker	*pc_pw;
+	struct outbuf		 pc_out;
 };
 
 struct pl_listener {
@@ -85,16 +65,11 @@ struct pl_worker {
 	struct worker		*pw_worker;
 	const struct poller	*pw_ops;
 	void			*pw_poller;
-	struct pconn		**pw_conns_by_fd;
-	int			 pw_nfds;
-	TAILQ_HEAD(pconn_list, pconn) pw_conns;
-	struct pconn_list	 pw_ready;
+	TAILQ_HEAD(pl_conn_list, pl_conn) pw_ready;
 	struct pl_listener	*pw_listeners;
 	size_t			 pw_nlisteners;
-	int64_t			 pw_now;	/* ms, on a clock that never jumps */
+	int64_t			 pw_now;	/* ms, when the round began */
 	int64_t			 pw_resume_at;	/* ms: paused listeners resume */
-	int			 pw_stopping;
-	int			 pw_done;
 	struct poller_event	 pw_fired[PL_EVENTS];
 	unsigned char		 pw_buf[ENGINE_IO_MAX];
 };
@@ -105,40 +80,39 @@ static int	pl_start_select(struct worker *, char *, size_t);
 static int	pl_start_poll(struct worker *, char *, size_t);
 static int	pl_start_epoll(struct worker *, char *, size_t);
 static void	pl_run(struct worker *);
-static void	pl_command(struct worker *, enum engine_cmd);
 static void	pl_stop(struct worker *);
+static void	pl_listen(struct worker *);
+static void	pl_unlisten(struct worker *);
 
+static int	pl_round(struct pl_worker *);
 static void	pl_dispatch(struct pl_worker *, int, int);
 static void	pl_run_ready(struct pl_worker *);
 static void	pl_tick(struct pl_worker *);
-static void	pl_listen_all(struct pl_worker *);
-static void	pl_unlisten_all(struct pl_worker *);
 static void	pl_listener_watch(struct pl_worker *, struct pl_listener *,
 		    int);
 static void	pl_accept(struct pl_worker *, struct pl_listener *);
 static void	pl_admit(struct pl_worker *, int);
-static int	pl_grow(struct pl_worker *, int);
-static void	pl_conn_read(struct pconn *);
-static int	pl_conn_send(struct pconn *, const unsigned char *, size_t);
-static void	pl_conn_write(struct pconn *);
-static void	pl_conn_set_state(struct pconn *, enum conn_state);
-static void	pl_conn_watch(struct pconn *);
-static void	pl_conn_mark_ready(struct pconn *, int);
-static void	pl_conn_drain(struct pconn *, const char *);
-static void	pl_conn_finish(struct pconn *, const char *);
-static void	pl_conn_close(struct pconn *, const char *);
-static void	pl_conn_all(struct pl_worker *,
-		    void (*)(struct pconn *, const char *), const char *);
+static int	pl_conn_read(struct pl_conn *);
+static int	pl_conn_send(struct pl_conn *, const unsigned char *, size_t);
+static int	pl_conn_write(struct pl_conn *);
+static void	pl_conn_state(struct pl_conn *, enum conn_state);
+static int	pl_conn_watch(struct pl_conn *);
+static void	pl_conn_mark_ready(struct pl_conn *, int);
+static int	pl_conn_finish(struct pl_conn *, const char *);
+static void	pl_conn_drain(struct worker *, struct conn *, const char *);
+static void	pl_conn_close(struct worker *, struct conn *, const char *);
+static void	pl_conn_end(struct pl_conn *, const char *);
 
-const struct engine engine_select = {
-	"select", NULL, pl_start_select, pl_run, pl_command, pl_stop
-};
-const struct engine engine_poll = {
-	"poll", NULL, pl_start_poll, pl_run, pl_command, pl_stop
-};
-const struct engine engine_epoll = {
-	"epoll", NULL, pl_start_epoll, pl_run, pl_command, pl_stop
-};
+#define PL_ENGINE(n, fn) {						\
+	.name = (n), .start = (fn), .run = pl_run, .stop = pl_stop,	\
+	.listen = pl_listen, .unlisten = pl_unlisten,			\
+	.conn_size = sizeof(struct pl_conn), .drain = pl_conn_drain,	\
+	.close = pl_conn_close						\
+}
+
+const struct engine engine_select = PL_ENGINE("select", pl_start_select);
+const struct engine engine_poll = PL_ENGINE("poll", pl_start_poll);
+const struct engine engine_epoll = PL_ENGINE("epoll", pl_start_epoll);
 
 /* Start a worker on select(). */
 static int
@@ -162,15 +136,16 @@ pl_start_epoll(struct worker *w, char *cause, size_t len)
 }
 
 /*
- * Create the worker's poller and descriptor table, and watch the notify
- * descriptor and the listeners.  The table covers every descriptor the
- * open-file limit allows; one beyond it is refused at accept.
+ * Create the worker's poller, and watch the notify descriptor and the
+ * listeners.  The poller is sized for the open-file limit at start; a
+ * backend that keeps an array grows it should a reload raise the limit.
  */
 static int
 pl_start(struct worker *w, const struct poller *ops, char *cause, size_t len)
 {
 	struct pl_worker	*pw;
 	struct rlimit		 rl;
+	int			 setsize = 1 << 20;
 
 	if ((pw = calloc(1, sizeof(*pw))) == NULL) {
 		snprintf(cause, len, "out of memory");
@@ -179,17 +154,10 @@ pl_start(struct worker *w, const struct poller *ops, char *cause, size_t len)
 	w->w_engine = pw;
 	pw->pw_worker = w;
 	pw->pw_ops = ops;
-	TAILQ_INIT(&pw->pw_conns);
 	TAILQ_INIT(&pw->pw_ready);
-	pw->pw_nfds = 1 << 20;
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1 << 20)
-		pw->pw_nfds = (int)rl.rlim_cur;
-	pw->pw_conns_by_fd = calloc(pw->pw_nfds, sizeof(*pw->pw_conns_by_fd));
-	if (pw->pw_conns_by_fd == NULL) {
-		snprintf(cause, len, "out of memory");
-		return (-1);
-	}
-	if ((pw->pw_poller = ops->create(pw->pw_nfds, cause, len)) == NULL)
+		setsize = (int)rl.rlim_cur;
+	if ((pw->pw_poller = ops->create(setsize, cause, len)) == NULL)
 		return (-1);
 	if (ops->set(pw->pw_poller, w->w_notify, 0, POLLER_READ) == -1) {
 		snprintf(cause, len, "cannot watch descriptor %d with %s: %s",
@@ -197,7 +165,7 @@ pl_start(struct worker *w, const struct poller *ops, char *cause, size_t len)
 		return (-1);
 	}
 	pw->pw_now = engine_now_ms();
-	pl_listen_all(pw);
+	pl_listen(w);
 	return (0);
 }
 
@@ -207,51 +175,43 @@ pl_run(struct worker *w)
 {
 	struct pl_worker	*pw = w->w_engine;
 	int64_t			 last_tick = engine_now_ms();
-	int			 i, n, timeout;
-	size_t			 j;
 
-	while (!pw->pw_done) {
-		timeout = TAILQ_EMPTY(&pw->pw_ready) ? PL_TICK_MS : 0;
-		for (j = 0; j < pw->pw_nlisteners; j++)
-			if (pw->pw_listeners[j].l_ready)
-				timeout = 0;
-		n = pw->pw_ops->wait(pw->pw_poller, timeout, pw->pw_fired,
-		    PL_EVENTS);
-		pw->pw_now = engine_now_ms();
-		for (i = 0; i < n && !pw->pw_done; i++)
-			pl_dispatch(pw, pw->pw_fired[i].fd,
-			    pw->pw_fired[i].mask);
-		pl_run_ready(pw);
-		if (pw->pw_now - last_tick >= PL_TICK_MS) {
+	while (!engine_done(w)) {
+		if (pl_round(pw))
+			worker_drain(w);
+		if (pw->pw_now - last_tick >= ENGINE_TICK_MS) {
 			last_tick = pw->pw_now;
 			pl_tick(pw);
 		}
 	}
 }
 
-/* Handle a command from the supervisor. */
-static void
-pl_command(struct worker *w, enum engine_cmd cmd)
+/*
+ * Wait, handle every event reported and every connection on the ready
+ * list; return whether the notify descriptor was among the events.
+ */
+static int
+pl_round(struct pl_worker *pw)
 {
-	struct pl_worker	*pw = w->w_engine;
+	int	i, n, notified = 0, timeout = ENGINE_TICK_MS;
+	size_t	j;
 
-	switch (cmd) {
-	case ENGINE_APPLY:
-		pl_unlisten_all(pw);
-		pl_listen_all(pw);
-		break;
-	case ENGINE_STOP:
-		pw->pw_stopping = 1;
-		pl_unlisten_all(pw);
-		pl_conn_all(pw, pl_conn_drain, "shutdown");
-		break;
-	case ENGINE_DEADLINE:
-		pw->pw_stopping = 1;
-		pl_conn_all(pw, pl_conn_close, "shutdown deadline");
-		break;
+	if (!TAILQ_EMPTY(&pw->pw_ready))
+		timeout = 0;
+	for (j = 0; j < pw->pw_nlisteners; j++)
+		if (pw->pw_listeners[j].l_ready)
+			timeout = 0;
+	n = pw->pw_ops->wait(pw->pw_poller, timeout, pw->pw_fired, PL_EVENTS);
+	pw->pw_now = engine_now_ms();
+	for (i = 0; i < n; i++) {
+		if (pw->pw_fired[i].fd == pw->pw_worker->w_notify)
+			notified = 1;
+		else
+			pl_dispatch(pw, pw->pw_fired[i].fd,
+			    pw->pw_fired[i].mask);
 	}
-	if (pw->pw_stopping && TAILQ_EMPTY(&pw->pw_conns))
-		pw->pw_done = 1;
+	pl_run_ready(pw);
+	return (notified);
 }
 
 /* Free everything pl_start() made. */
@@ -262,112 +222,26 @@ pl_stop(struct worker *w)
 
 	if (pw == NULL)
 		return;
-	pl_conn_all(pw, pl_conn_close, "worker stopped");
-	pl_unlisten_all(pw);
+	conn_halt_all(w, CONN_CUT);
+	pl_unlisten(w);
 	if (pw->pw_poller != NULL)
 		pw->pw_ops->free(pw->pw_poller);
-	free(pw->pw_conns_by_fd);
 	free(pw);
 	w->w_engine = NULL;
 }
 
-/* One readiness event: the notify descriptor, a listener or a client. */
-static void
-pl_dispatch(struct pl_worker *pw, int fd, int mask)
-{
-	struct pconn	*c;
-	size_t		 i;
-
-	if (fd == pw->pw_worker->w_notify) {
-		worker_drain(pw->pw_worker);
-		return;
-	}
-	for (i = 0; i < pw->pw_nlisteners; i++) {
-		if (pw->pw_listeners[i].l_src->l_fd == fd) {
-			pl_accept(pw, &pw->pw_listeners[i]);
-			return;
-		}
-	}
-	if (fd >= pw->pw_nfds || (c = pw->pw_conns_by_fd[fd]) == NULL)
-		return;
-	if (mask & POLLER_HUP)
-		c->c_hup = 1;
-	/* Write first: it may make room to read, or finish a drain. */
-	if ((mask & POLLER_WRITE) && (c->c_mask & POLLER_WRITE))
-		pl_conn_write(c);
-	if ((mask & POLLER_READ) && pw->pw_conns_by_fd[fd] == c &&
-	    (c->c_mask & POLLER_READ))
-		pl_conn_read(c);
-}
-
 /*
- * Give every connection and listener on the ready list one more turn.
- * Only those on the list now: one that stops early again goes to the
- * back and waits for the next round, after the poller has been asked.
- */
-static void
-pl_run_ready(struct pl_worker *pw)
-{
-	struct pconn	*c, *last = TAILQ_LAST(&pw->pw_ready, pconn_list);
-	int		 ready;
-	size_t		 i;
-
-	for (i = 0; i < pw->pw_nlisteners && !pw->pw_done; i++) {
-		if (pw->pw_listeners[i].l_ready) {
-			pw->pw_listeners[i].l_ready = 0;
-			pl_accept(pw, &pw->pw_listeners[i]);
-		}
-	}
-	while (last != NULL && (c = TAILQ_FIRST(&pw->pw_ready)) != NULL) {
-		TAILQ_REMOVE(&pw->pw_ready, c, c_ready_entry);
-		ready = c->c_ready;
-		c->c_ready = 0;
-		if (c == last)
-			last = NULL;
-		pl_dispatch(pw, c->c_fd, ready);
-	}
-}
-
-/*
- * Once a second: close idle connections and lingering ones that have
- * nothing left to lose, and resume paused listeners.
- */
-static void
-pl_tick(struct pl_worker *pw)
-{
-	struct pconn	*c, *next;
-	size_t		 i;
-
-	for (c = TAILQ_FIRST(&pw->pw_conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, c_entry);
-		if (c->c_state == CONN_LINGERING &&
-		    !engine_must_linger(c->c_fd))
-			pl_conn_close(c, "drained");
-		else if (c->c_idle > 0 &&
-		    pw->pw_now - c->c_last_io >= (int64_t)c->c_idle * 1000) {
-			stats_count_timeout();
-			pl_conn_close(c, "idle timeout");
-		}
-	}
-	if (pw->pw_resume_at != 0 && pw->pw_now >= pw->pw_resume_at) {
-		pw->pw_resume_at = 0;
-		for (i = 0; i < pw->pw_nlisteners; i++)
-			pl_listener_watch(pw, &pw->pw_listeners[i],
-			    POLLER_READ);
-	}
-}
-
-/*
- * Watch every listener the worker was given.  As in the libevent engine,
+ * Watch every listener the worker has now.  As in the libevent engine,
  * every worker watches the same sockets and the kernel hands each
  * connection to one accept(); the others see EAGAIN.
  */
 static void
-pl_listen_all(struct pl_worker *pw)
+pl_listen(struct worker *w)
 {
-	struct worker	*w = pw->pw_worker;
-	size_t		 i;
+	struct pl_worker	*pw = w->w_engine;
+	size_t			 i;
 
+	pl_unlisten(w);
 	pw->pw_listeners = calloc(w->w_nlisteners, sizeof(*pw->pw_listeners));
 	if (pw->pw_listeners == NULL) {
 		log_warnx("worker %d: out of memory: not accepting", w->w_id);
@@ -382,9 +256,10 @@ pl_listen_all(struct pl_worker *pw)
 
 /* Stop watching every listener; the supervisor closes them. */
 static void
-pl_unlisten_all(struct pl_worker *pw)
+pl_unlisten(struct worker *w)
 {
-	size_t	i;
+	struct pl_worker	*pw = w->w_engine;
+	size_t			 i;
 
 	for (i = 0; i < pw->pw_nlisteners; i++)
 		pl_listener_watch(pw, &pw->pw_listeners[i], 0);
@@ -392,6 +267,76 @@ pl_unlisten_all(struct pl_worker *pw)
 	pw->pw_listeners = NULL;
 	pw->pw_nlisteners = 0;
 	pw->pw_resume_at = 0;
+}
+
+/* One readiness event: a listener or a connection. */
+static void
+pl_dispatch(struct pl_worker *pw, int fd, int mask)
+{
+	struct pl_conn	*pc;
+	size_t		 i;
+
+	for (i = 0; i < pw->pw_nlisteners; i++) {
+		if (pw->pw_listeners[i].l_src->l_fd == fd) {
+			pl_accept(pw, &pw->pw_listeners[i]);
+			return;
+		}
+	}
+	pc = (struct pl_conn *)conn_at(fd);
+	if (mask & POLLER_HUP)
+		pc->pc_hup = 1;
+	/* Write first: it may make room to read, or finish a drain. */
+	if ((mask & POLLER_WRITE) && (pc->pc_mask & POLLER_WRITE) &&
+	    pl_conn_write(pc) == -1)
+		return;
+	if ((mask & POLLER_READ) && (pc->pc_mask & POLLER_READ))
+		(void)pl_conn_read(pc);
+}
+
+/*
+ * Give every connection and listener on the ready list one more turn.
+ * Only those on the list now: one that stops early again goes to the
+ * back and waits for the next round, after the poller has been asked.
+ */
+static void
+pl_run_ready(struct pl_worker *pw)
+{
+	struct pl_conn	*pc, *last = TAILQ_LAST(&pw->pw_ready, pl_conn_list);
+	int		 ready;
+	size_t		 i;
+
+	for (i = 0; i < pw->pw_nlisteners; i++) {
+		if (pw->pw_listeners[i].l_ready) {
+			pw->pw_listeners[i].l_ready = 0;
+			pl_accept(pw, &pw->pw_listeners[i]);
+		}
+	}
+	while (last != NULL && (pc = TAILQ_FIRST(&pw->pw_ready)) != NULL) {
+		TAILQ_REMOVE(&pw->pw_ready, pc, pc_ready_entry);
+		ready = pc->pc_ready;
+		pc->pc_ready = 0;
+		if (pc == last)
+			last = NULL;
+		pl_dispatch(pw, conn_fd(&pc->pc_conn), ready);
+	}
+}
+
+/*
+ * Once a second: the core's idle and linger rules, and resume paused
+ * listeners.
+ */
+static void
+pl_tick(struct pl_worker *pw)
+{
+	size_t	i;
+
+	conn_tick(pw->pw_worker, pw->pw_now);
+	if (pw->pw_resume_at != 0 && pw->pw_now >= pw->pw_resume_at) {
+		pw->pw_resume_at = 0;
+		for (i = 0; i < pw->pw_nlisteners; i++)
+			pl_listener_watch(pw, &pw->pw_listeners[i],
+			    POLLER_READ);
+	}
 }
 
 /* Watch a listener for mask (POLLER_READ, or 0 to pause it). */
@@ -441,104 +386,76 @@ pl_accept(struct pl_worker *pw, struct pl_listener *l)
 	l->l_ready = 1;
 }
 
-/*
- * Make room in the table for descriptor fd, doubling; -1 when out of
- * memory.  The table starts at the open-file limit, which a reload that
- * raises max_connections may raise.
- */
-static int
-pl_grow(struct pl_worker *pw, int fd)
-{
-	struct pconn	**t;
-	int		  n = pw->pw_nfds;
-
-	while (n <= fd)
-		n *= 2;
-	t = reallocarray(pw->pw_conns_by_fd, n, sizeof(*t));
-	if (t == NULL)
-		return (-1);
-	memset(t + pw->pw_nfds, 0, (size_t)(n - pw->pw_nfds) * sizeof(*t));
-	pw->pw_conns_by_fd = t;
-	pw->pw_nfds = n;
-	return (0);
-}
-
 /* Serve a just-accepted descriptor, or close it at once. */
 static void
 pl_admit(struct pl_worker *pw, int fd)
 {
-	const struct iod_conf	*conf = pw->pw_worker->w_conf;
-	struct pconn		*c;
-	char			 why[128];
+	struct worker	*w = pw->pw_worker;
+	struct conn	*c;
+	struct pl_conn	*pc;
+	char		 why[128];
 
-	if (engine_admit(conf, fd) == -1)
+	if ((c = conn_admit(w, fd, pw->pw_now)) == NULL)
 		return;
 	if (pw->pw_ops->max_fd != -1 && fd > pw->pw_ops->max_fd) {
 		snprintf(why, sizeof(why), "descriptor %d is above %s's "
 		    "limit of %d", fd, pw->pw_ops->name, pw->pw_ops->max_fd);
-		engine_refuse(fd, why);
+		conn_refuse(w, c, why);
 		return;
 	}
-	if (fd >= pw->pw_nfds && pl_grow(pw, fd) == -1) {
-		engine_refuse(fd, "out of memory");
+	pc = (struct pl_conn *)c;
+	pc->pc_pw = pw;
+	if (pl_conn_watch(pc) == -1)
 		return;
-	}
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		engine_refuse(fd, "out of memory");
-		return;
-	}
-	c->c_pw = pw;
-	c->c_fd = fd;
-	c->c_mode = conf->mode;
-	c->c_idle = conf->idle_timeout;
-	c->c_max_pending = conf->max_pending_bytes;
-	c->c_last_io = pw->pw_now;
-	engine_sockopts(conf, fd);
-	pw->pw_conns_by_fd[fd] = c;
-	TAILQ_INSERT_TAIL(&pw->pw_conns, c, c_entry);
-	pl_conn_watch(c);
 	/* An edge may have come before the poller watched the socket. */
 	if (pw->pw_ops->edge_triggered)
-		pl_conn_mark_ready(c, POLLER_READ);
+		pl_conn_mark_ready(pc, POLLER_READ);
 }
 
-/* Read once, transform, and send back at once what the socket takes. */
-static void
-pl_conn_read(struct pconn *c)
+/*
+ * Read once, transform, and send back at once what the socket takes.
+ * Return -1 if the connection was closed.
+ */
+static int
+pl_conn_read(struct pl_conn *pc)
 {
-	struct pl_worker	*pw = c->c_pw;
+	struct pl_worker	*pw = pc->pc_pw;
+	struct conn		*c = &pc->pc_conn;
 	ssize_t			 n;
 
-	n = recv(c->c_fd, pw->pw_buf, sizeof(pw->pw_buf), 0);
+	n = recv(conn_fd(c), pw->pw_buf, sizeof(pw->pw_buf), 0);
 	if (n == -1) {
 		if (errno == EINTR)
-			pl_conn_mark_ready(c, POLLER_READ);
-		else if (errno != EAGAIN && errno != EWOULDBLOCK)
-			pl_conn_close(c, strerror(errno));
-		return;
+			pl_conn_mark_ready(pc, POLLER_READ);
+		else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			pl_conn_end(pc, strerror(errno));
+			return (-1);
+		}
+		return (0);
 	}
 	if (n == 0) {
 		c->c_eof = 1;
-		if (c->c_state == CONN_LINGERING)
-			pl_conn_close(c, "drained");
-		else
-			pl_conn_drain(c, "end of input");
-		return;
+		if (c->c_state == CONN_LINGERING) {
+			pl_conn_end(pc, "drained");
+			return (-1);
+		}
+		pl_conn_drain(pw->pw_worker, c, "end of input");
+		return (0);
 	}
-	c->c_last_io = pw->pw_now;
+	conn_touch(c, pw->pw_now);
 	if (c->c_state == CONN_LINGERING) {
-		pl_conn_mark_ready(c, POLLER_READ);
-		return;
+		pl_conn_mark_ready(pc, POLLER_READ);
+		return (0);
 	}
 	stats_add_in((uint64_t)n);
 	transform_apply(c->c_mode, pw->pw_buf, (size_t)n);
-	if (pl_conn_send(c, pw->pw_buf, (size_t)n) == -1)
-		return;
-	if (outbuf_full(&c->c_out, c->c_max_pending))
-		pl_conn_set_state(c, CONN_PAUSED);
-	else if ((size_t)n == sizeof(pw->pw_buf) || c->c_hup)
-		pl_conn_mark_ready(c, POLLER_READ);
-	pl_conn_watch(c);
+	if (pl_conn_send(pc, pw->pw_buf, (size_t)n) == -1)
+		return (-1);
+	if (conn_full(c, outbuf_pending(&pc->pc_out)))
+		pl_conn_state(pc, CONN_PAUSED);
+	else if ((size_t)n == sizeof(pw->pw_buf) || pc->pc_hup)
+		pl_conn_mark_ready(pc, POLLER_READ);
+	return (pl_conn_watch(pc));
 }
 
 /*
@@ -546,15 +463,15 @@ pl_conn_read(struct pconn *c)
  * not take.  Return -1 if the connection was closed.
  */
 static int
-pl_conn_send(struct pconn *c, const unsigned char *p, size_t len)
+pl_conn_send(struct pl_conn *pc, const unsigned char *p, size_t len)
 {
 	ssize_t	n = 0;
 
-	if (outbuf_pending(&c->c_out) == 0) {
-		n = send(c->c_fd, p, len, MSG_NOSIGNAL);
+	if (outbuf_pending(&pc->pc_out) == 0) {
+		n = send(conn_fd(&pc->pc_conn), p, len, MSG_NOSIGNAL);
 		if (n == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
 		    errno != EINTR) {
-			pl_conn_close(c, strerror(errno));
+			pl_conn_end(pc, strerror(errno));
 			return (-1);
 		}
 		if (n == -1)
@@ -562,151 +479,156 @@ pl_conn_send(struct pconn *c, const unsigned char *p, size_t len)
 		stats_add_out((uint64_t)n);
 	}
 	if ((size_t)n < len &&
-	    outbuf_append(&c->c_out, p + n, len - (size_t)n) == -1) {
-		pl_conn_close(c, "out of memory");
+	    outbuf_append(&pc->pc_out, p + n, len - (size_t)n) == -1) {
+		pl_conn_end(pc, "out of memory");
 		return (-1);
 	}
 	return (0);
 }
 
-/* Write what is owed, at most ENGINE_IO_MAX per turn. */
-static void
-pl_conn_write(struct pconn *c)
+/*
+ * Write what is owed, at most ENGINE_IO_MAX per turn.  Return -1 if the
+ * connection was closed.
+ */
+static int
+pl_conn_write(struct pl_conn *pc)
 {
+	struct conn		*c = &pc->pc_conn;
 	const unsigned char	*p;
 	size_t			 len;
 	ssize_t			 n;
 
-	if ((p = outbuf_peek(&c->c_out, &len)) != NULL) {
-		n = send(c->c_fd, p, len < ENGINE_IO_MAX ? len : ENGINE_IO_MAX,
-		    MSG_NOSIGNAL);
+	if ((p = outbuf_peek(&pc->pc_out, &len)) != NULL) {
+		n = send(conn_fd(c), p, len < ENGINE_IO_MAX ? len :
+		    ENGINE_IO_MAX, MSG_NOSIGNAL);
 		if (n == -1) {
-			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR)
-				pl_conn_close(c, strerror(errno));
-			return;
+			if (errno == EAGAIN || errno == EWOULDBLOCK ||
+			    errno == EINTR)
+				return (0);
+			pl_conn_end(pc, strerror(errno));
+			return (-1);
 		}
-		c->c_last_io = c->c_pw->pw_now;
+		conn_touch(c, pc->pc_pw->pw_now);
 		stats_add_out((uint64_t)n);
-		outbuf_consume(&c->c_out, (size_t)n);
-		if ((size_t)n == ENGINE_IO_MAX && outbuf_pending(&c->c_out) > 0)
-			pl_conn_mark_ready(c, POLLER_WRITE);
+		outbuf_consume(&pc->pc_out, (size_t)n);
+		if ((size_t)n == ENGINE_IO_MAX &&
+		    outbuf_pending(&pc->pc_out) > 0)
+			pl_conn_mark_ready(pc, POLLER_WRITE);
 	}
-	if (c->c_state == CONN_DRAINING && outbuf_pending(&c->c_out) == 0) {
-		pl_conn_finish(c, "drained");
-		return;
+	if (c->c_state == CONN_DRAINING && outbuf_pending(&pc->pc_out) == 0) {
+		return (pl_conn_finish(pc, "drained"));
 	}
 	if (c->c_state == CONN_PAUSED &&
-	    outbuf_drained(&c->c_out, c->c_max_pending)) {
-		pl_conn_set_state(c, CONN_READING);
-		if (c->c_pw->pw_ops->edge_triggered)
-			pl_conn_mark_ready(c, POLLER_READ);
+	    conn_drained(c, outbuf_pending(&pc->pc_out))) {
+		pl_conn_state(pc, CONN_READING);
+		if (pc->pc_pw->pw_ops->edge_triggered)
+			pl_conn_mark_ready(pc, POLLER_READ);
 	}
-	pl_conn_watch(c);
+	return (pl_conn_watch(pc));
 }
 
-/* The one place a connection changes state. */
+/* Change the state through the core's setter. */
 static void
-pl_conn_set_state(struct pconn *c, enum conn_state state)
+pl_conn_state(struct pl_conn *pc, enum conn_state state)
 {
-	log_debug("worker %d: fd %d: %s -> %s", c->c_pw->pw_worker->w_id,
-	    c->c_fd, conn_state_names[c->c_state], conn_state_names[state]);
-	c->c_state = state;
+	conn_set_state(pc->pc_pw->pw_worker, &pc->pc_conn, state);
 }
 
-/* Tell the poller what the state and the output call for. */
-static void
-pl_conn_watch(struct pconn *c)
+/*
+ * Tell the poller what the state and the output call for.  Return -1 if
+ * the poller refused, which closed the connection.
+ */
+static int
+pl_conn_watch(struct pl_conn *pc)
 {
-	struct pl_worker	*pw = c->c_pw;
+	struct pl_worker	*pw = pc->pc_pw;
+	struct conn		*c = &pc->pc_conn;
 	int			 mask = 0;
 
 	if (c->c_state == CONN_READING || c->c_state == CONN_LINGERING)
 		mask |= POLLER_READ;
-	if (outbuf_pending(&c->c_out) > 0)
+	if (outbuf_pending(&pc->pc_out) > 0)
 		mask |= POLLER_WRITE;
-	if (mask == c->c_mask)
-		return;
-	if (pw->pw_ops->set(pw->pw_poller, c->c_fd, c->c_mask, mask) == -1) {
-		pl_conn_close(c, strerror(errno));
-		return;
+	if (mask == pc->pc_mask)
+		return (0);
+	if (pw->pw_ops->set(pw->pw_poller, conn_fd(c), pc->pc_mask,
+	    mask) == -1) {
+		pl_conn_end(pc, strerror(errno));
+		return (-1);
 	}
-	c->c_mask = mask;
+	pc->pc_mask = (unsigned char)mask;
+	return (0);
 }
 
 /*
- * Remember that c can go on without a new edge.  Only edge-triggered
+ * Remember that pc can go on without a new edge.  Only edge-triggered
  * backends need this; a level-triggered one reports it again anyway.
  */
 static void
-pl_conn_mark_ready(struct pconn *c, int mask)
+pl_conn_mark_ready(struct pl_conn *pc, int mask)
 {
-	if (!c->c_pw->pw_ops->edge_triggered)
+	if (!pc->pc_pw->pw_ops->edge_triggered)
 		return;
-	if (c->c_ready == 0)
-		TAILQ_INSERT_TAIL(&c->c_pw->pw_ready, c, c_ready_entry);
-	c->c_ready |= mask;
+	if (pc->pc_ready == 0)
+		TAILQ_INSERT_TAIL(&pc->pc_pw->pw_ready, pc, pc_ready_entry);
+	pc->pc_ready |= (unsigned char)mask;
+}
+
+/*
+ * Everything owed is with the kernel: close, or linger as the core says.
+ * Return -1 if the connection was closed.
+ */
+static int
+pl_conn_finish(struct pl_conn *pc, const char *why)
+{
+	if (!conn_finish(pc->pc_pw->pw_worker, &pc->pc_conn)) {
+		pl_conn_end(pc, why);
+		return (-1);
+	}
+	if (pl_conn_watch(pc) == -1)
+		return (-1);
+	pl_conn_mark_ready(pc, POLLER_READ);
+	return (0);
 }
 
 /* Read no more; close once everything owed has been written. */
 static void
-pl_conn_drain(struct pconn *c, const char *why)
+pl_conn_drain(struct worker *w, struct conn *c, const char *why)
 {
-	if (c->c_state == CONN_DRAINING || c->c_state == CONN_LINGERING)
-		return;
-	if (outbuf_pending(&c->c_out) == 0) {
-		pl_conn_finish(c, why);
-		return;
-	}
-	pl_conn_set_state(c, CONN_DRAINING);
-	pl_conn_watch(c);
-}
+	struct pl_conn	*pc = (struct pl_conn *)c;
 
-/* Everything owed is with the kernel: close, or linger if that loses it. */
-static void
-pl_conn_finish(struct pconn *c, const char *why)
-{
-	if (c->c_eof || !engine_must_linger(c->c_fd) ||
-	    shutdown(c->c_fd, SHUT_WR) == -1) {
-		pl_conn_close(c, why);
+	if (conn_ending(c))
+		return;
+	if (outbuf_pending(&pc->pc_out) == 0) {
+		(void)pl_conn_finish(pc, why);
 		return;
 	}
-	pl_conn_set_state(c, CONN_LINGERING);
-	pl_conn_watch(c);
-	pl_conn_mark_ready(c, POLLER_READ);
+	conn_set_state(w, c, CONN_DRAINING);
+	(void)pl_conn_watch(pc);
 }
 
-/* The one way a connection ends. */
+/* The core's close: end c now. */
 static void
-pl_conn_close(struct pconn *c, const char *why)
+pl_conn_close(struct worker *w, struct conn *c, const char *why)
 {
-	struct pl_worker	*pw = c->c_pw;
-
-	log_debug("worker %d: closing fd %d: %s", pw->pw_worker->w_id,
-	    c->c_fd, why);
-	if (c->c_mask != 0)
-		(void)pw->pw_ops->set(pw->pw_poller, c->c_fd, c->c_mask, 0);
-	if (c->c_ready != 0)
-		TAILQ_REMOVE(&pw->pw_ready, c, c_ready_entry);
-	TAILQ_REMOVE(&pw->pw_conns, c, c_entry);
-	pw->pw_conns_by_fd[c->c_fd] = NULL;
-	close(c->c_fd);
-	outbuf_free(&c->c_out);
-	free(c);
-	stats_release();
-	if (pw->pw_stopping && TAILQ_EMPTY(&pw->pw_conns))
-		pw->pw_done = 1;
+	pl_conn_end((struct pl_conn *)c, why);
 }
 
-/* Drain or close every connection; fn may free the one it is given. */
+/*
+ * The one way a connection ends here: the core releases it, then the
+ * poller forgets it and the descriptor is closed, last.
+ */
 static void
-pl_conn_all(struct pl_worker *pw, void (*fn)(struct pconn *, const char *),
-    const char *why)
+pl_conn_end(struct pl_conn *pc, const char *why)
 {
-	struct pconn	*c, *next;
+	struct pl_worker	*pw = pc->pc_pw;
+	int			 fd = conn_fd(&pc->pc_conn);
 
-	for (c = TAILQ_FIRST(&pw->pw_conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, c_entry);
-		fn(c, why);
-	}
+	conn_release(pw->pw_worker, &pc->pc_conn, why);
+	if (pc->pc_mask != 0)
+		(void)pw->pw_ops->set(pw->pw_poller, fd, pc->pc_mask, 0);
+	if (pc->pc_ready != 0)
+		TAILQ_REMOVE(&pw->pw_ready, pc, pc_ready_entry);
+	outbuf_free(&pc->pc_out);
+	close(fd);
 }

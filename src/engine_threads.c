@@ -25,6 +25,7 @@
 
 #include "blocking.h"
 #include "conf.h"
+#include "conn.h"
 #include "engine.h"
 #include "log.h"
 #include "stats.h"
@@ -66,15 +67,17 @@ struct th_worker {
 static int	th_start(struct worker *, char *, size_t);
 static void	th_serve(void *, int, const struct iod_conf *);
 static void	th_reap(void *);
-static void	th_halt(void *, enum blocking_order);
+static void	th_halt(void *, enum conn_order);
 static size_t	th_count(void *);
 static void	th_free(void *);
 static void	*th_conn_main(void *);
 static void	th_conn_close(struct th_conn *, const char *);
 
 const struct engine engine_threads = {
-	"threads", NULL, th_start, blocking_run, blocking_command,
-	blocking_stop
+	.name = "threads", .start = th_start, .run = blocking_run,
+	.stop = blocking_stop, .listen = blocking_listen,
+	.unlisten = blocking_unlisten, .halt = blocking_halt_all,
+	.count = blocking_count
 };
 
 static const struct blocking_model th_model = {
@@ -120,7 +123,7 @@ th_serve(void *arg, int fd, const struct iod_conf *conf)
 	int			 error;
 
 	if ((c = malloc(sizeof(*c) + blocking_buflen(conf))) == NULL) {
-		engine_refuse(fd, "out of memory");
+		conn_refuse_fd(fd, "out of memory");
 		return;
 	}
 	c->c_tw = tw;
@@ -137,7 +140,7 @@ th_serve(void *arg, int fd, const struct iod_conf *conf)
 		free(c);
 		snprintf(why, sizeof(why), "cannot start a thread: %s",
 		    strerror(error));
-		engine_refuse(fd, why);
+		conn_refuse_fd(fd, why);
 		return;
 	}
 	tw->tw_count++;
@@ -172,7 +175,7 @@ th_reap(void *arg)
 
 /* Tell every live connection to drain or to end now. */
 static void
-th_halt(void *arg, enum blocking_order order)
+th_halt(void *arg, enum conn_order order)
 {
 	struct th_worker	*tw = arg;
 	struct th_conn		*c;
@@ -220,9 +223,8 @@ th_conn_close(struct th_conn *c, const char *why)
 {
 	struct th_worker	*tw = c->c_tw;
 	uint64_t		 one = 1;
+	int			 fd = c->c_bc.bc_fd;
 
-	log_debug("worker %d: closing fd %d: %s", tw->tw_worker->w_id,
-	    c->c_bc.bc_fd, why);
 	/*
 	 * Off the live list before close(), so that th_halt() never shuts
 	 * down a descriptor number that another connection has reused.
@@ -231,8 +233,8 @@ th_conn_close(struct th_conn *c, const char *why)
 	TAILQ_REMOVE(&tw->tw_live, c, c_entry);
 	TAILQ_INSERT_TAIL(&tw->tw_ended, c, c_entry);
 	pthread_mutex_unlock(&tw->tw_lock);
-	close(c->c_bc.bc_fd);
-	stats_release();
+	close(fd);
+	conn_closed(tw->tw_worker, fd, why);
 	if (write(tw->tw_ended_fd, &one, sizeof(one)) == -1)
 		log_warn("worker %d: write eventfd", tw->tw_worker->w_id);
 }

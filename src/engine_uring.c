@@ -52,7 +52,7 @@ ur_probe(char *cause, size_t len)
 }
 
 const struct engine engine_uring = {
-	"uring", ur_probe, NULL, NULL, NULL, NULL
+	.name = "uring", .probe = ur_probe
 };
 
 #else /* HAVE_LIBURING */
@@ -66,8 +66,9 @@ const struct engine engine_uring = {
 static int	ur_probe(char *, size_t);
 static int	ur_start(struct worker *, char *, size_t);
 static void	ur_run(struct worker *);
-static void	ur_command(struct worker *, enum engine_cmd);
 static void	ur_stop(struct worker *);
+static void	ur_relisten(struct worker *);
+static void	ur_unlisten_all(struct worker *);
 
 static int	ur_probe_ops(struct io_uring *, char *, size_t);
 static int	ur_ring_init(struct ur_worker *, char *, size_t);
@@ -90,7 +91,10 @@ static void	ur_listener_cancel(struct ur_worker *, struct ur_listener *);
 static void	ur_accept_done(struct ur_worker *, struct ur_listener *, int);
 
 const struct engine engine_uring = {
-	"uring", ur_probe, ur_start, ur_run, ur_command, ur_stop
+	.name = "uring", .probe = ur_probe, .start = ur_start, .run = ur_run,
+	.stop = ur_stop, .listen = ur_relisten, .unlisten = ur_unlisten_all,
+	.conn_size = sizeof(struct ur_conn), .drain = ur_conn_drain,
+	.close = ur_conn_close
 };
 
 /*
@@ -160,10 +164,9 @@ ur_start(struct worker *w, char *cause, size_t len)
 		return (-1);
 	}
 	uw->uw_worker = w;
-	TAILQ_INIT(&uw->uw_conns);
 	TAILQ_INIT(&uw->uw_closed);
 	TAILQ_INIT(&uw->uw_starved);
-	uw->uw_tick.tv_sec = 1;
+	uw->uw_tick.tv_sec = ENGINE_TICK_MS / 1000;
 	if (ur_ring_init(uw, cause, len) == -1 ||
 	    ur_bufs_init(uw, cause, len) == -1) {
 		ur_free(uw);
@@ -181,7 +184,7 @@ ur_run(struct worker *w)
 {
 	struct ur_worker	*uw = w->w_engine;
 
-	while (!uw->uw_done) {
+	while (!engine_done(w)) {
 		ur_prepare(uw);
 		if (ur_wait(uw) == -1)
 			break;
@@ -189,32 +192,24 @@ ur_run(struct worker *w)
 }
 
 /*
- * Handle a command from the supervisor.  Listeners are let go of before
- * this returns: the supervisor closes them once every worker has answered.
+ * Accept on exactly the worker's listeners now: stop on those it no
+ * longer has, start on new ones.  Listeners are let go of before this
+ * returns: the supervisor closes them once every worker has answered.
  */
 static void
-ur_command(struct worker *w, enum engine_cmd cmd)
+ur_relisten(struct worker *w)
 {
 	struct ur_worker	*uw = w->w_engine;
 
-	switch (cmd) {
-	case ENGINE_APPLY:
-		ur_unlisten(uw, w->w_listeners, w->w_nlisteners);
-		ur_listen(uw);
-		break;
-	case ENGINE_STOP:
-		ur_unlisten(uw, NULL, 0);
-		uw->uw_stopping = 1;
-		ur_conn_all(uw, ur_conn_drain, "shutdown");
-		break;
-	case ENGINE_DEADLINE:
-		ur_unlisten(uw, NULL, 0);
-		uw->uw_stopping = 1;
-		ur_conn_all(uw, ur_conn_close, "shutdown deadline");
-		break;
-	}
-	if (uw->uw_stopping && TAILQ_EMPTY(&uw->uw_conns))
-		uw->uw_done = 1;
+	ur_unlisten(uw, w->w_listeners, w->w_nlisteners);
+	ur_listen(uw);
+}
+
+/* Stop accepting on every listener. */
+static void
+ur_unlisten_all(struct worker *w)
+{
+	ur_unlisten(w->w_engine, NULL, 0);
 }
 
 /* Close everything, wait until no request is left, and free. */
@@ -226,7 +221,7 @@ ur_stop(struct worker *w)
 	if (uw == NULL)
 		return;
 	ur_unlisten(uw, NULL, 0);
-	ur_conn_all(uw, ur_conn_close, "worker stopped");
+	conn_halt_all(w, CONN_CUT);
 	if (ur_quiesce(uw) == -1) {
 		/* Freeing memory the kernel may still write to is worse. */
 		log_warnx("worker %d: %zu io_uring requests did not end; "
@@ -370,8 +365,8 @@ ur_quiesce(struct ur_worker *uw)
 		if (io_uring_submit_and_wait_timeout(&uw->uw_ring, &cqe, 1,
 		    &ts, NULL) == -ETIME) {
 			waited++;
-			TAILQ_FOREACH(c, &uw->uw_closed, c_entry)
-				(void)shutdown(c->c_fd, SHUT_RDWR);
+			TAILQ_FOREACH(c, &uw->uw_closed, uc_entry)
+				(void)shutdown(conn_fd(&c->uc_conn), SHUT_RDWR);
 			(void)ur_cancel(uw, 0);
 		}
 		ur_reap(uw);
@@ -460,8 +455,8 @@ ur_prepare(struct ur_worker *uw)
 	for (i = 0; i < uw->uw_nlisteners; i++)
 		ur_listener_arm(uw, uw->uw_listeners[i]);
 	while ((c = TAILQ_FIRST(&uw->uw_starved)) != NULL) {
-		TAILQ_REMOVE(&uw->uw_starved, c, c_wait_entry);
-		c->c_starved = 0;
+		TAILQ_REMOVE(&uw->uw_starved, c, uc_wait_entry);
+		c->uc_starved = 0;
 		ur_conn_next(c);
 	}
 }
@@ -547,28 +542,17 @@ ur_dispatch(struct ur_worker *uw, uint64_t ud, int res, unsigned flags)
 }
 
 /*
- * Once a second: close idle connections and lingering ones that have
- * nothing left to lose, and end paused listeners' pause.
+ * Once a second: the core's idle and linger rules, and the end of
+ * paused listeners' pause.
  */
 static void
 ur_tick(struct ur_worker *uw, int res)
 {
-	struct ur_conn	*c, *next;
-	size_t		 i;
+	size_t	i;
 
 	if (res == -ECANCELED)
 		return;
-	for (c = TAILQ_FIRST(&uw->uw_conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, c_entry);
-		if (c->c_state == CONN_LINGERING &&
-		    !engine_must_linger(c->c_fd))
-			ur_conn_close(c, "drained");
-		else if (c->c_idle > 0 &&
-		    uw->uw_now - c->c_last_io >= (int64_t)c->c_idle * 1000) {
-			stats_count_timeout();
-			ur_conn_close(c, "idle timeout");
-		}
-	}
+	conn_tick(uw->uw_worker, uw->uw_now);
 	for (i = 0; i < uw->uw_nlisteners; i++)
 		if (uw->uw_now >= uw->uw_listeners[i]->l_resume_at)
 			uw->uw_listeners[i]->l_resume_at = 0;
@@ -683,7 +667,7 @@ ur_listener_arm(struct ur_worker *uw, struct ur_listener *l)
 	struct io_uring_sqe	*sqe;
 
 	if (l->l_armed || l->l_gone || l->l_resume_at != 0 ||
-	    uw->uw_stopping)
+	    uw->uw_worker->w_stopping)
 		return;
 	if ((sqe = ur_sqe(uw, l, UR_ACCEPT)) == NULL)
 		return;

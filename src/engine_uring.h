@@ -13,7 +13,7 @@
 
 #include <liburing.h>
 
-#include "transform.h"
+#include "conn.h"
 
 struct listener;
 struct worker;
@@ -37,15 +37,6 @@ enum ur_tag {
 #define UR_OP_RECV	0x01
 #define UR_OP_SEND	0x02
 
-/* What a connection waits for: see engine_uring_conn.c. */
-enum conn_state {
-	CONN_READING,
-	CONN_PAUSED,
-	CONN_DRAINING,
-	CONN_LINGERING,
-	CONN_CLOSED
-};
-
 /* Transformed input, owed to the client. */
 struct ur_out {
 	uint32_t		 o_off;		/* first byte not yet sent */
@@ -54,23 +45,20 @@ struct ur_out {
 	unsigned char		 o_data[];
 };
 
-/* A connection, from its accept until no request refers to it. */
+/*
+ * A connection, from its accept until no request refers to it: the
+ * core's part, then what the ring adds.
+ */
 struct ur_conn {
-	TAILQ_ENTRY(ur_conn)	 c_entry;	/* on uw_conns or uw_closed */
-	TAILQ_ENTRY(ur_conn)	 c_wait_entry;	/* on uw_starved */
-	struct ur_worker	*c_uw;
-	struct ur_out		*c_sending;	/* what sends take from */
-	struct ur_out		*c_queued;	/* input that came meanwhile */
-	int64_t			 c_last_io;	/* ms: last byte either way */
-	uint32_t		 c_owed;	/* bytes not yet sent */
-	uint32_t		 c_max_pending;
-	int			 c_fd;
-	int			 c_idle;	/* idle_timeout, seconds */
-	enum conn_state		 c_state;
-	enum transform_mode	 c_mode;
-	unsigned char		 c_ops;		/* UR_OP_*: in flight */
-	unsigned char		 c_starved;	/* on uw_starved */
-	unsigned char		 c_eof;		/* the client's end of input */
+	struct conn		 uc_conn;
+	unsigned char		 uc_ops;	/* UR_OP_*: in flight */
+	unsigned char		 uc_starved;	/* on uw_starved */
+	uint32_t		 uc_owed;	/* bytes not yet sent */
+	struct ur_worker	*uc_uw;
+	struct ur_out		*uc_sending;	/* what sends take from */
+	struct ur_out		*uc_queued;	/* input that came meanwhile */
+	TAILQ_ENTRY(ur_conn)	 uc_entry;	/* on uw_closed */
+	TAILQ_ENTRY(ur_conn)	 uc_wait_entry;	/* on uw_starved */
 };
 
 TAILQ_HEAD(ur_conn_list, ur_conn);
@@ -96,15 +84,12 @@ struct ur_worker {
 	struct __kernel_timespec uw_tick;
 	struct ur_listener	**uw_listeners;
 	size_t			 uw_nlisteners;
-	struct ur_conn_list	 uw_conns;
 	struct ur_conn_list	 uw_closed;	/* waiting for completions */
 	struct ur_conn_list	 uw_starved;	/* waiting for a buffer */
 	size_t			 uw_inflight;	/* requests not yet ended */
 	int			 uw_notify_armed;
 	int			 uw_tick_armed;
 	int64_t			 uw_now;	/* ms, when the round began */
-	int			 uw_stopping;
-	int			 uw_done;
 };
 
 /* engine_uring.c: requests and receive buffers. */
@@ -119,9 +104,8 @@ void	ur_admit(struct ur_worker *, int);
 void	ur_conn_recv_done(struct ur_conn *, int, unsigned);
 void	ur_conn_send_done(struct ur_conn *, int);
 void	ur_conn_next(struct ur_conn *);
-void	ur_conn_drain(struct ur_conn *, const char *);
-void	ur_conn_close(struct ur_conn *, const char *);
-void	ur_conn_all(struct ur_worker *,
-	    void (*)(struct ur_conn *, const char *), const char *);
+void	ur_conn_drain(struct worker *, struct conn *, const char *);
+void	ur_conn_close(struct worker *, struct conn *, const char *);
+void	ur_conn_end(struct ur_conn *, const char *);
 
 #endif

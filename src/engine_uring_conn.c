@@ -4,17 +4,12 @@
  * A connection has at most one recv and one send in flight.  Sends take
  * from one buffer, whose memory must not move until they complete; what
  * recvs bring meanwhile is transformed and gathered in a second one,
- * which becomes the first when that is all sent.  The state says what the
- * connection waits for:
- *  - READING: a recv is in flight (or, if it found no free buffer, waits
- *    on the worker's starved list to be submitted again next round),
- *    and a send too while anything is owed;
- *  - PAUSED: owed max_pending_bytes, so only sending until that has
- *    drained to half (the backpressure rule in outbuf.c);
- *  - DRAINING: end of input or shutdown: send what is owed, then close;
- *  - LINGERING: all sent, but closing now would reset the connection
- *    (see engine_must_linger): discarding input until the client's end;
- *  - CLOSED: closed, and freed as soon as no request refers to it.
+ * which becomes the first when that is all sent.  The state (conn.h)
+ * says which requests a connection keeps in flight: READING and
+ * LINGERING a recv (or, if one found no free buffer, a place on the
+ * worker's starved list until the next round), any state a send while
+ * something is owed.  A CLOSED connection keeps its slot and its
+ * descriptor until no request refers to them.
  */
 #include <sys/socket.h>
 
@@ -25,6 +20,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conn.h"
 #include "engine.h"
 #include "engine_uring.h"
 #include "log.h"
@@ -32,16 +28,12 @@
 #include "transform.h"
 #include "worker.h"
 
-static const char *const conn_state_names[] = {
-	"reading", "paused", "draining", "lingering", "closed"
-};
-
 static int	ur_conn_recv(struct ur_conn *);
 static void	ur_conn_input(struct ur_conn *, int, int);
 static int	ur_out_append(struct ur_out **, const unsigned char *,
 		    uint32_t, uint32_t);
 static int	ur_conn_send(struct ur_conn *);
-static void	ur_conn_set_state(struct ur_conn *, enum conn_state);
+static void	ur_conn_state(struct ur_conn *, enum conn_state);
 static void	ur_conn_finish(struct ur_conn *, const char *);
 static void	ur_conn_release(struct ur_conn *);
 
@@ -49,29 +41,15 @@ static void	ur_conn_release(struct ur_conn *);
 void
 ur_admit(struct ur_worker *uw, int fd)
 {
-	const struct iod_conf	*conf = uw->uw_worker->w_conf;
-	struct ur_conn		*c;
+	struct conn	*c;
+	struct ur_conn	*uc;
 
-	if (engine_admit(conf, fd) == -1)
+	if ((c = conn_admit(uw->uw_worker, fd, uw->uw_now)) == NULL)
 		return;
-	if ((c = calloc(1, sizeof(*c))) == NULL) {
-		engine_refuse(fd, "out of memory");
-		return;
-	}
-	c->c_uw = uw;
-	c->c_fd = fd;
-	c->c_mode = conf->mode;
-	c->c_idle = conf->idle_timeout;
-	c->c_max_pending = (uint32_t)conf->max_pending_bytes;
-	c->c_last_io = uw->uw_now;
-	c->c_state = CONN_READING;
-	engine_sockopts(conf, fd);
-	if (ur_conn_recv(c) == -1) {
-		free(c);
-		engine_refuse(fd, "no io_uring submission slot");
-		return;
-	}
-	TAILQ_INSERT_TAIL(&uw->uw_conns, c, c_entry);
+	uc = (struct ur_conn *)c;
+	uc->uc_uw = uw;
+	if (ur_conn_recv(uc) == -1)
+		conn_refuse(uw->uw_worker, c, "no io_uring submission slot");
 }
 
 /*
@@ -82,15 +60,15 @@ static int
 ur_conn_recv(struct ur_conn *c)
 {
 	struct io_uring_sqe	*sqe;
-	uint32_t		 len = c->c_max_pending - c->c_owed;
+	uint32_t		 len = c->uc_conn.c_max_pending - c->uc_owed;
 
-	if ((sqe = ur_sqe(c->c_uw, c, UR_RECV)) == NULL)
+	if ((sqe = ur_sqe(c->uc_uw, c, UR_RECV)) == NULL)
 		return (-1);
-	io_uring_prep_recv(sqe, c->c_fd, NULL, len < UR_BUFSZ ? len : UR_BUFSZ,
+	io_uring_prep_recv(sqe, conn_fd(&c->uc_conn), NULL, len < UR_BUFSZ ? len : UR_BUFSZ,
 	    0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = UR_BGID;
-	c->c_ops |= UR_OP_RECV;
+	c->uc_ops |= UR_OP_RECV;
 	return (0);
 }
 
@@ -100,33 +78,34 @@ ur_conn_recv_done(struct ur_conn *c, int res, unsigned flags)
 {
 	int	bid = -1;
 
-	c->c_ops &= ~UR_OP_RECV;
+	c->uc_ops &= ~UR_OP_RECV;
 	if (flags & IORING_CQE_F_BUFFER)
 		bid = (int)(flags >> IORING_CQE_BUFFER_SHIFT);
-	if (res > 0 && bid != -1 && c->c_state != CONN_CLOSED) {
+	if (res > 0 && bid != -1 && c->uc_conn.c_state != CONN_CLOSED) {
 		ur_conn_input(c, bid, res);
 		return;
 	}
 	if (bid != -1)
-		ur_buf_put(c->c_uw, bid);
-	if (c->c_state == CONN_CLOSED)
+		ur_buf_put(c->uc_uw, bid);
+	if (c->uc_conn.c_state == CONN_CLOSED)
 		ur_conn_release(c);
 	else if (res == 0) {
-		c->c_eof = 1;
-		if (c->c_state == CONN_LINGERING)
-			ur_conn_close(c, "drained");
-		else if (c->c_state == CONN_DRAINING)
+		c->uc_conn.c_eof = 1;
+		if (c->uc_conn.c_state == CONN_LINGERING)
+			ur_conn_end(c, "drained");
+		else if (c->uc_conn.c_state == CONN_DRAINING)
 			ur_conn_next(c);
 		else
-			ur_conn_drain(c, "end of input");
+			ur_conn_drain(c->uc_uw->uw_worker, &c->uc_conn,
+			    "end of input");
 	} else if (res == -ENOBUFS) {
-		ur_bufs_grow(c->c_uw);
-		c->c_starved = 1;
-		TAILQ_INSERT_TAIL(&c->c_uw->uw_starved, c, c_wait_entry);
+		ur_bufs_grow(c->uc_uw);
+		c->uc_starved = 1;
+		TAILQ_INSERT_TAIL(&c->uc_uw->uw_starved, c, uc_wait_entry);
 	} else if (res == -EINTR || res == -EAGAIN || res == -ECANCELED)
 		ur_conn_next(c);
 	else
-		ur_conn_close(c, res > 0 ? "recv without a buffer" :
+		ur_conn_end(c, res > 0 ? "recv without a buffer" :
 		    strerror(-res));
 }
 
@@ -139,26 +118,26 @@ ur_conn_recv_done(struct ur_conn *c, int res, unsigned flags)
 static void
 ur_conn_input(struct ur_conn *c, int bid, int n)
 {
-	struct ur_worker	*uw = c->c_uw;
+	struct ur_worker	*uw = c->uc_uw;
 	unsigned char		*p = uw->uw_bufs + (size_t)bid * UR_BUFSZ;
 	int			 error;
 
-	c->c_last_io = uw->uw_now;
-	if (c->c_state == CONN_LINGERING) {
+	conn_touch(&c->uc_conn, uw->uw_now);
+	if (c->uc_conn.c_state == CONN_LINGERING) {
 		ur_buf_put(uw, bid);
 		ur_conn_next(c);
 		return;
 	}
 	stats_add_in((uint64_t)n);
-	transform_apply(c->c_mode, p, (size_t)n);
-	error = ur_out_append(c->c_sending == NULL ? &c->c_sending :
-	    &c->c_queued, p, (uint32_t)n, c->c_max_pending);
+	transform_apply(c->uc_conn.c_mode, p, (size_t)n);
+	error = ur_out_append(c->uc_sending == NULL ? &c->uc_sending :
+	    &c->uc_queued, p, (uint32_t)n, c->uc_conn.c_max_pending);
 	ur_buf_put(uw, bid);
 	if (error == -1) {
-		ur_conn_close(c, "out of memory");
+		ur_conn_end(c, "out of memory");
 		return;
 	}
-	c->c_owed += (uint32_t)n;
+	c->uc_owed += (uint32_t)n;
 	ur_conn_next(c);
 }
 
@@ -198,16 +177,16 @@ static int
 ur_conn_send(struct ur_conn *c)
 {
 	struct io_uring_sqe	*sqe;
-	struct ur_out		*o = c->c_sending;
+	struct ur_out		*o = c->uc_sending;
 	uint32_t		 len = o->o_len - o->o_off;
 
-	if ((sqe = ur_sqe(c->c_uw, c, UR_SEND)) == NULL) {
-		ur_conn_close(c, "no io_uring submission slot");
+	if ((sqe = ur_sqe(c->uc_uw, c, UR_SEND)) == NULL) {
+		ur_conn_end(c, "no io_uring submission slot");
 		return (-1);
 	}
-	io_uring_prep_send(sqe, c->c_fd, o->o_data + o->o_off,
+	io_uring_prep_send(sqe, conn_fd(&c->uc_conn), o->o_data + o->o_off,
 	    len < ENGINE_IO_MAX ? len : ENGINE_IO_MAX, MSG_NOSIGNAL);
-	c->c_ops |= UR_OP_SEND;
+	c->uc_ops |= UR_OP_SEND;
 	return (0);
 }
 
@@ -215,26 +194,26 @@ ur_conn_send(struct ur_conn *c)
 void
 ur_conn_send_done(struct ur_conn *c, int res)
 {
-	struct ur_out	*o = c->c_sending;
+	struct ur_out	*o = c->uc_sending;
 
-	c->c_ops &= ~UR_OP_SEND;
-	if (c->c_state == CONN_CLOSED) {
+	c->uc_ops &= ~UR_OP_SEND;
+	if (c->uc_conn.c_state == CONN_CLOSED) {
 		ur_conn_release(c);
 		return;
 	}
 	if (res <= 0 && res != -EINTR && res != -EAGAIN) {
-		ur_conn_close(c, res == 0 ? "send made no progress" :
+		ur_conn_end(c, res == 0 ? "send made no progress" :
 		    strerror(-res));
 		return;
 	}
 	if (res > 0) {
 		stats_add_out((uint64_t)res);
-		c->c_last_io = c->c_uw->uw_now;
-		c->c_owed -= (uint32_t)res;
+		conn_touch(&c->uc_conn, c->uc_uw->uw_now);
+		c->uc_owed -= (uint32_t)res;
 		if ((o->o_off += (uint32_t)res) == o->o_len) {
 			free(o);
-			c->c_sending = c->c_queued;
-			c->c_queued = NULL;
+			c->uc_sending = c->uc_queued;
+			c->uc_queued = NULL;
 		}
 	}
 	ur_conn_next(c);
@@ -242,39 +221,36 @@ ur_conn_send_done(struct ur_conn *c, int res)
 
 /*
  * After a completion: send what is owed, and read, pause, resume or
- * finish as the state and what is owed call for.  The backpressure rule
- * is outbuf.c's: stop reading at max_pending_bytes owed, start again
- * once that has drained to half.
+ * finish as the state and the core's backpressure rule call for.
  */
 void
 ur_conn_next(struct ur_conn *c)
 {
-	if (c->c_sending != NULL && !(c->c_ops & UR_OP_SEND) &&
+	struct conn	*cc = &c->uc_conn;
+
+	if (c->uc_sending != NULL && !(c->uc_ops & UR_OP_SEND) &&
 	    ur_conn_send(c) == -1)
 		return;
-	if (c->c_state == CONN_READING && c->c_owed >= c->c_max_pending)
-		ur_conn_set_state(c, CONN_PAUSED);
-	else if (c->c_state == CONN_PAUSED &&
-	    c->c_owed <= c->c_max_pending / 2)
-		ur_conn_set_state(c, CONN_READING);
-	else if (c->c_state == CONN_DRAINING && c->c_owed == 0 &&
-	    c->c_ops == 0) {
+	if (cc->c_state == CONN_READING && conn_full(cc, c->uc_owed))
+		ur_conn_state(c, CONN_PAUSED);
+	else if (cc->c_state == CONN_PAUSED && conn_drained(cc, c->uc_owed))
+		ur_conn_state(c, CONN_READING);
+	else if (cc->c_state == CONN_DRAINING && c->uc_owed == 0 &&
+	    c->uc_ops == 0) {
 		ur_conn_finish(c, "drained");
 		return;
 	}
-	if ((c->c_state == CONN_READING || c->c_state == CONN_LINGERING) &&
-	    !(c->c_ops & UR_OP_RECV) && !c->c_starved &&
+	if ((cc->c_state == CONN_READING || cc->c_state == CONN_LINGERING) &&
+	    !(c->uc_ops & UR_OP_RECV) && !c->uc_starved &&
 	    ur_conn_recv(c) == -1)
-		ur_conn_close(c, "no io_uring submission slot");
+		ur_conn_end(c, "no io_uring submission slot");
 }
 
-/* The one place a connection changes state. */
+/* Change the state through the core's setter. */
 static void
-ur_conn_set_state(struct ur_conn *c, enum conn_state state)
+ur_conn_state(struct ur_conn *c, enum conn_state state)
 {
-	log_debug("worker %d: fd %d: %s -> %s", c->c_uw->uw_worker->w_id,
-	    c->c_fd, conn_state_names[c->c_state], conn_state_names[state]);
-	c->c_state = state;
+	conn_set_state(c->uc_uw->uw_worker, &c->uc_conn, state);
 }
 
 /*
@@ -282,90 +258,82 @@ ur_conn_set_state(struct ur_conn *c, enum conn_state state)
  * flight is cancelled, but may still bring bytes, which are then sent.
  */
 void
-ur_conn_drain(struct ur_conn *c, const char *why)
+ur_conn_drain(struct worker *w, struct conn *cc, const char *why)
 {
-	if (c->c_state == CONN_DRAINING || c->c_state == CONN_LINGERING)
+	struct ur_conn	*c = (struct ur_conn *)cc;
+
+	if (conn_ending(cc))
 		return;
-	if (c->c_owed == 0 && c->c_ops == 0) {
+	if (c->uc_owed == 0 && c->uc_ops == 0) {
 		ur_conn_finish(c, why);
 		return;
 	}
-	if ((c->c_ops & UR_OP_RECV) &&
-	    ur_cancel(c->c_uw, ur_ud(c, UR_RECV)) == -1)
-		(void)shutdown(c->c_fd, SHUT_RD);
-	ur_conn_set_state(c, CONN_DRAINING);
+	if ((c->uc_ops & UR_OP_RECV) &&
+	    ur_cancel(c->uc_uw, ur_ud(c, UR_RECV)) == -1)
+		(void)shutdown(conn_fd(cc), SHUT_RD);
+	conn_set_state(w, cc, CONN_DRAINING);
 }
 
 /*
- * Everything owed is with the kernel: close, or linger if that would lose
- * it, reading and discarding until the client's end of input.
+ * Everything owed is with the kernel: close, or linger as the core says,
+ * reading and discarding until the client's end of input.
  */
 static void
 ur_conn_finish(struct ur_conn *c, const char *why)
 {
-	if (c->c_eof || !engine_must_linger(c->c_fd) ||
-	    shutdown(c->c_fd, SHUT_WR) == -1) {
-		ur_conn_close(c, why);
+	if (!conn_finish(c->uc_uw->uw_worker, &c->uc_conn)) {
+		ur_conn_end(c, why);
 		return;
 	}
-	ur_conn_set_state(c, CONN_LINGERING);
 	ur_conn_next(c);
 }
 
-/*
- * The one way a connection ends.  Its requests in flight are cancelled;
- * the descriptor stays open until they have ended (ur_conn_release), so
- * that its number cannot go to a new connection while a request that is
- * queued but not yet submitted still names it.
- */
+/* The core's close: end c now. */
 void
-ur_conn_close(struct ur_conn *c, const char *why)
+ur_conn_close(struct worker *w, struct conn *cc, const char *why)
 {
-	struct ur_worker	*uw = c->c_uw;
-
-	if (c->c_state == CONN_CLOSED)
-		return;
-	log_debug("worker %d: closing fd %d: %s", uw->uw_worker->w_id,
-	    c->c_fd, why);
-	if (c->c_starved)
-		TAILQ_REMOVE(&uw->uw_starved, c, c_wait_entry);
-	c->c_starved = 0;
-	ur_conn_set_state(c, CONN_CLOSED);
-	TAILQ_REMOVE(&uw->uw_conns, c, c_entry);
-	TAILQ_INSERT_TAIL(&uw->uw_closed, c, c_entry);
-	if (((c->c_ops & UR_OP_RECV) &&
-	    ur_cancel(uw, ur_ud(c, UR_RECV)) == -1) ||
-	    ((c->c_ops & UR_OP_SEND) &&
-	    ur_cancel(uw, ur_ud(c, UR_SEND)) == -1))
-		(void)shutdown(c->c_fd, SHUT_RDWR);
-	stats_release();
-	ur_conn_release(c);
-	if (uw->uw_stopping && TAILQ_EMPTY(&uw->uw_conns))
-		uw->uw_done = 1;
+	ur_conn_end((struct ur_conn *)cc, why);
 }
 
-/* Free a closed connection once no request refers to it. */
+/*
+ * The one way a connection ends here: the core releases it, and its
+ * requests in flight are cancelled.  The slot and the descriptor stay
+ * until they have ended (ur_conn_release), so that the number cannot go
+ * to a new connection while a request that is queued but not yet
+ * submitted still names it.
+ */
+void
+ur_conn_end(struct ur_conn *c, const char *why)
+{
+	struct ur_worker	*uw = c->uc_uw;
+	int			 fd = conn_fd(&c->uc_conn);
+
+	if (c->uc_conn.c_state == CONN_CLOSED)
+		return;
+	conn_release(uw->uw_worker, &c->uc_conn, why);
+	if (c->uc_starved)
+		TAILQ_REMOVE(&uw->uw_starved, c, uc_wait_entry);
+	c->uc_starved = 0;
+	TAILQ_INSERT_TAIL(&uw->uw_closed, c, uc_entry);
+	if (((c->uc_ops & UR_OP_RECV) &&
+	    ur_cancel(uw, ur_ud(c, UR_RECV)) == -1) ||
+	    ((c->uc_ops & UR_OP_SEND) &&
+	    ur_cancel(uw, ur_ud(c, UR_SEND)) == -1))
+		(void)shutdown(fd, SHUT_RDWR);
+	ur_conn_release(c);
+}
+
+/*
+ * Free a closed connection's buffers once no request refers to it, and
+ * close its descriptor, last: the slot may be taken again at once.
+ */
 static void
 ur_conn_release(struct ur_conn *c)
 {
-	if (c->c_state != CONN_CLOSED || c->c_ops != 0)
+	if (c->uc_conn.c_state != CONN_CLOSED || c->uc_ops != 0)
 		return;
-	TAILQ_REMOVE(&c->c_uw->uw_closed, c, c_entry);
-	close(c->c_fd);
-	free(c->c_sending);
-	free(c->c_queued);
-	free(c);
-}
-
-/* Drain or close every connection; fn may free the one it is given. */
-void
-ur_conn_all(struct ur_worker *uw, void (*fn)(struct ur_conn *, const char *),
-    const char *why)
-{
-	struct ur_conn	*c, *next;
-
-	for (c = TAILQ_FIRST(&uw->uw_conns); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, c_entry);
-		fn(c, why);
-	}
+	TAILQ_REMOVE(&c->uc_uw->uw_closed, c, uc_entry);
+	free(c->uc_sending);
+	free(c->uc_queued);
+	close(conn_fd(&c->uc_conn));
 }

@@ -68,17 +68,3 @@ outbuf_free(struct outbuf *ob)
 	free(ob->ob_data);
 	memset(ob, 0, sizeof(*ob));
 }
-
-/* Stop reading from a client once it is owed max_pending bytes... */
-int
-outbuf_full(const struct outbuf *ob, size_t max_pending)
-{
-	return (ob->ob_len >= max_pending);
-}
-
-/* ...and start again once that has drained to half. */
-int
-outbuf_drained(const struct outbuf *ob, size_t max_pending)
-{
-	return (ob->ob_len <= max_pending / 2);
-}

@@ -19,8 +19,4 @@ void	outbuf_consume(struct outbuf *, size_t);
 size_t	outbuf_pending(const struct outbuf *);
 void	outbuf_free(struct outbuf *);
 
-/* The backpressure rule shared by every engine. */
-int	outbuf_full(const struct outbuf *, size_t);
-int	outbuf_drained(const struct outbuf *, size_t);
-
 #endif

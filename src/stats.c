@@ -50,6 +50,13 @@ stats_set_limit(uint64_t limit)
 	atomic_store(&stats->limit, limit);
 }
 
+/* max_connections as in force. */
+uint64_t
+stats_limit(void)
+{
+	return (atomic_load(&stats->limit));
+}
+
 /* Claim a connection slot; return 0 and count a rejection when full. */
 int
 stats_admit(void)

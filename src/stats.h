@@ -18,6 +18,7 @@ int	stats_share(void);
 
 /* Admission. */
 void	stats_set_limit(uint64_t);
+uint64_t stats_limit(void);
 int	stats_admit(void);
 void	stats_release(void);
 

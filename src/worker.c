@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "conf.h"
+#include "conn.h"
 #include "log.h"
 #include "worker.h"
 
@@ -77,6 +78,7 @@ worker_start_all(const struct engine *ops, const struct iod_conf *conf,
 		w->w_listeners = ls;
 		w->w_nlisteners = nls;
 		w->w_done = done_fd;
+		w->w_first = -1;
 		if ((w->w_notify = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
 			fatal(EX_OSERR, "eventfd");
 		errno = pthread_create(&w->w_thread, NULL, worker_main,
@@ -107,7 +109,9 @@ worker_main(void *arg)
 	struct worker		*w = &ws->ws_worker;
 	uint64_t		 one = 1;
 
-	if (w->w_ops->start(w, ws->ws_cause, sizeof(ws->ws_cause)) == -1) {
+	if ((w->w_ops->conn_size > 0 && conn_table_init(w->w_ops->conn_size,
+	    ws->ws_cause, sizeof(ws->ws_cause)) == -1) ||
+	    w->w_ops->start(w, ws->ws_cause, sizeof(ws->ws_cause)) == -1) {
 		worker_report(ws, -1);
 		return (NULL);
 	}
@@ -196,7 +200,7 @@ worker_drain(struct worker *w)
 			w->w_listeners = queue[i].listeners;
 			w->w_nlisteners = queue[i].nlisteners;
 		}
-		w->w_ops->command(w, queue[i].cmd);
+		engine_command(w, queue[i].cmd);
 		worker_ack(ws, queue[i].gen);
 	}
 }

@@ -30,6 +30,9 @@ struct worker {
 	size_t			 w_nlisteners;
 	int			 w_notify;	/* eventfd: commands waiting */
 	int			 w_done;	/* supervisor's eventfd: exited */
+	int			 w_stopping;	/* STOP or DEADLINE handled */
+	int			 w_first;	/* its connections: conn.c */
+	size_t			 w_nconns;
 };
 
 /* Lifecycle, called by the supervisor. */

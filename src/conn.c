@@ -1,0 +1,485 @@
+/*
+ * The connection vocabulary: what every engine's connections have in
+ * common, and every rule about them, written once.  An engine says how
+ * its model waits, reads and writes, and calls these at the moments its
+ * model defines: a descriptor accepted, a byte moved, output owed, the
+ * end of input, a second gone by, a command from the supervisor.
+ *
+ * The rules, in the order a connection meets them:
+ *  - admission: max_connections (conn_claim), then a slot in the table
+ *    by descriptor and the settings of the moment, kept for the
+ *    connection's life (conn_admit, conn_init): a reload changes what
+ *    new connections get, never what established ones have;
+ *  - backpressure: stop reading once max_pending_bytes are owed, start
+ *    again once that has drained to half (conn_full, conn_drained), as
+ *    libevent's le-proxy sample and OpenBSD's httpd do;
+ *  - idle: no byte either way for idle_timeout ends the connection,
+ *    judged on one millisecond clock (conn_idle_left, conn_tick);
+ *  - the end: once everything owed is with the kernel, close, or shut
+ *    down the sending side and linger when a close would reset the
+ *    connection (conn_finish, conn_must_linger); and one release, with
+ *    its log line and counters (conn_release, conn_closed).
+ *
+ * The table holds a slot for every descriptor the kernel could hand out
+ * (fs.nr_open), each the size of the engine's connection rounded up to a
+ * power of two, so a connection's descriptor is its slot's offset and a
+ * connection costs no allocation of its own.  It is address space only:
+ * MAP_NORESERVE, and a page is backed once a slot on it is used.  Every
+ * worker shares it; a descriptor, and so its slot, belongs to one worker
+ * at a time, and only that worker's thread touches the slot.  A worker
+ * links its connections by descriptor (w_first, c_next, c_prev).
+ */
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+
+#include <linux/sockios.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "conn.h"
+#include "engine.h"
+#include "log.h"
+#include "ratelimit.h"
+#include "stats.h"
+#include "transform.h"
+#include "worker.h"
+
+/* fs.nr_open when /proc does not say: the kernel's default. */
+#define CONN_NR_OPEN	(1024 * 1024)
+
+_Static_assert(sizeof(struct conn) == 20, "struct conn grew");
+
+static const char *const conn_state_names[] = {
+	"reading", "paused", "draining", "lingering", "closed"
+};
+
+static pthread_mutex_t	 conn_table_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned char	*conn_slots;
+static size_t		 conn_nslots;
+static unsigned int	 conn_shift;	/* a slot is 1 << conn_shift bytes */
+
+static struct ratelimit	 conn_rl_full = RATELIMIT_INITIALIZER(1);
+static struct ratelimit	 conn_rl_refused = RATELIMIT_INITIALIZER(1);
+
+static size_t	conn_nr_open(void);
+static void	conn_link(struct worker *, struct conn *);
+static void	conn_unlink(struct worker *, struct conn *);
+static int	conn_reset(int);
+
+/*
+ * Make the table for connections of size bytes, once per process; every
+ * worker of the process serves the same engine.  Returns -1 and a cause
+ * when the address space cannot be had.
+ */
+int
+conn_table_init(size_t size, char *cause, size_t len)
+{
+	unsigned int	 shift = 0;
+	size_t		 n;
+	void		*p;
+	int		 rc = 0;
+
+	while (((size_t)1 << shift) < size)
+		shift++;
+	pthread_mutex_lock(&conn_table_lock);
+	if (conn_slots != NULL) {
+		if (shift > conn_shift) {
+			snprintf(cause, len, "connection table made for %zu "
+			    "bytes a slot, not %zu", (size_t)1 << conn_shift,
+			    size);
+			rc = -1;
+		}
+		goto out;
+	}
+	n = conn_nr_open();
+	p = mmap(NULL, n << shift, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED) {
+		snprintf(cause, len, "cannot map a connection table: %s",
+		    strerror(errno));
+		rc = -1;
+		goto out;
+	}
+	conn_slots = p;
+	conn_nslots = n;
+	conn_shift = shift;
+out:
+	pthread_mutex_unlock(&conn_table_lock);
+	return (rc);
+}
+
+/* The most descriptors a process could ever have: fs.nr_open. */
+static size_t
+conn_nr_open(void)
+{
+	FILE		*f;
+	unsigned long	 n = CONN_NR_OPEN;
+
+	if ((f = fopen("/proc/sys/fs/nr_open", "re")) != NULL) {
+		if (fscanf(f, "%lu", &n) != 1)
+			n = CONN_NR_OPEN;
+		fclose(f);
+	}
+	return (n);
+}
+
+/* The slot of descriptor fd, which must be below fs.nr_open. */
+struct conn *
+conn_at(int fd)
+{
+	return ((struct conn *)(conn_slots + ((size_t)fd << conn_shift)));
+}
+
+/* The descriptor of the connection in slot c. */
+int
+conn_fd(const struct conn *c)
+{
+	return ((int)(((const unsigned char *)c - conn_slots) >> conn_shift));
+}
+
+/* Take the settings of conf for a connection admitted at now. */
+void
+conn_init(struct conn *c, const struct iod_conf *conf, int64_t now)
+{
+	c->c_max_pending = (uint32_t)conf->max_pending_bytes;
+	c->c_idle = (unsigned int)conf->idle_timeout;
+	c->c_mode = conf->mode;
+	c->c_state = CONN_READING;
+	c->c_eof = 0;
+	c->c_flags = 0;
+	conn_touch(c, now);
+}
+
+/*
+ * Claim a place under max_connections for a just-accepted descriptor.
+ * Over the limit, close it at once without a byte written (any byte
+ * would read as an echo), count it and say so at most once a second,
+ * naming the limit in force; return -1.
+ */
+int
+conn_claim(int fd)
+{
+	unsigned long	n;
+
+	if (stats_admit())
+		return (0);
+	close(fd);
+	if (ratelimit_allow(&conn_rl_full, &n))
+		log_warnx("max_connections (%llu) reached: rejected %lu "
+		    "connections", (unsigned long long)stats_limit(), n);
+	return (-1);
+}
+
+/* TCP_NODELAY always (replies are small and immediate); keepalive if set. */
+void
+conn_sockopts(const struct iod_conf *conf, int fd)
+{
+	int	on = 1, idle = conf->tcp_keepalive;
+
+	/* Both fail harmlessly on unix sockets. */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+	if (idle > 0) {
+		(void)setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle,
+		    sizeof(idle));
+	}
+}
+
+/*
+ * Admit a just-accepted descriptor to worker w, with the worker's
+ * settings of the moment: a zeroed slot the size of the engine's
+ * connection, at the head of the worker's list.  NULL when it was closed
+ * instead.
+ */
+struct conn *
+conn_admit(struct worker *w, int fd, int64_t now)
+{
+	struct conn	*c;
+
+	if (conn_claim(fd) == -1)
+		return (NULL);
+	if ((size_t)fd >= conn_nslots) {
+		conn_refuse_fd(fd, "descriptor above fs.nr_open");
+		return (NULL);
+	}
+	c = conn_at(fd);
+	memset(c, 0, (size_t)1 << conn_shift);
+	conn_init(c, w->w_conf, now);
+	conn_link(w, c);
+	conn_sockopts(w->w_conf, fd);
+	return (c);
+}
+
+/* Close an admitted connection the engine cannot serve, and say why. */
+void
+conn_refuse(struct worker *w, struct conn *c, const char *why)
+{
+	conn_unlink(w, c);
+	conn_refuse_fd(conn_fd(c), why);
+}
+
+/* Close an admitted descriptor that cannot be served, and say why. */
+void
+conn_refuse_fd(int fd, const char *why)
+{
+	unsigned long	n;
+
+	close(fd);
+	stats_release();
+	stats_count_reject();
+	if (ratelimit_allow(&conn_rl_refused, &n))
+		log_warnx("refused %lu connections: %s", n, why);
+}
+
+/* Put c at the head of w's connections. */
+static void
+conn_link(struct worker *w, struct conn *c)
+{
+	int	fd = conn_fd(c);
+
+	c->c_prev = -1;
+	c->c_next = w->w_first;
+	if (w->w_first != -1)
+		conn_at(w->w_first)->c_prev = fd;
+	w->w_first = fd;
+	w->w_nconns++;
+}
+
+/* Take c out of w's connections. */
+static void
+conn_unlink(struct worker *w, struct conn *c)
+{
+	if (c->c_prev != -1)
+		conn_at(c->c_prev)->c_next = c->c_next;
+	else
+		w->w_first = c->c_next;
+	if (c->c_next != -1)
+		conn_at(c->c_next)->c_prev = c->c_prev;
+	w->w_nconns--;
+}
+
+/* The one place a connection changes state. */
+void
+conn_set_state(const struct worker *w, struct conn *c, enum conn_state state)
+{
+	log_debug("worker %d: fd %d: %s -> %s", w->w_id, conn_fd(c),
+	    conn_state_names[c->c_state], conn_state_names[state]);
+	c->c_state = state;
+}
+
+/* The name of a state, for log lines. */
+const char *
+conn_state_name(enum conn_state state)
+{
+	return (conn_state_names[state]);
+}
+
+/* A byte moved at now. */
+void
+conn_touch(struct conn *c, int64_t now)
+{
+	c->c_last_io = (uint32_t)now;
+}
+
+/* Stop reading from a client once it is owed max_pending_bytes... */
+int
+conn_full(const struct conn *c, size_t owed)
+{
+	return (owed >= c->c_max_pending);
+}
+
+/* ...and start again once that has drained to half. */
+int
+conn_drained(const struct conn *c, size_t owed)
+{
+	return (owed <= conn_resume_level(c));
+}
+
+/* The most a paused connection may owe and read again. */
+size_t
+conn_resume_level(const struct conn *c)
+{
+	return (c->c_max_pending / 2);
+}
+
+/*
+ * Milliseconds until idle_timeout ends c if no byte moves, at now: 0 when
+ * it has, -1 when c has no idle_timeout.  The clock is engine_now_ms(),
+ * kept modulo 2^32: the difference is right for 49 days, and
+ * idle_timeout is at most 7.
+ */
+int64_t
+conn_idle_left(const struct conn *c, int64_t now)
+{
+	uint32_t	idle = (uint32_t)c->c_idle * 1000;
+	uint32_t	quiet = (uint32_t)now - c->c_last_io;
+
+	if (idle == 0)
+		return (-1);
+	return (quiet >= idle ? 0 : (int64_t)(idle - quiet));
+}
+
+/* Has c stopped reading for good: draining, lingering or closed? */
+int
+conn_ending(const struct conn *c)
+{
+	return (c->c_state >= CONN_DRAINING);
+}
+
+/*
+ * Everything owed to c is with the kernel: decide how it ends.  Return 0
+ * when it may close now.  Otherwise its sending side has been shut down
+ * and it is LINGERING: the engine reads and discards until the client's
+ * end of input, and conn_tick() closes it once nothing is left to lose.
+ */
+int
+conn_finish(const struct worker *w, struct conn *c)
+{
+	int	fd = conn_fd(c);
+
+	if (c->c_eof || !conn_must_linger(fd) || shutdown(fd, SHUT_WR) == -1)
+		return (0);
+	conn_set_state(w, c, CONN_LINGERING);
+	return (1);
+}
+
+/*
+ * Would closing fd now lose data or end in a reset?  A close with unread
+ * input makes the kernel send a reset, and so does input that arrives
+ * after the close; a reset destroys whatever the client has not yet
+ * acknowledged, and the client sees an error where it expected the end
+ * of input.  So with unread input or unacknowledged output, the caller
+ * shuts down its sending side instead, reads and discards until the
+ * client's end of input (or the shutdown deadline), and closes then.
+ * A connection the client has reset loses nothing by a close.
+ */
+int
+conn_must_linger(int fd)
+{
+	int	unread = 0;
+
+	if (ioctl(fd, SIOCINQ, &unread) == -1)
+		return (0);
+	if (unread == 0)
+		return (conn_unacked(fd) > 0);
+	return (!conn_reset(fd));
+}
+
+/*
+ * Bytes written to fd that the client has not acknowledged yet.  SIOCOUTQ
+ * alone is not enough: after a reset the kernel goes on counting what was
+ * never acknowledged, though none of it can reach the client any more,
+ * and a drain that waited for it to fall would wait until its deadline.
+ */
+int
+conn_unacked(int fd)
+{
+	int	unacked = 0;
+
+	if (ioctl(fd, SIOCOUTQ, &unacked) == -1 || unacked <= 0 ||
+	    conn_reset(fd))
+		return (0);
+	return (unacked);
+}
+
+/*
+ * Has fd's connection been reset (or closed for good) in the kernel?  Not
+ * TCP (a unix socket): no, and what its queues say stands.
+ */
+static int
+conn_reset(int fd)
+{
+	struct tcp_info	ti;
+	socklen_t	len = sizeof(ti);
+
+	if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
+		return (0);
+	return (ti.tcpi_state == TCP_CLOSE);
+}
+
+/*
+ * The one way a connection in the table ends: out of its worker's list,
+ * CLOSED, its line logged and its place under max_connections given
+ * back.  The engine then frees what it holds and closes the descriptor
+ * last, touching the slot no more: whichever worker gets the number next
+ * may take the slot at once.
+ */
+void
+conn_release(struct worker *w, struct conn *c, const char *why)
+{
+	conn_unlink(w, c);
+	c->c_state = CONN_CLOSED;
+	conn_closed(w, conn_fd(c), why);
+}
+
+/* A connection of w's has ended, for why: the one close line, counted. */
+void
+conn_closed(const struct worker *w, int fd, const char *why)
+{
+	log_debug("worker %d: closing fd %d: %s", w->w_id, fd, why);
+	stats_release();
+}
+
+/*
+ * Once every ENGINE_TICK_MS: close w's connections that have been idle
+ * for their idle_timeout, and lingering ones that have nothing left to
+ * lose.  A connection is closed up to a tick late, never early.
+ */
+void
+conn_tick(struct worker *w, int64_t now)
+{
+	const struct engine	*e = w->w_ops;
+	struct conn		*c;
+	int			 fd, next;
+
+	for (fd = w->w_first; fd != -1; fd = next) {
+		c = conn_at(fd);
+		next = c->c_next;
+		if (e->sync != NULL)
+			e->sync(c);
+		if (c->c_state == CONN_LINGERING && !conn_must_linger(fd))
+			e->close(w, c, "drained");
+		else if (conn_idle_left(c, now) == 0) {
+			stats_count_timeout();
+			e->close(w, c, "idle timeout");
+		}
+	}
+}
+
+/* Tell every connection of w to drain, or close them all now. */
+void
+conn_halt_all(struct worker *w, enum conn_order order)
+{
+	const struct engine	*e = w->w_ops;
+	int			 fd, next;
+
+	if (e->halt != NULL) {
+		e->halt(w, order);
+		return;
+	}
+	for (fd = w->w_first; fd != -1; fd = next) {
+		next = conn_at(fd)->c_next;
+		if (order == CONN_DRAIN)
+			e->drain(w, conn_at(fd), "shutdown");
+		else if (order == CONN_CUT)
+			e->close(w, conn_at(fd), "shutdown deadline");
+	}
+}
+
+/* How many connections w holds. */
+size_t
+conn_count(const struct worker *w)
+{
+	if (w->w_ops->halt != NULL)
+		return (w->w_ops->count(w));
+	return (w->w_nconns);
+}
