@@ -13,17 +13,16 @@
  * A connection has at most one recv and one send in flight; its states
  * and buffers are described in engine_uring_conn.c.  A recv names no
  * buffer: the kernel takes one from a ring of buffers provided by the
- * worker when data arrives, so an idle connection holds no buffer at all,
- * only its small struct (and the kernel's pending request).
+ * worker when data arrives (engine_uring_ring.c), so an idle connection
+ * holds no buffer at all, only its slot (and the kernel's pending
+ * request).
  *
  * The worker's own requests are a poll on the notify descriptor and a
- * one-second timeout that closes idle connections and ends the pause
- * after an accept failure.  Whatever a completion ends is armed again at
- * the start of the next round, before the worker waits.
+ * one-second timeout that runs the core's idle and linger rules and ends
+ * the pause after an accept failure.  Whatever a completion ends is
+ * armed again at the start of the next round, before the worker waits.
  */
-#include <sys/mman.h>
 #include <sys/queue.h>
-#include <sys/socket.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -35,7 +34,8 @@
 #include "conf.h"
 #include "engine.h"
 #ifdef HAVE_LIBURING
-#include "engine_uring.h"
+#include "engine_uring_conn.h"
+#include "engine_uring_ring.h"
 #endif
 #include "log.h"
 #include "stats.h"
@@ -57,24 +57,37 @@ const struct engine engine_uring = {
 
 #else /* HAVE_LIBURING */
 
-#define UR_SQ_ENTRIES	256	/* submissions per batch; more flush early */
-#define UR_CQ_ENTRIES	4096	/* the kernel keeps any overflow */
-#define UR_NBUFS_STEP	8	/* provided at first, and added on shortage */
 #define UR_ROUND	256	/* completions handled per round */
 #define UR_QUIESCE_S	5	/* seconds stop() waits for cancellations */
 
-static int	ur_probe(char *, size_t);
+/* A listener, and its one accept in flight. */
+struct ur_listener {
+	const struct listener	*l_src;
+	int			 l_fd;
+	int			 l_armed;	/* an accept is in flight */
+	int			 l_cancelling;	/* and its cancel too */
+	int			 l_gone;	/* dropped: never arm again */
+	int64_t			 l_resume_at;	/* ms: paused until; 0: not */
+};
+
+/* A worker's ring, listeners and connections. */
+struct ur_worker {
+	struct worker		*uw_worker;
+	struct ur_ring		 uw_ring;
+	struct ur_conns		 uw_conns;
+	struct __kernel_timespec uw_tick;
+	struct ur_listener	**uw_listeners;
+	size_t			 uw_nlisteners;
+	int			 uw_notify_armed;
+	int			 uw_tick_armed;
+};
+
 static int	ur_start(struct worker *, char *, size_t);
 static void	ur_run(struct worker *);
 static void	ur_stop(struct worker *);
 static void	ur_relisten(struct worker *);
 static void	ur_unlisten_all(struct worker *);
 
-static int	ur_probe_ops(struct io_uring *, char *, size_t);
-static int	ur_ring_init(struct ur_worker *, char *, size_t);
-static struct io_uring_buf_ring *ur_br_setup(struct io_uring *, unsigned,
-		    char *, size_t);
-static int	ur_bufs_init(struct ur_worker *, char *, size_t);
 static int	ur_quiesce(struct ur_worker *);
 static void	ur_free(struct ur_worker *);
 static void	ur_prepare(struct ur_worker *);
@@ -91,67 +104,12 @@ static void	ur_listener_cancel(struct ur_worker *, struct ur_listener *);
 static void	ur_accept_done(struct ur_worker *, struct ur_listener *, int);
 
 const struct engine engine_uring = {
-	.name = "uring", .probe = ur_probe, .start = ur_start, .run = ur_run,
+	.name = "uring", .probe = ur_ring_probe, .start = ur_start,
+	.run = ur_run,
 	.stop = ur_stop, .listen = ur_relisten, .unlisten = ur_unlisten_all,
-	.conn_size = sizeof(struct ur_conn), .drain = ur_conn_drain,
+	.conn_size = UR_CONN_SIZE, .drain = ur_conn_drain,
 	.close = ur_conn_close
 };
-
-/*
- * Create a small ring and check that the kernel offers every request this
- * engine uses, and takes a provided buffer ring (Linux 5.19).
- */
-static int
-ur_probe(char *cause, size_t len)
-{
-	struct io_uring			 ring;
-	struct io_uring_buf_ring	*br = NULL;
-	int				 error;
-
-	if ((error = io_uring_queue_init(4, &ring, 0)) < 0) {
-		snprintf(cause, len, "io_uring_queue_init: %s",
-		    strerror(-error));
-		return (-1);
-	}
-	if (ur_probe_ops(&ring, cause, len) == 0)
-		br = ur_br_setup(&ring, 1, cause, len);
-	io_uring_queue_exit(&ring);
-	if (br == NULL)
-		return (-1);
-	munmap(br, sizeof(struct io_uring_buf));
-	return (0);
-}
-
-/* Check that the kernel offers every request this engine uses. */
-static int
-ur_probe_ops(struct io_uring *ring, char *cause, size_t len)
-{
-	static const struct {
-		int		 op;
-		const char	*name;
-	} ops[] = {
-		{ IORING_OP_ACCEPT, "IORING_OP_ACCEPT" },
-		{ IORING_OP_RECV, "IORING_OP_RECV" },
-		{ IORING_OP_SEND, "IORING_OP_SEND" },
-		{ IORING_OP_POLL_ADD, "IORING_OP_POLL_ADD" },
-		{ IORING_OP_TIMEOUT, "IORING_OP_TIMEOUT" },
-		{ IORING_OP_ASYNC_CANCEL, "IORING_OP_ASYNC_CANCEL" },
-	};
-	struct io_uring_probe	*p;
-	size_t			 i;
-
-	if ((p = io_uring_get_probe_ring(ring)) == NULL) {
-		snprintf(cause, len, "io_uring_get_probe_ring failed");
-		return (-1);
-	}
-	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
-		if (!io_uring_opcode_supported(p, ops[i].op))
-			break;
-	if (i < sizeof(ops) / sizeof(ops[0]))
-		snprintf(cause, len, "the kernel lacks %s", ops[i].name);
-	io_uring_free_probe(p);
-	return (i < sizeof(ops) / sizeof(ops[0]) ? -1 : 0);
-}
 
 /* Create the worker's ring and buffers; accepting starts with run(). */
 static int
@@ -164,15 +122,12 @@ ur_start(struct worker *w, char *cause, size_t len)
 		return (-1);
 	}
 	uw->uw_worker = w;
-	TAILQ_INIT(&uw->uw_closed);
-	TAILQ_INIT(&uw->uw_starved);
 	uw->uw_tick.tv_sec = ENGINE_TICK_MS / 1000;
-	if (ur_ring_init(uw, cause, len) == -1 ||
-	    ur_bufs_init(uw, cause, len) == -1) {
+	if (ur_ring_init(&uw->uw_ring, cause, len) == -1) {
 		ur_free(uw);
 		return (-1);
 	}
-	uw->uw_now = engine_now_ms();
+	ur_conns_init(&uw->uw_conns, w, &uw->uw_ring);
 	w->w_engine = uw;
 	ur_listen(uw);
 	return (0);
@@ -226,120 +181,11 @@ ur_stop(struct worker *w)
 		/* Freeing memory the kernel may still write to is worse. */
 		log_warnx("worker %d: %zu io_uring requests did not end; "
 		    "leaving their memory allocated", w->w_id,
-		    uw->uw_inflight);
+		    uw->uw_ring.r_inflight);
 		return;
 	}
 	w->w_engine = NULL;
 	ur_free(uw);
-}
-
-/*
- * Create the ring.  Only this worker's thread ever submits to it, and
- * with DEFER_TASKRUN the kernel completes requests only when the worker
- * waits for them, instead of interrupting whatever system call it makes;
- * kernels before 6.1 lack that, so fall back to COOP_TASKRUN.
- */
-static int
-ur_ring_init(struct ur_worker *uw, char *cause, size_t len)
-{
-	struct io_uring_params	p;
-	int			error;
-
-	memset(&p, 0, sizeof(p));
-	p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL |
-	    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-	p.cq_entries = UR_CQ_ENTRIES;
-	error = io_uring_queue_init_params(UR_SQ_ENTRIES, &uw->uw_ring, &p);
-	if (error == -EINVAL) {
-		memset(&p, 0, sizeof(p));
-		p.flags = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL |
-		    IORING_SETUP_COOP_TASKRUN;
-		p.cq_entries = UR_CQ_ENTRIES;
-		error = io_uring_queue_init_params(UR_SQ_ENTRIES,
-		    &uw->uw_ring, &p);
-	}
-	if (error < 0) {
-		snprintf(cause, len, "io_uring_queue_init: %s",
-		    strerror(-error));
-		return (-1);
-	}
-	uw->uw_ring_ok = 1;
-	return (0);
-}
-
-/* Register an empty ring of n provided buffers as group UR_BGID. */
-static struct io_uring_buf_ring *
-ur_br_setup(struct io_uring *ring, unsigned n, char *cause, size_t len)
-{
-	struct io_uring_buf_reg		 reg;
-	struct io_uring_buf_ring	*br;
-	size_t				 size = n * sizeof(struct io_uring_buf);
-	int				 error;
-
-	br = mmap(NULL, size, PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (br == MAP_FAILED) {
-		snprintf(cause, len, "mmap: %s", strerror(errno));
-		return (NULL);
-	}
-	memset(&reg, 0, sizeof(reg));
-	reg.ring_addr = (uintptr_t)br;
-	reg.ring_entries = n;
-	reg.bgid = UR_BGID;
-	if ((error = io_uring_register_buf_ring(ring, &reg, 0)) < 0) {
-		snprintf(cause, len, "io_uring_register_buf_ring: %s "
-		    "(Linux 5.19 or later is needed)", strerror(-error));
-		munmap(br, size);
-		return (NULL);
-	}
-	io_uring_buf_ring_init(br);
-	return (br);
-}
-
-/*
- * The worker's receive buffers.  Idle connections hold none, and a
- * connection gives its buffer back as soon as the bytes are copied out
- * (ur_conn_input).  The kernel takes buffers in the order they were
- * given, so every buffer provided is soon touched: provide a few, and
- * more only when a recv finds none free, so that memory follows the
- * number of connections that receive at once.
- */
-static int
-ur_bufs_init(struct ur_worker *uw, char *cause, size_t len)
-{
-	uw->uw_bufs = mmap(NULL, (size_t)UR_NBUFS * UR_BUFSZ,
-	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-	    -1, 0);
-	if (uw->uw_bufs == MAP_FAILED) {
-		uw->uw_bufs = NULL;
-		snprintf(cause, len, "mmap: %s", strerror(errno));
-		return (-1);
-	}
-	uw->uw_br = ur_br_setup(&uw->uw_ring, UR_NBUFS, cause, len);
-	if (uw->uw_br == NULL)
-		return (-1);
-	ur_bufs_grow(uw);
-	return (0);
-}
-
-/* Provide UR_NBUFS_STEP more receive buffers, up to UR_NBUFS. */
-void
-ur_bufs_grow(struct ur_worker *uw)
-{
-	int	i;
-
-	for (i = 0; i < UR_NBUFS_STEP && uw->uw_nbufs < UR_NBUFS; i++)
-		ur_buf_put(uw, uw->uw_nbufs++);
-}
-
-/* Give buffer bid back to the kernel. */
-void
-ur_buf_put(struct ur_worker *uw, int bid)
-{
-	io_uring_buf_ring_add(uw->uw_br, uw->uw_bufs + (size_t)bid * UR_BUFSZ,
-	    UR_BUFSZ, (unsigned short)bid, io_uring_buf_ring_mask(UR_NBUFS),
-	    0);
-	io_uring_buf_ring_advance(uw->uw_br, 1);
 }
 
 /*
@@ -353,25 +199,24 @@ ur_buf_put(struct ur_worker *uw, int bid)
 static int
 ur_quiesce(struct ur_worker *uw)
 {
+	struct ur_ring		*r = &uw->uw_ring;
 	struct io_uring_cqe	*cqe;
 	struct __kernel_timespec ts = { 1, 0 };
-	struct ur_conn		*c;
 	int			 waited = 0;
 
-	if (!uw->uw_ring_ok)
+	if (!r->r_ok)
 		return (0);
-	(void)ur_cancel(uw, 0);
-	while (uw->uw_inflight > 0 && waited < UR_QUIESCE_S) {
-		if (io_uring_submit_and_wait_timeout(&uw->uw_ring, &cqe, 1,
+	(void)ur_cancel(r, 0);
+	while (r->r_inflight > 0 && waited < UR_QUIESCE_S) {
+		if (io_uring_submit_and_wait_timeout(&r->r_ring, &cqe, 1,
 		    &ts, NULL) == -ETIME) {
 			waited++;
-			TAILQ_FOREACH(c, &uw->uw_closed, uc_entry)
-				(void)shutdown(conn_fd(&c->uc_conn), SHUT_RDWR);
-			(void)ur_cancel(uw, 0);
+			ur_conns_shutdown(&uw->uw_conns);
+			(void)ur_cancel(r, 0);
 		}
 		ur_reap(uw);
 	}
-	return (uw->uw_inflight > 0 ? -1 : 0);
+	return (r->r_inflight > 0 ? -1 : 0);
 }
 
 /* Free everything ur_start() made. */
@@ -380,56 +225,11 @@ ur_free(struct ur_worker *uw)
 {
 	size_t	i;
 
-	if (uw->uw_ring_ok)
-		io_uring_queue_exit(&uw->uw_ring);
-	if (uw->uw_br != NULL)
-		munmap(uw->uw_br, UR_NBUFS * sizeof(struct io_uring_buf));
-	if (uw->uw_bufs != NULL)
-		munmap(uw->uw_bufs, (size_t)UR_NBUFS * UR_BUFSZ);
+	ur_ring_free(&uw->uw_ring);
 	for (i = 0; i < uw->uw_nlisteners; i++)
 		free(uw->uw_listeners[i]);
 	free(uw->uw_listeners);
 	free(uw);
-}
-
-/* A request's user data: the object it is for, and what it is. */
-uint64_t
-ur_ud(void *p, enum ur_tag tag)
-{
-	return ((uint64_t)(uintptr_t)p | (uint64_t)tag);
-}
-
-/*
- * A submission slot for a request on p, counted as in flight.  When the
- * queue is full, what is in it is submitted first; NULL means the kernel
- * would not take it.
- */
-struct io_uring_sqe *
-ur_sqe(struct ur_worker *uw, void *p, enum ur_tag tag)
-{
-	struct io_uring_sqe	*sqe;
-
-	if ((sqe = io_uring_get_sqe(&uw->uw_ring)) == NULL) {
-		(void)io_uring_submit(&uw->uw_ring);
-		if ((sqe = io_uring_get_sqe(&uw->uw_ring)) == NULL)
-			return (NULL);
-	}
-	uw->uw_inflight++;
-	io_uring_sqe_set_data64(sqe, ur_ud(p, tag));
-	return (sqe);
-}
-
-/* Ask the kernel to cancel the requests with user data ud; 0: all. */
-int
-ur_cancel(struct ur_worker *uw, uint64_t ud)
-{
-	struct io_uring_sqe	*sqe;
-
-	if ((sqe = ur_sqe(uw, NULL, UR_CANCEL)) == NULL)
-		return (-1);
-	io_uring_prep_cancel64(sqe, ud, IORING_ASYNC_CANCEL_ALL |
-	    (ud == 0 ? IORING_ASYNC_CANCEL_ANY : 0));
-	return (0);
 }
 
 /*
@@ -440,25 +240,21 @@ static void
 ur_prepare(struct ur_worker *uw)
 {
 	struct io_uring_sqe	*sqe;
-	struct ur_conn		*c;
 	size_t			 i;
 
 	if (!uw->uw_notify_armed &&
-	    (sqe = ur_sqe(uw, uw, UR_NOTIFY)) != NULL) {
+	    (sqe = ur_sqe(&uw->uw_ring, uw, UR_NOTIFY)) != NULL) {
 		io_uring_prep_poll_add(sqe, uw->uw_worker->w_notify, POLLIN);
 		uw->uw_notify_armed = 1;
 	}
-	if (!uw->uw_tick_armed && (sqe = ur_sqe(uw, uw, UR_TICK)) != NULL) {
+	if (!uw->uw_tick_armed &&
+	    (sqe = ur_sqe(&uw->uw_ring, uw, UR_TICK)) != NULL) {
 		io_uring_prep_timeout(sqe, &uw->uw_tick, 0, 0);
 		uw->uw_tick_armed = 1;
 	}
 	for (i = 0; i < uw->uw_nlisteners; i++)
 		ur_listener_arm(uw, uw->uw_listeners[i]);
-	while ((c = TAILQ_FIRST(&uw->uw_starved)) != NULL) {
-		TAILQ_REMOVE(&uw->uw_starved, c, uc_wait_entry);
-		c->uc_starved = 0;
-		ur_conn_next(c);
-	}
+	ur_conns_retry(&uw->uw_conns);
 }
 
 /*
@@ -472,7 +268,7 @@ ur_wait(struct ur_worker *uw)
 {
 	int	error;
 
-	error = io_uring_submit_and_wait(&uw->uw_ring, 1);
+	error = io_uring_submit_and_wait(&uw->uw_ring.r_ring, 1);
 	if (error == -EAGAIN || error == -ENOMEM || error == -EBUSY)
 		(void)poll(NULL, 0, 1);
 	else if (error < 0 && error != -EINTR) {
@@ -480,7 +276,7 @@ ur_wait(struct ur_worker *uw)
 		    uw->uw_worker->w_id, strerror(-error));
 		return (-1);
 	}
-	uw->uw_now = engine_now_ms();
+	uw->uw_conns.cs_now = engine_now_ms();
 	ur_reap(uw);
 	return (0);
 }
@@ -499,14 +295,14 @@ ur_reap(struct ur_worker *uw)
 	int			 n, res;
 
 	for (n = 0; n < UR_ROUND; n++) {
-		if (io_uring_peek_cqe(&uw->uw_ring, &cqe) != 0)
+		if (io_uring_peek_cqe(&uw->uw_ring.r_ring, &cqe) != 0)
 			break;
 		ud = cqe->user_data;
 		res = cqe->res;
 		flags = cqe->flags;
-		io_uring_cqe_seen(&uw->uw_ring, cqe);
+		io_uring_cqe_seen(&uw->uw_ring.r_ring, cqe);
 		if (!(flags & IORING_CQE_F_MORE))
-			uw->uw_inflight--;
+			uw->uw_ring.r_inflight--;
 		ur_dispatch(uw, ud, res, flags);
 	}
 }
@@ -552,9 +348,9 @@ ur_tick(struct ur_worker *uw, int res)
 
 	if (res == -ECANCELED)
 		return;
-	conn_tick(uw->uw_worker, uw->uw_now);
+	conn_tick(uw->uw_worker, uw->uw_conns.cs_now);
 	for (i = 0; i < uw->uw_nlisteners; i++)
-		if (uw->uw_now >= uw->uw_listeners[i]->l_resume_at)
+		if (uw->uw_conns.cs_now >= uw->uw_listeners[i]->l_resume_at)
 			uw->uw_listeners[i]->l_resume_at = 0;
 }
 
@@ -669,7 +465,7 @@ ur_listener_arm(struct ur_worker *uw, struct ur_listener *l)
 	if (l->l_armed || l->l_gone || l->l_resume_at != 0 ||
 	    uw->uw_worker->w_stopping)
 		return;
-	if ((sqe = ur_sqe(uw, l, UR_ACCEPT)) == NULL)
+	if ((sqe = ur_sqe(&uw->uw_ring, l, UR_ACCEPT)) == NULL)
 		return;
 	io_uring_prep_accept(sqe, l->l_fd, NULL, NULL, SOCK_CLOEXEC);
 	l->l_armed = 1;
@@ -680,7 +476,7 @@ static void
 ur_listener_cancel(struct ur_worker *uw, struct ur_listener *l)
 {
 	if (l->l_armed && !l->l_cancelling &&
-	    ur_cancel(uw, ur_ud(l, UR_ACCEPT)) == 0)
+	    ur_cancel(&uw->uw_ring, ur_ud(l, UR_ACCEPT)) == 0)
 		l->l_cancelling = 1;
 }
 
@@ -695,13 +491,13 @@ ur_accept_done(struct ur_worker *uw, struct ur_listener *l, int res)
 	l->l_armed = 0;
 	l->l_cancelling = 0;
 	if (res >= 0) {
-		ur_admit(uw, res);
+		ur_admit(&uw->uw_conns, res);
 		return;
 	}
 	if (res == -ECANCELED || l->l_gone ||
 	    engine_accept_failed(l->l_src->l_name, -res))
 		return;
-	l->l_resume_at = uw->uw_now + ENGINE_ACCEPT_PAUSE * 1000;
+	l->l_resume_at = uw->uw_conns.cs_now + ENGINE_ACCEPT_PAUSE * 1000;
 }
 
 #endif /* HAVE_LIBURING */

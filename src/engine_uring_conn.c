@@ -1,5 +1,6 @@
 /*
- * The uring engine's connections (engine_uring.c has the workers).
+ * The uring engine's connections (engine_uring.c has the workers, and
+ * engine_uring_ring.c the ring).
  *
  * A connection has at most one recv and one send in flight.  Sends take
  * from one buffer, whose memory must not move until they complete; what
@@ -22,11 +23,43 @@
 #include "conf.h"
 #include "conn.h"
 #include "engine.h"
-#include "engine_uring.h"
+#include "engine_uring_conn.h"
+#include "engine_uring_ring.h"
 #include "log.h"
 #include "stats.h"
 #include "transform.h"
 #include "worker.h"
+
+/* Requests a connection has in flight. */
+#define UR_OP_RECV	0x01
+#define UR_OP_SEND	0x02
+
+/* Transformed input, owed to the client. */
+struct ur_out {
+	uint32_t		 o_off;		/* first byte not yet sent */
+	uint32_t		 o_len;
+	uint32_t		 o_cap;
+	unsigned char		 o_data[];
+};
+
+/*
+ * A connection, from its accept until no request refers to it: the
+ * core's part, then what the ring adds.
+ */
+struct ur_conn {
+	struct conn		 uc_conn;
+	unsigned char		 uc_ops;	/* UR_OP_*: in flight */
+	unsigned char		 uc_starved;	/* on cs_starved */
+	uint32_t		 uc_owed;	/* bytes not yet sent */
+	struct ur_conns		*uc_cs;
+	struct ur_out		*uc_sending;	/* what sends take from */
+	struct ur_out		*uc_queued;	/* input that came meanwhile */
+	TAILQ_ENTRY(ur_conn)	 uc_entry;	/* on cs_closed */
+	TAILQ_ENTRY(ur_conn)	 uc_wait_entry;	/* on cs_starved */
+};
+
+_Static_assert(sizeof(struct ur_conn) <= UR_CONN_SIZE,
+    "UR_CONN_SIZE is short");
 
 static int	ur_conn_recv(struct ur_conn *);
 static void	ur_conn_input(struct ur_conn *, int, int);
@@ -35,21 +68,63 @@ static int	ur_out_append(struct ur_out **, const unsigned char *,
 static int	ur_conn_send(struct ur_conn *);
 static void	ur_conn_state(struct ur_conn *, enum conn_state);
 static void	ur_conn_finish(struct ur_conn *, const char *);
+static void	ur_conn_next(struct ur_conn *);
+static void	ur_conn_end(struct ur_conn *, const char *);
 static void	ur_conn_release(struct ur_conn *);
+
+/* Set up what worker w's connections on ring r share. */
+void
+ur_conns_init(struct ur_conns *cs, struct worker *w, struct ur_ring *r)
+{
+	cs->cs_worker = w;
+	cs->cs_ring = r;
+	TAILQ_INIT(&cs->cs_closed);
+	TAILQ_INIT(&cs->cs_starved);
+	cs->cs_now = engine_now_ms();
+}
 
 /* Serve a just-accepted descriptor, or close it at once. */
 void
-ur_admit(struct ur_worker *uw, int fd)
+ur_admit(struct ur_conns *cs, int fd)
 {
 	struct conn	*c;
 	struct ur_conn	*uc;
 
-	if ((c = conn_admit(uw->uw_worker, fd, uw->uw_now)) == NULL)
+	if ((c = conn_admit(cs->cs_worker, fd, cs->cs_now)) == NULL)
 		return;
 	uc = (struct ur_conn *)c;
-	uc->uc_uw = uw;
+	uc->uc_cs = cs;
 	if (ur_conn_recv(uc) == -1)
-		conn_refuse(uw->uw_worker, c, "no io_uring submission slot");
+		conn_refuse(cs->cs_worker, c, "no io_uring submission slot");
+}
+
+/*
+ * Before the worker waits: give connections whose recv found no free
+ * buffer another try, now that buffers have been given back or added.
+ */
+void
+ur_conns_retry(struct ur_conns *cs)
+{
+	struct ur_conn	*c;
+
+	while ((c = TAILQ_FIRST(&cs->cs_starved)) != NULL) {
+		TAILQ_REMOVE(&cs->cs_starved, c, uc_wait_entry);
+		c->uc_starved = 0;
+		ur_conn_next(c);
+	}
+}
+
+/*
+ * Shut down the sockets of closed connections whose requests will not
+ * end: that ends any request still waiting on one.
+ */
+void
+ur_conns_shutdown(struct ur_conns *cs)
+{
+	struct ur_conn	*c;
+
+	TAILQ_FOREACH(c, &cs->cs_closed, uc_entry)
+		(void)shutdown(conn_fd(&c->uc_conn), SHUT_RDWR);
 }
 
 /*
@@ -62,7 +137,7 @@ ur_conn_recv(struct ur_conn *c)
 	struct io_uring_sqe	*sqe;
 	uint32_t		 len = c->uc_conn.c_max_pending - c->uc_owed;
 
-	if ((sqe = ur_sqe(c->uc_uw, c, UR_RECV)) == NULL)
+	if ((sqe = ur_sqe(c->uc_cs->cs_ring, c, UR_RECV)) == NULL)
 		return (-1);
 	io_uring_prep_recv(sqe, conn_fd(&c->uc_conn), NULL, len < UR_BUFSZ ? len : UR_BUFSZ,
 	    0);
@@ -74,9 +149,10 @@ ur_conn_recv(struct ur_conn *c)
 
 /* A recv completed: bytes, the end of input, or a failure. */
 void
-ur_conn_recv_done(struct ur_conn *c, int res, unsigned flags)
+ur_conn_recv_done(struct conn *cc, int res, unsigned flags)
 {
-	int	bid = -1;
+	struct ur_conn	*c = (struct ur_conn *)cc;
+	int		 bid = -1;
 
 	c->uc_ops &= ~UR_OP_RECV;
 	if (flags & IORING_CQE_F_BUFFER)
@@ -86,7 +162,7 @@ ur_conn_recv_done(struct ur_conn *c, int res, unsigned flags)
 		return;
 	}
 	if (bid != -1)
-		ur_buf_put(c->uc_uw, bid);
+		ur_buf_put(c->uc_cs->cs_ring, bid);
 	if (c->uc_conn.c_state == CONN_CLOSED)
 		ur_conn_release(c);
 	else if (res == 0) {
@@ -96,12 +172,12 @@ ur_conn_recv_done(struct ur_conn *c, int res, unsigned flags)
 		else if (c->uc_conn.c_state == CONN_DRAINING)
 			ur_conn_next(c);
 		else
-			ur_conn_drain(c->uc_uw->uw_worker, &c->uc_conn,
+			ur_conn_drain(c->uc_cs->cs_worker, &c->uc_conn,
 			    "end of input");
 	} else if (res == -ENOBUFS) {
-		ur_bufs_grow(c->uc_uw);
+		ur_bufs_grow(c->uc_cs->cs_ring);
 		c->uc_starved = 1;
-		TAILQ_INSERT_TAIL(&c->uc_uw->uw_starved, c, uc_wait_entry);
+		TAILQ_INSERT_TAIL(&c->uc_cs->cs_starved, c, uc_wait_entry);
 	} else if (res == -EINTR || res == -EAGAIN || res == -ECANCELED)
 		ur_conn_next(c);
 	else
@@ -118,13 +194,13 @@ ur_conn_recv_done(struct ur_conn *c, int res, unsigned flags)
 static void
 ur_conn_input(struct ur_conn *c, int bid, int n)
 {
-	struct ur_worker	*uw = c->uc_uw;
-	unsigned char		*p = uw->uw_bufs + (size_t)bid * UR_BUFSZ;
+	struct ur_conns		*cs = c->uc_cs;
+	unsigned char		*p = ur_buf(cs->cs_ring, bid);
 	int			 error;
 
-	conn_touch(&c->uc_conn, uw->uw_now);
+	conn_touch(&c->uc_conn, cs->cs_now);
 	if (c->uc_conn.c_state == CONN_LINGERING) {
-		ur_buf_put(uw, bid);
+		ur_buf_put(cs->cs_ring, bid);
 		ur_conn_next(c);
 		return;
 	}
@@ -132,7 +208,7 @@ ur_conn_input(struct ur_conn *c, int bid, int n)
 	transform_apply(c->uc_conn.c_mode, p, (size_t)n);
 	error = ur_out_append(c->uc_sending == NULL ? &c->uc_sending :
 	    &c->uc_queued, p, (uint32_t)n, c->uc_conn.c_max_pending);
-	ur_buf_put(uw, bid);
+	ur_buf_put(cs->cs_ring, bid);
 	if (error == -1) {
 		ur_conn_end(c, "out of memory");
 		return;
@@ -180,7 +256,7 @@ ur_conn_send(struct ur_conn *c)
 	struct ur_out		*o = c->uc_sending;
 	uint32_t		 len = o->o_len - o->o_off;
 
-	if ((sqe = ur_sqe(c->uc_uw, c, UR_SEND)) == NULL) {
+	if ((sqe = ur_sqe(c->uc_cs->cs_ring, c, UR_SEND)) == NULL) {
 		ur_conn_end(c, "no io_uring submission slot");
 		return (-1);
 	}
@@ -192,8 +268,9 @@ ur_conn_send(struct ur_conn *c)
 
 /* A send completed: forget what went, then carry on. */
 void
-ur_conn_send_done(struct ur_conn *c, int res)
+ur_conn_send_done(struct conn *cc, int res)
 {
+	struct ur_conn	*c = (struct ur_conn *)cc;
 	struct ur_out	*o = c->uc_sending;
 
 	c->uc_ops &= ~UR_OP_SEND;
@@ -208,7 +285,7 @@ ur_conn_send_done(struct ur_conn *c, int res)
 	}
 	if (res > 0) {
 		stats_add_out((uint64_t)res);
-		conn_touch(&c->uc_conn, c->uc_uw->uw_now);
+		conn_touch(&c->uc_conn, c->uc_cs->cs_now);
 		c->uc_owed -= (uint32_t)res;
 		if ((o->o_off += (uint32_t)res) == o->o_len) {
 			free(o);
@@ -223,7 +300,7 @@ ur_conn_send_done(struct ur_conn *c, int res)
  * After a completion: send what is owed, and read, pause, resume or
  * finish as the state and the core's backpressure rule call for.
  */
-void
+static void
 ur_conn_next(struct ur_conn *c)
 {
 	struct conn	*cc = &c->uc_conn;
@@ -250,7 +327,7 @@ ur_conn_next(struct ur_conn *c)
 static void
 ur_conn_state(struct ur_conn *c, enum conn_state state)
 {
-	conn_set_state(c->uc_uw->uw_worker, &c->uc_conn, state);
+	conn_set_state(c->uc_cs->cs_worker, &c->uc_conn, state);
 }
 
 /*
@@ -269,7 +346,7 @@ ur_conn_drain(struct worker *w, struct conn *cc, const char *why)
 		return;
 	}
 	if ((c->uc_ops & UR_OP_RECV) &&
-	    ur_cancel(c->uc_uw, ur_ud(c, UR_RECV)) == -1)
+	    ur_cancel(c->uc_cs->cs_ring, ur_ud(c, UR_RECV)) == -1)
 		(void)shutdown(conn_fd(cc), SHUT_RD);
 	conn_set_state(w, cc, CONN_DRAINING);
 }
@@ -281,7 +358,7 @@ ur_conn_drain(struct worker *w, struct conn *cc, const char *why)
 static void
 ur_conn_finish(struct ur_conn *c, const char *why)
 {
-	if (!conn_finish(c->uc_uw->uw_worker, &c->uc_conn)) {
+	if (!conn_finish(c->uc_cs->cs_worker, &c->uc_conn)) {
 		ur_conn_end(c, why);
 		return;
 	}
@@ -302,23 +379,23 @@ ur_conn_close(struct worker *w, struct conn *cc, const char *why)
  * to a new connection while a request that is queued but not yet
  * submitted still names it.
  */
-void
+static void
 ur_conn_end(struct ur_conn *c, const char *why)
 {
-	struct ur_worker	*uw = c->uc_uw;
+	struct ur_conns		*cs = c->uc_cs;
 	int			 fd = conn_fd(&c->uc_conn);
 
 	if (c->uc_conn.c_state == CONN_CLOSED)
 		return;
-	conn_release(uw->uw_worker, &c->uc_conn, why);
+	conn_release(cs->cs_worker, &c->uc_conn, why);
 	if (c->uc_starved)
-		TAILQ_REMOVE(&uw->uw_starved, c, uc_wait_entry);
+		TAILQ_REMOVE(&cs->cs_starved, c, uc_wait_entry);
 	c->uc_starved = 0;
-	TAILQ_INSERT_TAIL(&uw->uw_closed, c, uc_entry);
+	TAILQ_INSERT_TAIL(&cs->cs_closed, c, uc_entry);
 	if (((c->uc_ops & UR_OP_RECV) &&
-	    ur_cancel(uw, ur_ud(c, UR_RECV)) == -1) ||
+	    ur_cancel(cs->cs_ring, ur_ud(c, UR_RECV)) == -1) ||
 	    ((c->uc_ops & UR_OP_SEND) &&
-	    ur_cancel(uw, ur_ud(c, UR_SEND)) == -1))
+	    ur_cancel(cs->cs_ring, ur_ud(c, UR_SEND)) == -1))
 		(void)shutdown(fd, SHUT_RDWR);
 	ur_conn_release(c);
 }
@@ -332,7 +409,7 @@ ur_conn_release(struct ur_conn *c)
 {
 	if (c->uc_conn.c_state != CONN_CLOSED || c->uc_ops != 0)
 		return;
-	TAILQ_REMOVE(&c->uc_uw->uw_closed, c, uc_entry);
+	TAILQ_REMOVE(&c->uc_cs->cs_closed, c, uc_entry);
 	free(c->uc_sending);
 	free(c->uc_queued);
 	close(conn_fd(&c->uc_conn));

@@ -15,6 +15,7 @@
 
 /* Suites, one per module. */
 Suite	*suite_conf(void);
+Suite	*suite_conn(void);
 Suite	*suite_life(void);
 Suite	*suite_listen(void);
 Suite	*suite_man(void);
