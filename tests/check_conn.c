@@ -248,8 +248,10 @@ END_TEST
 /*
  * Proves admission under max_connections: a slot in the table at the
  * descriptor, linked and counted by its worker, until the limit; past
- * it the descriptor is closed at once and counted as rejected.  Release
- * unlinks, marks CLOSED and gives the place back.
+ * it the descriptor is closed at once, counted as rejected, and the
+ * warning names the limit in force (2 here, where the configuration
+ * says 10000: an open-file limit may have lowered it).  Release unlinks,
+ * marks CLOSED and gives the place back.
  */
 START_TEST(test_conn_admit)
 {
@@ -257,11 +259,14 @@ START_TEST(test_conn_admit)
 	struct iod_conf		 conf;
 	struct stats_snapshot	 s0, s;
 	struct conn		*a, *b;
-	int			 fa, fb, fc;
+	char			 log[512], want[64];
+	int			 fa, fb, fc, errfd, saved, refused;
+	ssize_t			 n;
 
 	setup_worker(&w, &conf, &fake_table);
 	stats_read(&s0);
-	stats_set_limit(s0.active + 2);
+	ck_assert_int_eq(s0.active, 0);
+	stats_set_limit(2);
 	fa = socket(AF_INET, SOCK_STREAM, 0);
 	fb = socket(AF_INET, SOCK_STREAM, 0);
 	fc = socket(AF_INET, SOCK_STREAM, 0);
@@ -269,8 +274,17 @@ START_TEST(test_conn_admit)
 	ck_assert_msg((b = conn_admit(&w, fb, 0)) != NULL, "second refused");
 	ck_assert_msg(conn_at(fa) == a && conn_fd(a) == fa, "slot of %d is "
 	    "for %d", fa, conn_fd(a));
-	ck_assert_msg(conn_admit(&w, fc, 0) == NULL, "third admitted over "
-	    "a limit of 2");
+	errfd = fileno(tmpfile());
+	saved = dup(2);
+	dup2(errfd, 2);
+	refused = conn_admit(&w, fc, 0) == NULL;
+	dup2(saved, 2);
+	ck_assert_msg(refused, "third admitted over a limit of 2");
+	n = pread(errfd, log, sizeof(log) - 1, 0);
+	log[n > 0 ? n : 0] = '\0';
+	snprintf(want, sizeof(want), "max_connections (2) reached");
+	ck_assert_msg(strstr(log, want) != NULL, "want \"%s\" in \"%s\"",
+	    want, log);
 	ck_assert_msg(!fd_open(fc), "refused descriptor %d still open", fc);
 	ck_assert_msg(conn_count(&w) == 2, "count %zu", conn_count(&w));
 	ck_assert_msg(w.w_first == fb && b->c_next == fa && a->c_next == -1,
