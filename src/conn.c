@@ -417,7 +417,7 @@ void
 conn_release(struct worker *w, struct conn *c, const char *why)
 {
 	conn_unlink(w, c);
-	c->c_state = CONN_CLOSED;
+	conn_set_state(w, c, CONN_CLOSED);
 	conn_closed(w, conn_fd(c), why);
 }
 

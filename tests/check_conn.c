@@ -384,7 +384,7 @@ START_TEST(test_conn_tick)
 	fresh = conn_admit(&w, ff, 10000);
 	linger = conn_admit(&w, fl, 10000);
 	conn_touch(fresh, 10500);
-	linger->c_state = CONN_LINGERING;
+	conn_set_state(&w, linger, CONN_LINGERING);
 	conn_touch(linger, 10900);
 	conn_tick(&w, 11000);
 	snprintf(want[0], sizeof(want[0]), "close %d: drained", fl);
