@@ -152,7 +152,7 @@ static const struct {
 	{ { "--no-such-option" }, 0, "listen = [\"127.0.0.1:0\"];\n", 64,
 	    "no-such-option" },
 	{ { "-e", "nosuch" }, 0, "listen = [\"127.0.0.1:0\"];\n", 64,
-	    "nosuch" },
+	    "(got \"nosuch\")" },
 	{ { NULL }, 0, "listen = [\"127.0.0.1:0\"];\nmode = ;\n", 78, ":2: " },
 	{ { "-c", "/nonexistent/iod.conf" }, T_NOCONF, "", 78,
 	    "/nonexistent/iod.conf" },
@@ -160,8 +160,8 @@ static const struct {
 
 /*
  * Proves the exit codes: 64 for an unknown option and for an unknown
- * engine with -e, 78 for a bad and for a missing config file, each with a
- * message on stderr.
+ * engine with -e (refused in the words the engine setting gets), 78 for
+ * a bad and for a missing config file, each with a message on stderr.
  */
 START_TEST(test_exit_codes)
 {
