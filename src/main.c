@@ -105,10 +105,16 @@ main(int argc, char *argv[])
 	daemon_ready();
 	sdnotify_ready(supervisor_status());
 
-	/* 9. Serve until told to stop. */
-	status = supervisor_run(opt.to_stderr && !opt.detach, opt.engine);
+	/* 9. Serve until told to stop, or until every worker has stopped. */
+	status = EX_OK;
+	if (supervisor_run(opt.to_stderr && !opt.detach, opt.engine, cause,
+	    sizeof(cause)) == -1) {
+		log_warnx("%s", cause);
+		status = EX_SOFTWARE;
+	}
 	if (pidfd != -1)
 		pidfile_remove(conf->pidfile, pidfd);
+	log_info("exiting");
 	return (status);
 }
 
