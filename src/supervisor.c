@@ -19,6 +19,7 @@
 
 #include "conf.h"
 #include "engine.h"
+#include "engine_fork.h"
 #include "fdlimit.h"
 #include "listen.h"
 #include "log.h"
@@ -268,7 +269,12 @@ supervisor_start(char *cause, size_t len)
 	return (0);
 }
 
-/* Route every signal iod handles into sig_cb() through the loop. */
+/*
+ * Route every signal iod handles into sig_cb() through the loop.  SIGCHLD
+ * is among them for the fork engine, whose workers reap their children;
+ * with any other engine iod has no children and it does nothing.  Before
+ * any worker starts, so that no child can exit unnoticed.
+ */
 static int
 sv_watch_signals(char *cause, size_t len)
 {
@@ -277,7 +283,8 @@ sv_watch_signals(char *cause, size_t len)
 		const char	*name;
 	} sigs[] = {
 		{ SIGTERM, "SIGTERM" }, { SIGINT, "SIGINT" },
-		{ SIGHUP, "SIGHUP" }, { SIGUSR1, "SIGUSR1" }
+		{ SIGHUP, "SIGHUP" }, { SIGUSR1, "SIGUSR1" },
+		{ SIGCHLD, "SIGCHLD" }
 	};
 	struct event	*ev;
 	size_t		 i;
@@ -413,6 +420,9 @@ sig_cb(evutil_socket_t sig, short what, void *arg)
 		    (unsigned long long)s.timed_out,
 		    (unsigned long long)s.bytes_in,
 		    (unsigned long long)s.bytes_out);
+		break;
+	case SIGCHLD:
+		engine_fork_children_exited();
 		break;
 	default:
 		/*
