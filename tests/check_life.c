@@ -1,6 +1,7 @@
 /*
  * iod's life cycle, end to end: -t, exit codes, SIGHUP, SIGTERM, SIGUSR1,
- * running out of descriptors, and -d.  The real binary on 127.0.0.1:0.
+ * SIGCHLD, running out of descriptors, and -d.  The real binary on
+ * 127.0.0.1:0.
  */
 #include <sys/types.h>
 #include <sys/pidfd.h>
@@ -756,6 +757,40 @@ START_TEST(test_usr1_stats)
 END_TEST
 
 /*
+ * Proves a SIGCHLD that no child sent harms no engine: the supervisor
+ * watches SIGCHLD for the fork engine and passes it on to wake the fork
+ * workers, who find nothing to reap; every other engine has nobody to
+ * wake.  An open connection and a new one are still served, and iod
+ * exits 0 on SIGTERM.
+ */
+START_TEST(test_sigchld_stray)
+{
+	const struct t_variant	*v = &t_variants[_i];
+	struct t_iod		*iod;
+	struct pollfd		 pfd;
+	int			 old, fresh, i;
+
+	iod = t_spawn_variant(v, "mode = \"upper\";\nidle_timeout = 60;\n");
+	old = t_connect(iod->port[0]);
+	ck_assert_msg(old != -1, "connect: %s", strerror(errno));
+	l_expect_roundtrip(old, "abc", "ABC", "before SIGCHLD");
+	for (i = 0; i < 3; i++) {
+		ck_assert_msg(kill(iod->pid, SIGCHLD) == 0, "kill: %s",
+		    strerror(errno));
+		(void)poll(&pfd, 0, 20);
+	}
+	l_expect_roundtrip(old, "def", "DEF", "open across SIGCHLD");
+	fresh = t_connect(iod->port[0]);
+	ck_assert_msg(fresh != -1, "connect: %s", strerror(errno));
+	l_expect_roundtrip(fresh, "ghi", "GHI", "new after SIGCHLD");
+	close(fresh);
+	close(old);
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
+	    "stderr:\n%s", t_stopped_log());
+}
+END_TEST
+
+/*
  * Proves accept backs off when descriptors run out (every engine but
  * fork, whose children hold the connections): with iod's soft
  * RLIMIT_NOFILE lowered to a few above what it holds, clients beyond it
@@ -1035,6 +1070,7 @@ suite_life(void)
 	tcase_add_loop_test(tc, test_term_twice, 0, (int)t_nvariants);
 	tcase_add_loop_test(tc, test_term_reset, 0, (int)t_nvariants);
 	tcase_add_loop_test(tc, test_usr1_stats, 0, (int)t_nvariants);
+	tcase_add_loop_test(tc, test_sigchld_stray, 0, (int)t_nvariants);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fdlimit");
