@@ -32,6 +32,7 @@ static void	l_expect_roundtrip(int, const char *, const char *,
 		    const char *);
 static int	l_refused(const char *, int, int);
 static void	l_reload(struct t_iod *, const char *, const char *);
+static void	l_expect_link(long, const char *, const char *);
 
 /* Send msg on fd and require want back; what names the client. */
 static void
@@ -88,6 +89,21 @@ l_refused(const char *host, int port, int timeout_ms)
 		poll(&none, 0, 20);
 	}
 	return (0);
+}
+
+/* Require /proc/PID/name, a symbolic link, to point at want. */
+static void
+l_expect_link(long pid, const char *name, const char *want)
+{
+	char	path[64], got[PATH_MAX];
+	ssize_t	n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/%s", pid, name);
+	n = readlink(path, got, sizeof(got) - 1);
+	ck_assert_msg(n != -1, "readlink %s: %s", path, strerror(errno));
+	got[n] = '\0';
+	ck_assert_msg(strcmp(got, want) == 0, "%s is \"%s\", want \"%s\"",
+	    path, got, want);
 }
 
 /* Proves -t on a good config prints "ok" on stdout and exits 0. */
@@ -962,9 +978,10 @@ END_TEST
 
 /*
  * Proves -d: the started process exits 0 at once, the pidfile names a
- * live iod that serves, and SIGTERM ends it cleanly and removes the
- * pidfile.  The test process is a subreaper, so the daemon stays its
- * child; its log goes to syslog, so the port comes from /proc.
+ * live iod that serves, with its standard input, output and error on
+ * /dev/null and its working directory /, and SIGTERM ends it cleanly and
+ * removes the pidfile.  The test process is a subreaper, so the daemon
+ * stays its child; its log goes to syslog, so the port comes from /proc.
  */
 START_TEST(test_daemon)
 {
@@ -1002,6 +1019,10 @@ START_TEST(test_daemon)
 	t_track_pid((pid_t)pid);
 	ck_assert_msg(kill((pid_t)pid, 0) == 0, "PID %ld from %s: %s", pid,
 	    pidfile, strerror(errno));
+	l_expect_link(pid, "fd/0", "/dev/null");
+	l_expect_link(pid, "fd/1", "/dev/null");
+	l_expect_link(pid, "fd/2", "/dev/null");
+	l_expect_link(pid, "cwd", "/");
 	for (i = 0; i < 250 && port == 0; i++)
 		if ((port = t_proc_listen_port((pid_t)pid)) == 0)
 			poll(&pfd, 0, 20);
