@@ -349,8 +349,9 @@ engine_fork_children_exited(void)
 
 	pthread_once(&fk_once, fk_init);
 	for (i = 0; i < FK_MAX_WORKERS; i++)
-		if ((fd = atomic_load(&fk_wake[i])) != -1)
-			(void)write(fd, &one, sizeof(one));
+		if ((fd = atomic_load(&fk_wake[i])) != -1 &&
+		    write(fd, &one, sizeof(one)) == -1)
+			log_warn("fork worker %zu: wake for SIGCHLD", i);
 }
 
 /*
