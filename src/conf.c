@@ -250,6 +250,30 @@ conf_setting_default(size_t i)
 	return (i < NSETTINGS ? settings[i].def : NULL);
 }
 
+/*
+ * Is name an engine built into iod that can run here?  Return -1 and a
+ * cause if not.  The engine setting and -e both ask this, so that the
+ * file and the command line refuse the same names in the same words.
+ */
+int
+conf_check_engine(const char *name, char *cause, size_t len)
+{
+	const struct engine	*e;
+	char			 why[256];
+
+	if ((e = engine_find(name)) == NULL) {
+		snprintf(cause, len, "engine must be one of %s (got \"%s\")",
+		    engine_names(), name);
+		return (-1);
+	}
+	if (e->probe != NULL && e->probe(why, sizeof(why)) == -1) {
+		snprintf(cause, len, "engine \"%s\" cannot run here: %s",
+		    name, why);
+		return (-1);
+	}
+	return (0);
+}
+
 /* Reset conf to the table's defaults; -1 only when memory runs out. */
 static int
 init_defaults(struct iod_conf *conf)
@@ -574,19 +598,14 @@ free_list(char **list, size_t n)
 	free(list);
 }
 
-/* The engine must be one built into iod. */
+/* The engine must be one built into iod that can run here. */
 static int
 check_engine(struct loadctx *lc, const config_setting_t *s, const char *v)
 {
-	const struct engine	*e;
-	char			 why[256];
+	char	why[512];
 
-	if ((e = engine_find(v)) == NULL)
-		return (fail(lc, s, "engine must be one of %s (got \"%s\")",
-		    engine_names(), v));
-	if (e->probe != NULL && e->probe(why, sizeof(why)) == -1)
-		return (fail(lc, s, "engine \"%s\" cannot run here: %s", v,
-		    why));
+	if (conf_check_engine(v, why, sizeof(why)) == -1)
+		return (fail(lc, s, "%s", why));
 	return (0);
 }
 

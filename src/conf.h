@@ -34,6 +34,9 @@ void	conf_defaults(struct iod_conf *);
 int	conf_load(const char *, struct iod_conf *, char *, size_t);
 void	conf_free(struct iod_conf *);
 
+/* Checks shared with the command line. */
+int	conf_check_engine(const char *, char *, size_t);
+
 /* The settings table, for the sample config and documentation checks. */
 const char *conf_setting_name(size_t);
 const char *conf_setting_default(size_t);

@@ -8,9 +8,11 @@
  * forking its own children.  Connections are always served by processes,
  * so more workers only let more accepts and forks run at once.
  *
- * The parent learns of exits the classic way: SIGCHLD, whose handler
- * wakes every fork worker through its eventfd (the self-pipe trick), and
- * waitpid(-1, WNOHANG), which reaps every child that has exited.  Any
+ * The parent learns of exits the classic way: SIGCHLD, and waitpid(-1,
+ * WNOHANG), which reaps every child that has exited.  Like every other
+ * signal, SIGCHLD reaches the supervisor's loop (engines install no
+ * handlers), which calls engine_fork_children_exited(): that wakes every
+ * fork worker through its eventfd, and whichever runs first reaps.  Any
  * worker may so reap another's child, so all children are in one table,
  * under one lock, found by pid and listed by worker; a worker woken for
  * its child only has to look at its count.  The parent keeps no
@@ -45,6 +47,7 @@
 #include "conf.h"
 #include "conn.h"
 #include "engine.h"
+#include "engine_fork.h"
 #include "log.h"
 #include "stats.h"
 #include "worker.h"
@@ -73,14 +76,13 @@ static pthread_mutex_t		 fk_lock = PTHREAD_MUTEX_INITIALIZER;
 static void			*fk_pids;	/* tsearch() tree */
 
 /*
- * Each worker's eventfd by worker id, for the SIGCHLD handler; -1 for
- * none.  A worker's eventfd stays open for the life of the process, so
- * the handler can never write to a descriptor number that has been
- * closed and given to something else.
+ * Each worker's eventfd by worker id, for engine_fork_children_exited()
+ * on the supervisor's thread; -1 for none.  A worker's eventfd stays open
+ * for the life of the process, so the supervisor can never write to a
+ * descriptor number that has been closed and given to something else.
  */
 static atomic_int		 fk_wake[FK_MAX_WORKERS];
 static pthread_once_t		 fk_once = PTHREAD_ONCE_INIT;
-static int			 fk_init_errno;	/* fk_init() failed */
 
 /*
  * Used in children only.  The buffer is never touched by the parent, so
@@ -100,7 +102,6 @@ static int	fk_pid_cmp(const void *, const void *);
 static void	fk_halt(void *, enum conn_order);
 static size_t	fk_count(void *);
 static void	fk_free(void *);
-static void	fk_chld_cb(int);
 static __dead void fk_child_main(struct blocking_conn *, pid_t);
 static void	fk_child_fds(int);
 static void	fk_child_signals(void);
@@ -131,25 +132,14 @@ fk_probe(char *cause, size_t len)
 	return (0);
 }
 
-/*
- * Once per process: no eventfds yet, and the SIGCHLD handler.  It runs on
- * the supervisor's thread, the one thread that does not block signals;
- * SA_RESTART keeps it from interrupting that thread's calls.
- */
+/* Once per process: no worker has an eventfd yet. */
 static void
 fk_init(void)
 {
-	struct sigaction	sa;
-	size_t			i;
+	size_t	i;
 
 	for (i = 0; i < FK_MAX_WORKERS; i++)
 		atomic_init(&fk_wake[i], -1);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = fk_chld_cb;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
-	if (sigaction(SIGCHLD, &sa, NULL) == -1)
-		fk_init_errno = errno;
 }
 
 /* Set up the worker's list of children and start its acceptor. */
@@ -164,11 +154,6 @@ fk_start(struct worker *w, char *cause, size_t len)
 		return (-1);
 	}
 	pthread_once(&fk_once, fk_init);
-	if (fk_init_errno != 0) {
-		snprintf(cause, len, "sigaction SIGCHLD: %s",
-		    strerror(fk_init_errno));
-		return (-1);
-	}
 	if ((fd = atomic_load(&fk_wake[w->w_id])) == -1) {
 		if ((fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
 			snprintf(cause, len, "eventfd: %s", strerror(errno));
@@ -349,18 +334,25 @@ fk_free(void *arg)
 	free(arg);
 }
 
-/* SIGCHLD: wake every fork worker; one of them reaps. */
-static void
-fk_chld_cb(int sig)
+/*
+ * Children have exited (the supervisor got SIGCHLD): wake every fork
+ * worker; one of them reaps.  This lives here, not in the supervisor or
+ * worker.c, because only this engine has children and knows its
+ * workers' eventfds.  With another engine, or before any fork worker has
+ * started, there is nobody to wake and it does nothing.
+ */
+void
+engine_fork_children_exited(void)
 {
 	uint64_t	one = 1;
 	size_t		i;
-	int		fd, saved = errno;
+	int		fd;
 
+	pthread_once(&fk_once, fk_init);
 	for (i = 0; i < FK_MAX_WORKERS; i++)
-		if ((fd = atomic_load(&fk_wake[i])) != -1)
-			(void)write(fd, &one, sizeof(one));
-	errno = saved;
+		if ((fd = atomic_load(&fk_wake[i])) != -1 &&
+		    write(fd, &one, sizeof(one)) == -1)
+			log_warn("fork worker %zu: wake for SIGCHLD", i);
 }
 
 /*

@@ -40,7 +40,6 @@ struct options {
 };
 
 static void	parse_args(int, char **, struct options *);
-static void	check_engine(const char *);
 static __dead void usage(int);
 static struct iod_conf *load_conf(const struct options *);
 static void	drop_privileges(const struct iod_conf *);
@@ -106,10 +105,16 @@ main(int argc, char *argv[])
 	daemon_ready();
 	sdnotify_ready(supervisor_status());
 
-	/* 9. Serve until told to stop. */
-	status = supervisor_run(opt.to_stderr && !opt.detach, opt.engine);
+	/* 9. Serve until told to stop, or until every worker has stopped. */
+	status = EX_OK;
+	if (supervisor_run(opt.to_stderr && !opt.detach, opt.engine, cause,
+	    sizeof(cause)) == -1) {
+		log_warnx("%s", cause);
+		status = EX_SOFTWARE;
+	}
 	if (pidfd != -1)
 		pidfile_remove(conf->pidfile, pidfd);
+	log_info("exiting");
 	return (status);
 }
 
@@ -127,6 +132,7 @@ parse_args(int argc, char **argv, struct options *opt)
 		{ "version",	no_argument,		NULL, 'V' },
 		{ NULL,		0,			NULL, 0 }
 	};
+	char	why[512];
 	int	ch;
 
 	memset(opt, 0, sizeof(*opt));
@@ -163,25 +169,10 @@ parse_args(int argc, char **argv, struct options *opt)
 		    argv[optind]);
 		usage(EX_USAGE);
 	}
-	if (opt->engine != NULL)
-		check_engine(opt->engine);
-}
-
-/* Exit 64 unless -e names an engine that can run here. */
-static void
-check_engine(const char *name)
-{
-	const struct engine	*e;
-	char			 why[256];
-
-	if ((e = engine_find(name)) == NULL) {
-		fprintf(stderr, "iod: unknown engine \"%s\"; valid engines "
-		    "are %s\n", name, engine_names());
-		exit(EX_USAGE);
-	}
-	if (e->probe != NULL && e->probe(why, sizeof(why)) == -1) {
-		fprintf(stderr, "iod: engine \"%s\" cannot run here: %s\n",
-		    name, why);
+	/* -e is checked as the engine setting is, and is a usage error. */
+	if (opt->engine != NULL &&
+	    conf_check_engine(opt->engine, why, sizeof(why)) == -1) {
+		fprintf(stderr, "iod: -e: %s\n", why);
 		exit(EX_USAGE);
 	}
 }

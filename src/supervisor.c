@@ -19,6 +19,7 @@
 
 #include "conf.h"
 #include "engine.h"
+#include "engine_fork.h"
 #include "fdlimit.h"
 #include "listen.h"
 #include "log.h"
@@ -39,9 +40,9 @@ static struct event	*sv_deadline;	/* shutdown_timeout */
 static int		 sv_done_fd;	/* workers say they have exited */
 static size_t		 sv_ndone;
 static int		 sv_stopping;
+static int		 sv_unasked;	/* workers stopped before told to */
 static int		 sv_to_stderr;
 static const char	*sv_engine_arg;	/* -e, which a reload keeps */
-static int		 sv_status = EX_OK;
 static int		 sv_inherited;	/* listeners came from systemd */
 static char		 sv_inherited_names[SV_MAXINHERITED][128];
 static char		 sv_status_text[128]; /* as last told to systemd */
@@ -49,7 +50,7 @@ static int		 sv_max_conns;	/* max_connections as fitted */
 
 static int	 sv_open(const struct iod_conf *, struct listener *,
 		    const struct listener *, size_t, char *, size_t);
-static void	 sv_adopt(const int *, size_t);
+static int	 sv_adopt(const int *, size_t, char *, size_t);
 static struct listener *sv_find(struct listener *, size_t, const char *);
 static void	 sv_close_unused(struct listener *, size_t,
 		    struct listener *, size_t);
@@ -60,7 +61,8 @@ static void	 sv_reload(void);
 static int	 sv_relisten(const struct iod_conf *, struct listener **,
 		    size_t *, char *, size_t);
 static void	 sv_shutdown(const char *);
-static void	 sv_timers(void);
+static int	 sv_watch_signals(char *, size_t);
+static int	 sv_timers(char *, size_t);
 static void	 status_cb(evutil_socket_t, short, void *);
 static void	 watchdog_cb(evutil_socket_t, short, void *);
 static void	 sig_cb(evutil_socket_t, short, void *);
@@ -84,11 +86,13 @@ supervisor_listen(struct iod_conf *conf, char *cause, size_t len)
 	if (n > 0) {
 		log_notice("serving %d socket%s passed by systemd; listen in %s "
 		    "is not used", n, n == 1 ? "" : "s", conf->path);
-		sv_adopt(fds, (size_t)n);
-		return (0);
+		return (sv_adopt(fds, (size_t)n, cause, len));
 	}
-	if ((ls = calloc(conf->nlisten, sizeof(*ls))) == NULL)
-		fatal(EX_OSERR, "calloc");
+	if ((ls = calloc(conf->nlisten, sizeof(*ls))) == NULL) {
+		snprintf(cause, len, "out of memory for %zu listeners",
+		    conf->nlisten);
+		return (-1);
+	}
 	if (sv_open(conf, ls, NULL, 0, cause, len) == -1) {
 		free(ls);
 		return (-1);
@@ -102,16 +106,19 @@ supervisor_listen(struct iod_conf *conf, char *cause, size_t len)
  * Take n (at most SV_MAXINHERITED) listening sockets from systemd for the
  * life of the process.  Their spec is their bound name, kept here since
  * no configuration holds it; they are closed only at shutdown, and never
- * unlinked: systemd owns them.
+ * unlinked: systemd owns them.  Return -1 and a cause on failure.
  */
-static void
-sv_adopt(const int *fds, size_t n)
+static int
+sv_adopt(const int *fds, size_t n, char *cause, size_t len)
 {
 	struct listener	*ls;
 	size_t		 i;
 
-	if ((ls = calloc(n, sizeof(*ls))) == NULL)
-		fatal(EX_OSERR, "calloc");
+	if ((ls = calloc(n, sizeof(*ls))) == NULL) {
+		snprintf(cause, len, "out of memory for %zu sockets passed by "
+		    "systemd", n);
+		return (-1);
+	}
 	for (i = 0; i < n; i++) {
 		ls[i].l_fd = fds[i];
 		if (listen_name(fds[i], ls[i].l_name, sizeof(ls[i].l_name)) == -1)
@@ -125,6 +132,7 @@ sv_adopt(const int *fds, size_t n)
 	sv_inherited = 1;
 	sv_listeners = ls;
 	sv_nlisteners = n;
+	return (0);
 }
 
 /*
@@ -218,35 +226,76 @@ sv_fit_limit(const struct iod_conf *conf)
 	sv_max_conns = effective;
 }
 
-/* Start the workers and the supervisor's own loop. */
+/*
+ * Start the supervisor's own loop, then the workers.  Return -1 and a
+ * cause on the first failure; the caller exits then, so nothing made
+ * here is undone.
+ */
 int
 supervisor_start(char *cause, size_t len)
 {
 	const struct engine	*ops = engine_find(sv_conf->engine);
 	struct event		*ev;
-	static const int	 sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGUSR1 };
-	size_t			 i;
 
-	if ((sv_base = event_base_new()) == NULL)
-		fatalx(EX_OSERR, "event_base_new failed");
-	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
-		ev = evsignal_new(sv_base, sigs[i], sig_cb, NULL);
-		if (ev == NULL || event_add(ev, NULL) == -1)
-			fatalx(EX_OSERR, "cannot watch signal %d", sigs[i]);
+	if ((sv_base = event_base_new()) == NULL) {
+		snprintf(cause, len, "cannot create the supervisor's event "
+		    "loop");
+		return (-1);
 	}
-	if ((sv_done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
-		fatal(EX_OSERR, "eventfd");
+	if (sv_watch_signals(cause, len) == -1)
+		return (-1);
+	if ((sv_done_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+		snprintf(cause, len, "eventfd for the workers' exits: %s",
+		    strerror(errno));
+		return (-1);
+	}
 	ev = event_new(sv_base, sv_done_fd, EV_READ | EV_PERSIST, done_cb, NULL);
-	if (ev == NULL || event_add(ev, NULL) == -1)
-		fatalx(EX_OSERR, "cannot watch workers");
-	if ((sv_deadline = evtimer_new(sv_base, deadline_cb, NULL)) == NULL)
-		fatalx(EX_OSERR, "evtimer_new failed");
+	if (ev == NULL || event_add(ev, NULL) == -1) {
+		snprintf(cause, len, "cannot watch the workers' exits");
+		return (-1);
+	}
+	if ((sv_deadline = evtimer_new(sv_base, deadline_cb, NULL)) == NULL) {
+		snprintf(cause, len, "cannot create the shutdown_timeout "
+		    "timer");
+		return (-1);
+	}
 	if (worker_start_all(ops, sv_conf, sv_listeners, sv_nlisteners,
 	    sv_done_fd, cause, len) == -1)
 		return (-1);
-	sv_timers();
+	if (sv_timers(cause, len) == -1)
+		return (-1);
 	log_info("ready: engine %s, workers %d, max_connections %d",
 	    sv_conf->engine, sv_conf->workers, sv_max_conns);
+	return (0);
+}
+
+/*
+ * Route every signal iod handles into sig_cb() through the loop.  SIGCHLD
+ * is among them for the fork engine, whose workers reap their children;
+ * with any other engine iod has no children and it does nothing.  Before
+ * any worker starts, so that no child can exit unnoticed.
+ */
+static int
+sv_watch_signals(char *cause, size_t len)
+{
+	static const struct {
+		int		 sig;
+		const char	*name;
+	} sigs[] = {
+		{ SIGTERM, "SIGTERM" }, { SIGINT, "SIGINT" },
+		{ SIGHUP, "SIGHUP" }, { SIGUSR1, "SIGUSR1" },
+		{ SIGCHLD, "SIGCHLD" }
+	};
+	struct event	*ev;
+	size_t		 i;
+
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		ev = evsignal_new(sv_base, sigs[i].sig, sig_cb, NULL);
+		if (ev == NULL || event_add(ev, NULL) == -1) {
+			snprintf(cause, len, "cannot watch %s", sigs[i].name);
+			return (-1);
+		}
+	}
 	return (0);
 }
 
@@ -270,30 +319,37 @@ supervisor_status(void)
 /*
  * Under a service manager, refresh the status line every SV_STATUS_SEC
  * and, when WatchdogSec= is set, ping the watchdog twice per interval
- * from this loop, so that a stuck supervisor gets iod restarted.
+ * from this loop, so that a stuck supervisor gets iod restarted.  Return
+ * -1 and a cause on failure.
  */
-static void
-sv_timers(void)
+static int
+sv_timers(char *cause, size_t len)
 {
 	struct timeval	 tv = { SV_STATUS_SEC, 0 };
 	struct event	*ev;
 	uint64_t	 usec;
 
 	if (!sdnotify_enabled())
-		return;
+		return (0);
 	ev = event_new(sv_base, -1, EV_PERSIST, status_cb, NULL);
-	if (ev == NULL || event_add(ev, &tv) == -1)
-		fatalx(EX_OSERR, "cannot start the status timer");
+	if (ev == NULL || event_add(ev, &tv) == -1) {
+		snprintf(cause, len, "cannot start the systemd status timer");
+		return (-1);
+	}
 	if ((usec = sdnotify_watchdog_usec()) == 0)
-		return;
+		return (0);
 	usec /= 2;
 	tv.tv_sec = (time_t)(usec / 1000000);
 	tv.tv_usec = (suseconds_t)(usec % 1000000);
 	ev = event_new(sv_base, -1, EV_PERSIST, watchdog_cb, NULL);
-	if (ev == NULL || event_add(ev, &tv) == -1)
-		fatalx(EX_OSERR, "cannot start the watchdog timer");
+	if (ev == NULL || event_add(ev, &tv) == -1) {
+		snprintf(cause, len, "cannot start the systemd watchdog "
+		    "timer");
+		return (-1);
+	}
 	log_info("systemd watchdog: pinging every %llu ms",
 	    (unsigned long long)(usec / 1000));
+	return (0);
 }
 
 /* Tell systemd the status line, when it has changed. */
@@ -314,16 +370,23 @@ watchdog_cb(evutil_socket_t fd, short what, void *arg)
 	sdnotify_watchdog();
 }
 
-/* Run until every worker has finished; return the exit status. */
+/*
+ * Run until every worker has finished.  Return 0 after a shutdown that was
+ * asked for, or -1 and a cause when the workers stopped on their own.
+ */
 int
-supervisor_run(int to_stderr, const char *engine_arg)
+supervisor_run(int to_stderr, const char *engine_arg, char *cause,
+    size_t len)
 {
 	sv_to_stderr = to_stderr;
 	sv_engine_arg = engine_arg;
 	event_base_dispatch(sv_base);
 	worker_join_all();
-	log_info("exiting");
-	return (sv_status);
+	if (sv_unasked) {
+		snprintf(cause, len, "every worker stopped unexpectedly");
+		return (-1);
+	}
+	return (0);
 }
 
 /*
@@ -358,7 +421,15 @@ sig_cb(evutil_socket_t sig, short what, void *arg)
 		    (unsigned long long)s.bytes_in,
 		    (unsigned long long)s.bytes_out);
 		break;
+	case SIGCHLD:
+		engine_fork_children_exited();
+		break;
 	default:
+		/*
+		 * Only the signals sv_watch_signals() registers get here:
+		 * anything else is a bug in iod, not something to carry on
+		 * from, so this one failure exits here rather than in main.c.
+		 */
 		fatalx(EX_SOFTWARE, "unexpected signal %d", (int)sig);
 	}
 }
@@ -408,10 +479,7 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 	sv_ndone += n;
 	if (sv_ndone < worker_count())
 		return;
-	if (!sv_stopping) {
-		log_warnx("every worker stopped unexpectedly");
-		sv_status = EX_SOFTWARE;
-	}
+	sv_unasked = !sv_stopping;
 	event_base_loopexit(sv_base, NULL);
 }
 

@@ -10,8 +10,8 @@ struct iod_conf;
 int	supervisor_listen(struct iod_conf *, char *, size_t);
 int	supervisor_start(char *, size_t);
 
-/* The main loop; returns the exit status. */
-int	supervisor_run(int, const char *);
+/* The main loop, until every worker has finished. */
+int	supervisor_run(int, const char *, char *, size_t);
 
 /* What iod is doing, in one line for systemctl status. */
 const char *supervisor_status(void);

@@ -54,7 +54,11 @@ static void	 worker_report(struct worker_slot *, int);
 static void	 worker_post(struct worker_slot *, const struct command *);
 static void	 worker_ack(struct worker_slot *, unsigned);
 
-/* Start one thread per configured worker and wait until each has started. */
+/*
+ * Start one thread per configured worker and wait until each has started.
+ * Return -1 and a cause when a worker cannot be created or its engine
+ * cannot start; the caller then exits, with any started workers running.
+ */
 int
 worker_start_all(const struct engine *ops, const struct iod_conf *conf,
     struct listener *ls, size_t nls, int done_fd, char *cause, size_t len)
@@ -63,13 +67,15 @@ worker_start_all(const struct engine *ops, const struct iod_conf *conf,
 	size_t		i;
 	int		failed = 0;
 
-	if ((slots = calloc(conf->workers, sizeof(*slots))) == NULL)
-		fatal(EX_OSERR, "calloc");
-	nslots = conf->workers;
+	if ((slots = calloc(conf->workers, sizeof(*slots))) == NULL) {
+		snprintf(cause, len, "out of memory for %d workers",
+		    conf->workers);
+		return (-1);
+	}
 	/* Signals belong to the supervisor's loop, not to the workers. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	for (i = 0; i < nslots; i++) {
+	for (i = 0; i < (size_t)conf->workers; i++) {
 		struct worker	*w = &slots[i].ws_worker;
 
 		w->w_id = (int)i;
@@ -79,13 +85,25 @@ worker_start_all(const struct engine *ops, const struct iod_conf *conf,
 		w->w_nlisteners = nls;
 		w->w_done = done_fd;
 		w->w_first = -1;
-		if ((w->w_notify = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
-			fatal(EX_OSERR, "eventfd");
+		if ((w->w_notify = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) ==
+		    -1) {
+			snprintf(cause, len, "worker %d: eventfd: %s", w->w_id,
+			    strerror(errno));
+			failed = 1;
+			break;
+		}
 		errno = pthread_create(&w->w_thread, NULL, worker_main,
 		    &slots[i]);
-		if (errno != 0)
-			fatal(EX_OSERR, "pthread_create");
+		if (errno != 0) {
+			snprintf(cause, len, "worker %d: cannot create its "
+			    "thread: %s", w->w_id, strerror(errno));
+			close(w->w_notify);
+			failed = 1;
+			break;
+		}
 	}
+	/* Only the workers whose threads run count from here on. */
+	nslots = i;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
 	pthread_mutex_lock(&worker_lock);
@@ -162,18 +180,39 @@ worker_command_all(enum engine_cmd cmd, const struct iod_conf *conf,
 	pthread_mutex_unlock(&worker_lock);
 }
 
-/* Queue a command for one worker and wake its loop. */
+/*
+ * Queue a command for one worker and wake its loop.  A worker whose run()
+ * has returned reads no more commands, so it gets none; a DEADLINE still
+ * queued makes another one pointless.  APPLY and STOP are sent one at a
+ * time and wait for their acknowledgement, so a queue holds at most one
+ * of those and one DEADLINE, and a full queue can only be a bug in iod.
+ */
 static void
 worker_post(struct worker_slot *ws, const struct command *c)
 {
 	uint64_t	one = 1;
+	size_t		i;
 
 	pthread_mutex_lock(&worker_lock);
+	if (ws->ws_exited) {
+		pthread_mutex_unlock(&worker_lock);
+		return;
+	}
+	for (i = 0; i < ws->ws_nqueued; i++)
+		if (c->cmd == ENGINE_DEADLINE &&
+		    ws->ws_queue[i].cmd == ENGINE_DEADLINE) {
+			pthread_mutex_unlock(&worker_lock);
+			return;
+		}
 	if (ws->ws_nqueued == WORKER_QUEUE)
 		fatalx(EX_SOFTWARE, "worker %d: command queue full",
 		    ws->ws_worker.w_id);
 	ws->ws_queue[ws->ws_nqueued++] = *c;
 	pthread_mutex_unlock(&worker_lock);
+	/*
+	 * An eventfd write fails only on a bad descriptor or a counter
+	 * near 2^64, which the worker resets on every read: a bug too.
+	 */
 	if (write(ws->ws_worker.w_notify, &one, sizeof(one)) == -1)
 		fatal(EX_SOFTWARE, "worker %d: notify", ws->ws_worker.w_id);
 }

@@ -1,6 +1,7 @@
 /*
  * iod's life cycle, end to end: -t, exit codes, SIGHUP, SIGTERM, SIGUSR1,
- * running out of descriptors, and -d.  The real binary on 127.0.0.1:0.
+ * SIGCHLD, running out of descriptors, and -d.  The real binary on
+ * 127.0.0.1:0.
  */
 #include <sys/types.h>
 #include <sys/pidfd.h>
@@ -31,6 +32,7 @@ static void	l_expect_roundtrip(int, const char *, const char *,
 		    const char *);
 static int	l_refused(const char *, int, int);
 static void	l_reload(struct t_iod *, const char *, const char *);
+static void	l_expect_link(long, const char *, const char *);
 
 /* Send msg on fd and require want back; what names the client. */
 static void
@@ -87,6 +89,21 @@ l_refused(const char *host, int port, int timeout_ms)
 		poll(&none, 0, 20);
 	}
 	return (0);
+}
+
+/* Require /proc/PID/name, a symbolic link, to point at want. */
+static void
+l_expect_link(long pid, const char *name, const char *want)
+{
+	char	path[64], got[PATH_MAX];
+	ssize_t	n;
+
+	snprintf(path, sizeof(path), "/proc/%ld/%s", pid, name);
+	n = readlink(path, got, sizeof(got) - 1);
+	ck_assert_msg(n != -1, "readlink %s: %s", path, strerror(errno));
+	got[n] = '\0';
+	ck_assert_msg(strcmp(got, want) == 0, "%s is \"%s\", want \"%s\"",
+	    path, got, want);
 }
 
 /* Proves -t on a good config prints "ok" on stdout and exits 0. */
@@ -152,7 +169,7 @@ static const struct {
 	{ { "--no-such-option" }, 0, "listen = [\"127.0.0.1:0\"];\n", 64,
 	    "no-such-option" },
 	{ { "-e", "nosuch" }, 0, "listen = [\"127.0.0.1:0\"];\n", 64,
-	    "nosuch" },
+	    "(got \"nosuch\")" },
 	{ { NULL }, 0, "listen = [\"127.0.0.1:0\"];\nmode = ;\n", 78, ":2: " },
 	{ { "-c", "/nonexistent/iod.conf" }, T_NOCONF, "", 78,
 	    "/nonexistent/iod.conf" },
@@ -160,8 +177,8 @@ static const struct {
 
 /*
  * Proves the exit codes: 64 for an unknown option and for an unknown
- * engine with -e, 78 for a bad and for a missing config file, each with a
- * message on stderr.
+ * engine with -e (refused in the words the engine setting gets), 78 for
+ * a bad and for a missing config file, each with a message on stderr.
  */
 START_TEST(test_exit_codes)
 {
@@ -756,6 +773,40 @@ START_TEST(test_usr1_stats)
 END_TEST
 
 /*
+ * Proves a SIGCHLD that no child sent harms no engine: the supervisor
+ * watches SIGCHLD for the fork engine and passes it on to wake the fork
+ * workers, who find nothing to reap; every other engine has nobody to
+ * wake.  An open connection and a new one are still served, and iod
+ * exits 0 on SIGTERM.
+ */
+START_TEST(test_sigchld_stray)
+{
+	const struct t_variant	*v = &t_variants[_i];
+	struct t_iod		*iod;
+	struct pollfd		 pfd;
+	int			 old, fresh, i;
+
+	iod = t_spawn_variant(v, "mode = \"upper\";\nidle_timeout = 60;\n");
+	old = t_connect(iod->port[0]);
+	ck_assert_msg(old != -1, "connect: %s", strerror(errno));
+	l_expect_roundtrip(old, "abc", "ABC", "before SIGCHLD");
+	for (i = 0; i < 3; i++) {
+		ck_assert_msg(kill(iod->pid, SIGCHLD) == 0, "kill: %s",
+		    strerror(errno));
+		(void)poll(&pfd, 0, 20);
+	}
+	l_expect_roundtrip(old, "def", "DEF", "open across SIGCHLD");
+	fresh = t_connect(iod->port[0]);
+	ck_assert_msg(fresh != -1, "connect: %s", strerror(errno));
+	l_expect_roundtrip(fresh, "ghi", "GHI", "new after SIGCHLD");
+	close(fresh);
+	close(old);
+	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
+	    "stderr:\n%s", t_stopped_log());
+}
+END_TEST
+
+/*
  * Proves accept backs off when descriptors run out (every engine but
  * fork, whose children hold the connections): with iod's soft
  * RLIMIT_NOFILE lowered to a few above what it holds, clients beyond it
@@ -927,9 +978,10 @@ END_TEST
 
 /*
  * Proves -d: the started process exits 0 at once, the pidfile names a
- * live iod that serves, and SIGTERM ends it cleanly and removes the
- * pidfile.  The test process is a subreaper, so the daemon stays its
- * child; its log goes to syslog, so the port comes from /proc.
+ * live iod that serves, with its standard input, output and error on
+ * /dev/null and its working directory /, and SIGTERM ends it cleanly and
+ * removes the pidfile.  The test process is a subreaper, so the daemon
+ * stays its child; its log goes to syslog, so the port comes from /proc.
  */
 START_TEST(test_daemon)
 {
@@ -967,6 +1019,10 @@ START_TEST(test_daemon)
 	t_track_pid((pid_t)pid);
 	ck_assert_msg(kill((pid_t)pid, 0) == 0, "PID %ld from %s: %s", pid,
 	    pidfile, strerror(errno));
+	l_expect_link(pid, "fd/0", "/dev/null");
+	l_expect_link(pid, "fd/1", "/dev/null");
+	l_expect_link(pid, "fd/2", "/dev/null");
+	l_expect_link(pid, "cwd", "/");
 	for (i = 0; i < 250 && port == 0; i++)
 		if ((port = t_proc_listen_port((pid_t)pid)) == 0)
 			poll(&pfd, 0, 20);
@@ -1035,6 +1091,7 @@ suite_life(void)
 	tcase_add_loop_test(tc, test_term_twice, 0, (int)t_nvariants);
 	tcase_add_loop_test(tc, test_term_reset, 0, (int)t_nvariants);
 	tcase_add_loop_test(tc, test_usr1_stats, 0, (int)t_nvariants);
+	tcase_add_loop_test(tc, test_sigchld_stray, 0, (int)t_nvariants);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("fdlimit");

@@ -1,6 +1,9 @@
 /*
  * The manual pages against the code: iod.conf(5) describes every setting
- * of the table in src/conf.c, with the table's default.
+ * of the table in src/conf.c, with the table's default, iod(8) every
+ * option, and both name the configuration file iod reads by default.
+ * The pages checked are the ones the build made from the templates, with
+ * its paths, as they are installed.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,17 +18,25 @@
 static char	*m_read(const char *);
 static char	*m_roff(const char *);
 static char	*m_item(const char *, const char *);
+static char	*m_default_conf(void);
+static void	 m_names_only(const char *, const char *, const char *);
 
-/* Read a file under the source tree into a malloc'd string. */
+/*
+ * Read a file under the build tree ($IOD_BUILDDIR, as set by make check)
+ * into a malloc'd string.
+ */
 static char *
 m_read(const char *rel)
 {
 	struct t_buf	 b = { NULL, 0, 0 };
+	const char	*dir;
 	char		 path[1024], chunk[4096];
 	FILE		*f;
 	size_t		 n;
 
-	snprintf(path, sizeof(path), "%s/%s", t_srcdir(), rel);
+	if ((dir = getenv("IOD_BUILDDIR")) == NULL)
+		dir = ".";
+	snprintf(path, sizeof(path), "%s/%s", dir, rel);
 	if ((f = fopen(path, "r")) == NULL)
 		ck_abort_msg("%s: %s", path, strerror(errno));
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
@@ -70,6 +81,52 @@ m_item(const char *page, const char *name)
 	if ((next = strstr(p, "\n.Sh ")) != NULL && next < end)
 		end = next;
 	return (strndup(p, (size_t)(end - p)));
+}
+
+/* The default configuration file, as iod -h prints it; malloc'd. */
+static char *
+m_default_conf(void)
+{
+	struct t_opts	 o = { .args = { "-h" },
+			    .flags = T_NOSTDERR | T_NOCONF };
+	struct t_iod	*iod;
+	const char	*p, *end;
+	char		*path;
+	int		 code;
+
+	code = t_run_iod(NULL, &o, t_ms(5000), &iod);
+	ck_assert_msg(code == 0, "iod -h exited %d", code);
+	p = iod->out.b_data != NULL ? strstr(iod->out.b_data, "(default ") :
+	    NULL;
+	ck_assert_msg(p != NULL && (end = strchr(p, ')')) != NULL,
+	    "iod -h names no default file:\n%s", iod->out.b_data);
+	p += strlen("(default ");
+	path = strndup(p, (size_t)(end - p));
+	t_stop_iod(iod);
+	return (path);
+}
+
+/*
+ * Require that every absolute path to iod.conf in page (named name) is
+ * path; a relative one, as in an example, is the reader's own file.
+ */
+static void
+m_names_only(const char *name, const char *page, const char *path)
+{
+	const char	*p, *start;
+	size_t		 dirlen = strlen(path) - strlen("/iod.conf");
+
+	for (p = page; (p = strstr(p, "/iod.conf")) != NULL; p++) {
+		for (start = p; start > page && start[-1] != ' ' &&
+		    start[-1] != '\n'; start--)
+			;
+		if (*start != '/')
+			continue;
+		ck_assert_msg((size_t)(p - start) == dirlen &&
+		    strncmp(start, path, dirlen) == 0, "%s names "
+		    "%.*s/iod.conf, but iod reads %s", name, (int)(p - start),
+		    start, path);
+	}
 }
 
 /*
@@ -132,6 +189,42 @@ START_TEST(test_iod_page)
 }
 END_TEST
 
+/*
+ * Proves both pages name the configuration file iod reads when not given
+ * -c, the one iod -h prints: in FILES, in iod(8)'s -c item, and wherever
+ * else they name a path to iod.conf.  The build writes the path in from
+ * the templates, so a plain ./configure gets /usr/local/etc/iod.conf and
+ * Debian's package /etc/iod.conf.
+ */
+START_TEST(test_default_conf)
+{
+	static const char *const pages[] = { "man/iod.8", "man/iod.conf.5" };
+	char		*path, *page, want[1024];
+	size_t		 i;
+
+	path = m_default_conf();
+	ck_assert_msg(strlen(path) > strlen("/iod.conf") &&
+	    strcmp(path + strlen(path) - strlen("/iod.conf"), "/iod.conf") == 0,
+	    "iod -h: default \"%s\" is not a path to iod.conf", path);
+	for (i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		page = m_read(pages[i]);
+		snprintf(want, sizeof(want), "\n.It Pa %s\nThe default "
+		    "configuration file.", path);
+		ck_assert_msg(strstr(page, want) != NULL, "%s: FILES lacks "
+		    "\".It Pa %s\" as the default file", pages[i], path);
+		m_names_only(pages[i], page, path);
+		if (i == 0) {
+			snprintf(want, sizeof(want), "instead of\n.Pa %s .",
+			    path);
+			ck_assert_msg(strstr(page, want) != NULL, "%s: -c does "
+			    "not say \"instead of %s\"", pages[i], path);
+		}
+		free(page);
+	}
+	free(path);
+}
+END_TEST
+
 /* The man suite: the pages say what the code does. */
 Suite *
 suite_man(void)
@@ -141,8 +234,10 @@ suite_man(void)
 
 	s = suite_create("man");
 	tc = tcase_create("pages");
+	t_tcase_fixtures(tc);
 	tcase_add_test(tc, test_conf_page);
 	tcase_add_test(tc, test_iod_page);
+	tcase_add_test(tc, test_default_conf);
 	suite_add_tcase(s, tc);
 	return (s);
 }
