@@ -241,7 +241,8 @@ fk_reap(void *arg)
 	pid_t			 pid;
 	int			 status;
 
-	(void)read(fw->fw_wake, &n, sizeof(n));
+	if (read(fw->fw_wake, &n, sizeof(n)) == -1 && errno != EAGAIN)
+		log_warn("worker %d: read eventfd", fw->fw_worker->w_id);
 	pthread_mutex_lock(&fk_lock);
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
 		fk_child_end(pid, status);
