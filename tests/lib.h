@@ -19,6 +19,7 @@ Suite	*suite_life(void);
 Suite	*suite_listen(void);
 Suite	*suite_man(void);
 Suite	*suite_pidfile(void);
+Suite	*suite_poller(void);
 Suite	*suite_privs(void);
 Suite	*suite_proto(void);
 Suite	*suite_systemd(void);
