@@ -18,6 +18,7 @@ Suite	*suite_conf(void);
 Suite	*suite_life(void);
 Suite	*suite_listen(void);
 Suite	*suite_man(void);
+Suite	*suite_outbuf(void);
 Suite	*suite_pidfile(void);
 Suite	*suite_poller(void);
 Suite	*suite_privs(void);
