@@ -23,6 +23,7 @@ Suite	*suite_pidfile(void);
 Suite	*suite_poller(void);
 Suite	*suite_privs(void);
 Suite	*suite_proto(void);
+Suite	*suite_ratelimit(void);
 Suite	*suite_systemd(void);
 Suite	*suite_transform(void);
 
