@@ -6,7 +6,6 @@
  * missing, the cases that need it are reported as skipped, not run.
  */
 #include <sys/types.h>
-#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -81,8 +80,8 @@ sd_tool(void)
  * conf, passing it the n listening sockets in fds as descriptors 3 on,
  * the way systemd passes them (LISTEN_FDS, LISTEN_PID).  The tool takes
  * them as its own, waits for the first client, then becomes iod with the
- * sockets and the same PID.  stdout and stderr go to pipes, as in
- * t_start_iod().
+ * sockets and the same PID.  stdout and stderr go to pipes, and the
+ * child is adopted, as in t_start_iod().
  */
 static struct t_iod *
 sd_activate(const char *conf, const int *fds, int n)
@@ -91,13 +90,10 @@ sd_activate(const char *conf, const int *fds, int n)
 	const char	*argv[6];
 	char		 num[16];
 	int		 outp[2], errp[2], high[8], null, i;
+	pid_t		 pid;
 
 	ck_assert_msg(n > 0 && n <= 8, "%d sockets", n);
-	if ((iod = calloc(1, sizeof(*iod))) == NULL)
-		ck_abort_msg("calloc failed");
-	iod->errfd = iod->outfd = iod->pidfd = -1;
-	iod->conf = t_write_tmp(conf);
-	chmod(iod->conf, 0644);
+	iod = t_new_iod(conf, outp, errp);
 	argv[0] = sd_tool();
 	if ((argv[1] = getenv("IOD_BIN")) == NULL)
 		ck_abort_msg("IOD_BIN is not set (run through make check)");
@@ -105,13 +101,9 @@ sd_activate(const char *conf, const int *fds, int n)
 	argv[3] = "-c";
 	argv[4] = iod->conf;
 	argv[5] = NULL;
-	if (pipe2(outp, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1)
-		ck_abort_msg("pipe: %s", strerror(errno));
-	fcntl(errp[1], F_SETPIPE_SZ, 1 << 20);
-	fflush(NULL);
-	if ((iod->pid = fork()) == -1)
+	if ((pid = fork()) == -1)
 		ck_abort_msg("fork: %s", strerror(errno));
-	if (iod->pid == 0) {
+	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if ((null = open("/dev/null", O_RDONLY)) != -1)
 			dup2(null, STDIN_FILENO);
@@ -133,14 +125,7 @@ sd_activate(const char *conf, const int *fds, int n)
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
-	close(outp[1]);
-	close(errp[1]);
-	iod->outfd = outp[0];
-	iod->errfd = errp[0];
-	fcntl(iod->outfd, F_SETFL, O_NONBLOCK);
-	fcntl(iod->errfd, F_SETFL, O_NONBLOCK);
-	iod->pidfd = pidfd_open(iod->pid, 0);
-	t_track_pid(iod->pid);
+	t_adopt_iod(iod, pid, outp, errp);
 	return (iod);
 }
 
@@ -465,7 +450,6 @@ START_TEST(test_activate)
 	struct stat	 sb;
 	char		*conf, sock[512], unused[512], want[600];
 	const char	*dir = getenv("TMPDIR");
-	pid_t		 pid;
 	int		 fds[2], port, c1, c2, c3, code;
 
 	snprintf(sock, sizeof(sock), "%s/activated.sock", dir);
@@ -477,15 +461,16 @@ START_TEST(test_activate)
 	    t_variants[_i].engine, t_variants[_i].workers) == -1)
 		ck_abort_msg("asprintf failed");
 	iod = sd_activate(conf, fds, 2);
-	pid = iod->pid;
 	ck_assert_msg(t_wait_log(iod, " as 4.", t_ms(5000)) != NULL,
 	    SD_ACTIVATE " did not take both sockets:\n%s", t_log_tail(iod));
 
 	/* The first client makes the tool exec iod, which answers it. */
 	c1 = t_connect(port);
 	sd_expect_roundtrip(c1, "activated", "ACTIVATED");
-	ck_assert_msg(t_wait_log(iod, "iod: ready: ", t_ms(5000)) != NULL,
-	    "no ready line:\n%s", t_log_tail(iod));
+	t_wait_ready(iod, t_ms(5000));
+	ck_assert_msg(iod->nports == 1 && iod->port[0] == port, "iod reports "
+	    "%zu TCP ports, the first %d; want the one passed, %d",
+	    iod->nports, iod->port[0], port);
 	snprintf(want, sizeof(want), "serving 2 sockets passed by systemd; "
 	    "listen in %s is not used", iod->conf);
 	ck_assert_msg(t_wait_log(iod, want, 0) != NULL, "no \"%s\":\n%s",
@@ -518,7 +503,6 @@ START_TEST(test_activate)
 	kill(iod->pid, SIGTERM);
 	ck_assert_msg(t_wait_exit(iod, t_ms(10000)) == 0, "iod still runs "
 	    "after SIGTERM:\n%s", t_log_tail(iod));
-	t_untrack_pid(pid);
 	code = WIFEXITED(iod->status) ? WEXITSTATUS(iod->status) : -1;
 	ck_assert_msg(code == 0, "exit %d, want 0:\n%s", code,
 	    t_log_tail(iod));
@@ -542,20 +526,17 @@ START_TEST(test_activate_without)
 {
 	struct t_iod	*iod;
 	char		*conf;
-	pid_t		 pid;
 	int		 fd, port, c, code;
 
 	fd = t_listen_loopback(&port);
 	if (asprintf(&conf, "listen = [\"127.0.0.1:%d\"];\n", port) == -1)
 		ck_abort_msg("asprintf failed");
 	iod = sd_activate(conf, &fd, 1);
-	pid = iod->pid;
 	ck_assert_msg(t_wait_log(iod, " as 3.", t_ms(5000)) != NULL,
 	    SD_ACTIVATE " did not take the socket:\n%s", t_log_tail(iod));
 	c = t_connect(port);
 	ck_assert_msg(t_wait_exit(iod, t_ms(10000)) == 0, "iod still runs:\n"
 	    "%s", t_log_tail(iod));
-	t_untrack_pid(pid);
 	code = WIFEXITED(iod->status) ? WEXITSTATUS(iod->status) : -1;
 	ck_assert_msg(code == 71 && t_wait_log(iod, "built without libsystemd",
 	    0) != NULL, "exit %d, want 71 and the reason:\n%s", code,

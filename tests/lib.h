@@ -117,9 +117,12 @@ struct t_iod {
 };
 
 struct t_iod *t_start_iod(const char *, const struct t_opts *);
+struct t_iod *t_new_iod(const char *, int *, int *);
+void	 t_adopt_iod(struct t_iod *, pid_t, const int *, const int *);
 struct t_iod *t_spawn_variant(const struct t_variant *, const char *);
 int	 t_listen_loopback(int *);
 struct t_iod *t_spawn_iod(const char *, const struct t_opts *);
+void	 t_wait_ready(struct t_iod *, int);
 int	 t_run_iod(const char *, const struct t_opts *, int, struct t_iod **);
 void	 t_pump(struct t_iod *, int);
 const char *t_wait_log(struct t_iod *, const char *, int);
