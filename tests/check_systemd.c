@@ -50,7 +50,6 @@ static size_t	 sd_count(const struct sd_notes *, const char *);
 static char	*sd_dump(const struct sd_notes *);
 static int	 sd_unix_listener(const char *);
 static int	 sd_unix_connect(const char *);
-static void	 sd_expect_roundtrip(int, const char *, const char *);
 #endif
 
 /* The systemd-socket-activate to run: on PATH, else in /usr/bin; or NULL. */
@@ -268,7 +267,7 @@ START_TEST(test_notify_order)
 	struct t_iod	*iod;
 	ssize_t		 ready, reloading, ready2, reloading2, ready3, stopping;
 	ssize_t		 status;
-	char		*conf, got[32];
+	char		*conf;
 	int		 fd, code;
 
 	sd_notes_open(&sn);
@@ -282,9 +281,7 @@ START_TEST(test_notify_order)
 
 	/* One client: the status line says so within a few seconds. */
 	fd = t_connect(iod->port[0]);
-	ck_assert_msg(fd != -1, "connect: %s", strerror(errno));
-	t_roundtrip(fd, "status", got, sizeof(got), t_ms(3000));
-	ck_assert_msg(strcmp(got, "STATUS") == 0, "got \"%s\"", got);
+	t_expect_roundtrip(fd, "status", "STATUS", t_ms(3000), "client");
 	status = sd_wait_note(&sn, (size_t)ready + 1,
 	    "STATUS=1 active connection,", t_ms(5000));
 	ck_assert_msg(status > ready, "no \"STATUS=1 active connection\"; "
@@ -317,9 +314,8 @@ START_TEST(test_notify_order)
 	    "reload gave no RELOADING=1 then READY=1; got:\n%s", sd_dump(&sn));
 	ck_assert_msg(t_wait_log(iod, "reload failed", t_ms(3000)) != NULL,
 	    "no \"reload failed\" line:\n%s", t_log_tail(iod));
-	t_roundtrip(fd, "still", got, sizeof(got), t_ms(3000));
-	ck_assert_msg(strcmp(got, "STILL") == 0, "after a refused reload: "
-	    "got \"%s\"", got);
+	t_expect_roundtrip(fd, "still", "STILL", t_ms(3000),
+	    "after a refused reload");
 	close(fd);
 
 	kill(iod->pid, SIGTERM);
@@ -422,19 +418,6 @@ sd_unix_connect(const char *path)
 	return (fd);
 }
 
-/* Send msg on fd and require want back. */
-static void
-sd_expect_roundtrip(int fd, const char *msg, const char *want)
-{
-	char	got[64];
-
-	ck_assert_msg(fd != -1, "connect: %s", strerror(errno));
-	t_roundtrip(fd, msg, got, sizeof(got), t_ms(10000));
-	ck_assert_msg(strcmp(got, want) == 0, "sent \"%s\", got \"%s\", want "
-	    "\"%s\" (connection: %s)", msg, got, want,
-	    t_end_name(t_wait_end(fd, 0)));
-}
-
 /*
  * Proves socket activation with the real systemd-socket-activate: iod
  * serves the TCP and the unix socket it is handed, logs that listen is
@@ -466,7 +449,8 @@ START_TEST(test_activate)
 
 	/* The first client makes the tool exec iod, which answers it. */
 	c1 = t_connect(port);
-	sd_expect_roundtrip(c1, "activated", "ACTIVATED");
+	t_expect_roundtrip(c1, "activated", "ACTIVATED", t_ms(10000),
+	    "first TCP client");
 	t_wait_ready(iod, t_ms(5000));
 	ck_assert_msg(iod->nports == 1 && iod->port[0] == port, "iod reports "
 	    "%zu TCP ports, the first %d; want the one passed, %d",
@@ -480,7 +464,7 @@ START_TEST(test_activate)
 	ck_assert_msg(t_wait_log(iod, want, 0) != NULL, "no \"%s\":\n%s",
 	    want, t_log_tail(iod));
 	c2 = sd_unix_connect(sock);
-	sd_expect_roundtrip(c2, "unix", "UNIX");
+	t_expect_roundtrip(c2, "unix", "UNIX", t_ms(10000), "unix client");
 	ck_assert_msg(stat(unused, &sb) == -1 && errno == ENOENT,
 	    "iod created %s from listen", unused);
 
@@ -490,12 +474,15 @@ START_TEST(test_activate)
 	ck_assert_msg(t_wait_log(iod, "keeping the 2 sockets passed by "
 	    "systemd", t_ms(5000)) != NULL, "no reload line:\n%s",
 	    t_log_tail(iod));
-	sd_expect_roundtrip(c1, "old", "OLD");
+	t_expect_roundtrip(c1, "old", "OLD", t_ms(10000),
+	    "TCP client from before the reload");
 	c3 = t_connect(port);
-	sd_expect_roundtrip(c3, "new", "NEW");
+	t_expect_roundtrip(c3, "new", "NEW", t_ms(10000),
+	    "TCP client after the reload");
 	close(c2);
 	c2 = sd_unix_connect(sock);
-	sd_expect_roundtrip(c2, "unix again", "UNIX AGAIN");
+	t_expect_roundtrip(c2, "unix again", "UNIX AGAIN", t_ms(10000),
+	    "unix client after the reload");
 	close(c1);
 	close(c2);
 	close(c3);

@@ -174,6 +174,8 @@ const char *t_end_name(enum t_end);
 const char *t_strerror(int);
 int	 t_peer_closed(int, int);
 ssize_t	 t_roundtrip(int, const char *, char *, size_t, int);
+void	 t_expect_roundtrip(int, const char *, const char *, int,
+	    const char *, ...) __attribute__((__format__(printf, 5, 6)));
 void	 t_reset_close(int);
 
 /* Bulk transfers, reading while writing. */
