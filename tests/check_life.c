@@ -276,8 +276,7 @@ START_TEST(test_reload_good)
 	close(old);
 	close(c2);
 	close(c3);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -318,8 +317,7 @@ START_TEST(test_reload_bad)
 	    "new connection, old config");
 	close(old);
 	close(c2);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -350,8 +348,7 @@ START_TEST(test_reload_restart_only)
 	t_expect_roundtrip(fd, "abc", "abc", t_ms(3000),
 	    "new connection after reload");
 	close(fd);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -384,8 +381,7 @@ START_TEST(test_reload_unix_mode)
 	got = st.st_mode & 07777;
 	ck_assert_msg(got == 0666, "%s: mode %o after reload, want 666", path,
 	    (unsigned)got);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -741,8 +737,7 @@ START_TEST(test_usr1_stats)
 	ck_assert_msg(st.active == 0 && st.accepted >= 3, "after closing: "
 	    "active=%ju accepted=%ju, want 0 and >=3", (uintmax_t)st.active,
 	    (uintmax_t)st.accepted);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -832,8 +827,7 @@ START_TEST(test_accept_pause)
 		if (c[i] != -1)
 			close(c[i]);
 	close(a);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -875,8 +869,7 @@ START_TEST(test_fd_limit_startup)
 	t_expect_roundtrip(fd, "abc", "ABC", t_ms(3000),
 	    "client under the low limit");
 	close(fd);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -914,8 +907,7 @@ START_TEST(test_fd_limit_reload)
 	}
 	for (i = 0; i < L_RELOAD_CLIENTS; i++)
 		close(fd[i]);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 

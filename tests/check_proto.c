@@ -184,8 +184,7 @@ p_many(const struct t_variant *v, int upper, uint64_t seed)
 	}
 	free(c);
 	free(pfd);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 
 /*
@@ -261,8 +260,7 @@ START_TEST(test_half_close)
 	iod = t_spawn_variant(v, "mode = \"upper\";\nmax_pending_bytes = 65536;\n"
 	    "idle_timeout = 60;\n");
 	p_half_close(iod, 10 * 1000 * 1000, 1, 0xc105e + (uint64_t)_i);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -279,8 +277,7 @@ START_TEST(test_half_close_buffered)
 	iod = t_spawn_variant(v, "mode = \"upper\";\nmax_pending_bytes = 16777216;\n"
 	    "idle_timeout = 60;\n");
 	p_half_close(iod, 10 * 1000 * 1000, 0, 0xc105f + (uint64_t)_i);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -381,8 +378,7 @@ START_TEST(test_backpressure)
 	free(out);
 	free(in);
 	free(small_in);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -531,8 +527,7 @@ START_TEST(test_idle_timeout)
 	close(b);
 	free(fill);
 	free(data);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -579,8 +574,7 @@ START_TEST(test_quiet_then_talk)
 	    "eof %d, error \"%s\"", x.got, x.eof, t_strerror(x.error));
 	close(fd);
 	free(data);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -656,8 +650,7 @@ START_TEST(test_max_connections)
 	    (uintmax_t)st.rejected, tries, (uintmax_t)st.active);
 	for (i = 0; i < 5; i++)
 		close(fd[i]);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -712,8 +705,7 @@ START_TEST(test_select_fd_limit)
 	    sizeof(got), t_ms(5000)) == 4 && strcmp(got, "MORE") == 0,
 	    "after the others left a new client got \"%s\"", got);
 	close(fd[0]);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -763,8 +755,7 @@ START_TEST(test_fork_fds)
 	}
 	ck_assert_msg(st.active == 0, "%ju connections still active after "
 	    "every client left", (uintmax_t)st.active);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -818,8 +809,7 @@ START_TEST(test_peer_reset)
 	    "iod is gone (wait status 0x%x)", status);
 	close(fd);
 	free(fill);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 

@@ -268,7 +268,7 @@ START_TEST(test_notify_order)
 	ssize_t		 ready, reloading, ready2, reloading2, ready3, stopping;
 	ssize_t		 status;
 	char		*conf;
-	int		 fd, code;
+	int		 fd;
 
 	sd_notes_open(&sn);
 	conf = t_conf(&t_variants[0], "listen = [\"127.0.0.1:0\"];\n");
@@ -323,11 +323,7 @@ START_TEST(test_notify_order)
 	    t_ms(5000));
 	ck_assert_msg(stopping > ready3, "no STOPPING=1 after SIGTERM; "
 	    "got:\n%s", sd_dump(&sn));
-	ck_assert_msg(t_wait_exit(iod, t_ms(10000)) == 0, "iod still runs "
-	    "after SIGTERM:\n%s", t_log_tail(iod));
-	code = WIFEXITED(iod->status) ? WEXITSTATUS(iod->status) : -1;
-	ck_assert_msg(code == 0, "exit %d, want 0:\n%s", code,
-	    t_log_tail(iod));
+	t_expect_exit0(iod);
 	ck_assert_msg(sd_count(&sn, "READY=1") == 3 &&
 	    sd_count(&sn, "RELOADING=1") == 2 &&
 	    sd_count(&sn, "STOPPING=1") == 1, "want 3 READY=1, 2 RELOADING=1 "
@@ -433,7 +429,7 @@ START_TEST(test_activate)
 	struct stat	 sb;
 	char		*conf, sock[512], unused[512], want[600];
 	const char	*dir = getenv("TMPDIR");
-	int		 fds[2], port, c1, c2, c3, code;
+	int		 fds[2], port, c1, c2, c3;
 
 	snprintf(sock, sizeof(sock), "%s/activated.sock", dir);
 	snprintf(unused, sizeof(unused), "%s/unused.sock", dir);
@@ -488,11 +484,7 @@ START_TEST(test_activate)
 	close(c3);
 
 	kill(iod->pid, SIGTERM);
-	ck_assert_msg(t_wait_exit(iod, t_ms(10000)) == 0, "iod still runs "
-	    "after SIGTERM:\n%s", t_log_tail(iod));
-	code = WIFEXITED(iod->status) ? WEXITSTATUS(iod->status) : -1;
-	ck_assert_msg(code == 0, "exit %d, want 0:\n%s", code,
-	    t_log_tail(iod));
+	t_expect_exit0(iod);
 	ck_assert_msg(stat(sock, &sb) == 0 && S_ISSOCK(sb.st_mode),
 	    "iod removed %s, which systemd owns", sock);
 	t_stop_iod(iod);

@@ -131,7 +131,6 @@ static pid_t		 t_pids[T_MAXCHILD];
 
 /* The per-test-case temporary directory and the TMPDIR it replaced. */
 static char		 t_dir[PATH_MAX];
-static char		 t_stopped[3072];	/* t_stopped_log() */
 static char		*t_saved_tmpdir;
 
 static void	t_register(struct t_iod *);
@@ -852,7 +851,6 @@ t_stop_iod(struct t_iod *iod)
 		}
 	}
 	status = iod->status;
-	snprintf(t_stopped, sizeof(t_stopped), "%s", t_log_tail(iod));
 	t_close_pipes(iod);
 	if (iod->conf != NULL) {
 		unlink(iod->conf);
@@ -865,11 +863,50 @@ t_stop_iod(struct t_iod *iod)
 	return (status);
 }
 
-/* The end of the stderr of the iod t_stop_iod() last stopped. */
-const char *
-t_stopped_log(void)
+/*
+ * Wait, bounded, for iod to exit now that it was sent SIGTERM, and
+ * require exit code 0.  iod is kept, for its log, until t_stop_iod().
+ */
+void
+t_expect_exit0(struct t_iod *iod)
 {
-	return (t_stopped);
+	pid_t	pid = iod->pid;
+
+	ck_assert_msg(t_wait_exit(iod, t_ms(10000)) == 0, "iod (pid %d) "
+	    "still runs %d ms after SIGTERM; stderr:\n%s", (int)pid,
+	    t_ms(10000), t_log_tail(iod));
+	ck_assert_msg(WIFEXITED(iod->status) && WEXITSTATUS(iod->status) == 0,
+	    "iod did not exit 0 on SIGTERM: %s; stderr:\n%s",
+	    t_status_name(iod->status), t_log_tail(iod));
+}
+
+/*
+ * Send iod SIGTERM (unless it is gone already), require exit code 0 as
+ * t_expect_exit0() does, then free it with t_stop_iod().
+ */
+void
+t_expect_stop(struct t_iod *iod)
+{
+	if (iod->pid > 0)
+		kill(iod->pid, SIGTERM);
+	t_expect_exit0(iod);
+	t_stop_iod(iod);
+}
+
+/* Say what a wait status means: "exit 3", "killed by signal 9", ... */
+const char *
+t_status_name(int status)
+{
+	static char	buf[64];
+
+	if (WIFEXITED(status))
+		snprintf(buf, sizeof(buf), "exit %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, sizeof(buf), "killed by signal %d",
+		    WTERMSIG(status));
+	else
+		snprintf(buf, sizeof(buf), "wait status 0x%x", status);
+	return (buf);
 }
 
 /* Replace iod's config file with text in one rename (for SIGHUP). */

@@ -131,7 +131,9 @@ const char *t_log_tail(struct t_iod *);
 int	 t_listen_port(const char *);
 int	 t_wait_exit(struct t_iod *, int);
 int	 t_stop_iod(struct t_iod *);
-const char *t_stopped_log(void);
+void	 t_expect_exit0(struct t_iod *);
+void	 t_expect_stop(struct t_iod *);
+const char *t_status_name(int);
 void	 t_rewrite_conf(struct t_iod *, const char *);
 
 /* Counters, from the line SIGUSR1 makes iod log. */
