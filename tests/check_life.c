@@ -922,7 +922,7 @@ START_TEST(test_daemon)
 	struct t_opts	 o = { .args = { "-d" }, .flags = T_NOSTDERR };
 	struct t_iod	*iod;
 	struct pollfd	 pfd;
-	char		*conf, pidfile[512], got[16];
+	char		*conf, pidfile[512];
 	FILE		*f;
 	long		 pid = 0;
 	int		 i, port = 0, fd = -1, code, status;
@@ -959,9 +959,8 @@ START_TEST(test_daemon)
 	ck_assert_msg(port > 0, "PID %ld listens on no TCP port", pid);
 	fd = t_connect(port);
 	ck_assert_msg(fd != -1, "connect to %d: %s", port, strerror(errno));
-	ck_assert_msg(t_roundtrip(fd, "daemon", got, sizeof(got), t_ms(5000))
-	    == 6 && strcmp(got, "DAEMON") == 0, "daemon sent back \"%s\"",
-	    got);
+	t_expect_roundtrip(fd, "daemon", "DAEMON", t_ms(5000), "client of the "
+	    "daemon");
 	close(fd);
 
 	pfd.fd = pidfd_open((pid_t)pid, 0);
