@@ -20,69 +20,69 @@
 #include "lib.h"
 #include "poller.h"
 
-#define PL_SETSIZE	64	/* descriptors below this fit at first */
-#define PL_MAXFIRED	16
-#define PL_SOON		1000	/* ms to wait for what is due */
-#define PL_QUIET	100	/* ms to wait for what is not */
-#define PL_PAIRS	8	/* socketpairs in test_many */
-#define PL_FILL_MAX	100000	/* writes to fill a socket, at most */
+#define PT_SETSIZE	64	/* descriptors below this fit at first */
+#define PT_MAXFIRED	16
+#define PT_SOON		1000	/* ms to wait for what is due */
+#define PT_QUIET	100	/* ms to wait for what is not */
+#define PT_PAIRS	8	/* socketpairs in test_many */
+#define PT_FILL_MAX	100000	/* writes to fill a socket, at most */
 
 /* Every backend, with what it says about itself. */
-static const struct pl_backend {
+static const struct pt_backend {
 	const struct poller	*pb_poller;
 	const char		*pb_name;
 	int			 pb_max_fd;
 	int			 pb_edge;
-} pl_backends[] = {
+} pt_backends[] = {
 	{ &poller_select,	"select",	FD_SETSIZE - 1,	0 },
 	{ &poller_poll,		"poll",		-1,	0 },
 	{ &poller_epoll,	"epoll",	-1,	1 },
 };
-#define PL_NBACKENDS \
-	((int)(sizeof(pl_backends) / sizeof(pl_backends[0])))
+#define PT_NBACKENDS \
+	((int)(sizeof(pt_backends) / sizeof(pt_backends[0])))
 
 /* One backend's state in a test. */
-struct pl {
+struct pt {
 	const struct poller	*p;
 	void			*st;
-	struct poller_event	 fired[PL_MAXFIRED];
+	struct poller_event	 fired[PT_MAXFIRED];
 	int			 nfired;
 };
 
-static void	 pl_open(struct pl *, int);
-static void	 pl_close(struct pl *);
-static void	 pl_pair(int *);
-static void	 pl_set(struct pl *, int, int, int);
-static int	 pl_wait(struct pl *, int, int);
-static int	 pl_found(const struct pl *, int);
-static void	 pl_send(int);
-static void	 pl_drain(int);
-static size_t	 pl_fill(int);
-static const char *pl_mask(int);
+static void	 pt_open(struct pt *, int);
+static void	 pt_close(struct pt *);
+static void	 pt_pair(int *);
+static void	 pt_set(struct pt *, int, int, int);
+static int	 pt_wait(struct pt *, int, int);
+static int	 pt_found(const struct pt *, int);
+static void	 pt_send(int);
+static void	 pt_drain(int);
+static size_t	 pt_fill(int);
+static const char *pt_mask(int);
 
 /* Create backend i's state; fail the test with its cause otherwise. */
 static void
-pl_open(struct pl *pl, int i)
+pt_open(struct pt *pt, int i)
 {
 	char	cause[256] = "";
 
-	memset(pl, 0, sizeof(*pl));
-	pl->p = pl_backends[i].pb_poller;
-	pl->st = pl->p->create(PL_SETSIZE, cause, sizeof(cause));
-	ck_assert_msg(pl->st != NULL, "%s: create: %s", pl->p->name, cause);
+	memset(pt, 0, sizeof(*pt));
+	pt->p = pt_backends[i].pb_poller;
+	pt->st = pt->p->create(PT_SETSIZE, cause, sizeof(cause));
+	ck_assert_msg(pt->st != NULL, "%s: create: %s", pt->p->name, cause);
 }
 
 /* Free the backend's state. */
 static void
-pl_close(struct pl *pl)
+pt_close(struct pt *pt)
 {
-	pl->p->free(pl->st);
-	pl->st = NULL;
+	pt->p->free(pt->st);
+	pt->st = NULL;
 }
 
 /* A nonblocking stream socketpair. */
 static void
-pl_pair(int *sv)
+pt_pair(int *sv)
 {
 	ck_assert_msg(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0, sv) == 0, "socketpair: %s", strerror(errno));
@@ -90,48 +90,48 @@ pl_pair(int *sv)
 
 /* Change fd's mask from oldmask to newmask; fail the test on refusal. */
 static void
-pl_set(struct pl *pl, int fd, int oldmask, int newmask)
+pt_set(struct pt *pt, int fd, int oldmask, int newmask)
 {
 	int	r;
 
-	r = pl->p->set(pl->st, fd, oldmask, newmask);
+	r = pt->p->set(pt->st, fd, oldmask, newmask);
 	ck_assert_msg(r == 0, "%s: set fd %d from %s to %s returned %d: %s",
-	    pl->p->name, fd, pl_mask(oldmask), pl_mask(newmask), r,
+	    pt->p->name, fd, pt_mask(oldmask), pt_mask(newmask), r,
 	    strerror(errno));
 }
 
 /*
- * Wait once, up to timeout_ms; keep what fired in pl.  Return the mask
+ * Wait once, up to timeout_ms; keep what fired in pt.  Return the mask
  * reported for fd, 0 if it was not reported.
  */
 static int
-pl_wait(struct pl *pl, int fd, int timeout_ms)
+pt_wait(struct pt *pt, int fd, int timeout_ms)
 {
-	pl->nfired = pl->p->wait(pl->st, timeout_ms, pl->fired, PL_MAXFIRED);
-	ck_assert_msg(pl->nfired >= 0 && pl->nfired <= PL_MAXFIRED,
-	    "%s: wait returned %d", pl->p->name, pl->nfired);
-	return (pl_found(pl, fd));
+	pt->nfired = pt->p->wait(pt->st, timeout_ms, pt->fired, PT_MAXFIRED);
+	ck_assert_msg(pt->nfired >= 0 && pt->nfired <= PT_MAXFIRED,
+	    "%s: wait returned %d", pt->p->name, pt->nfired);
+	return (pt_found(pt, fd));
 }
 
 /* Return the mask the last wait reported for fd, 0 if none. */
 static int
-pl_found(const struct pl *pl, int fd)
+pt_found(const struct pt *pt, int fd)
 {
 	int	i, mask = 0;
 
-	for (i = 0; i < pl->nfired; i++)
-		if (pl->fired[i].fd == fd) {
+	for (i = 0; i < pt->nfired; i++)
+		if (pt->fired[i].fd == fd) {
 			ck_assert_msg(mask == 0, "%s: fd %d reported twice "
-			    "(%s, then %s)", pl->p->name, fd, pl_mask(mask),
-			    pl_mask(pl->fired[i].mask));
-			mask = pl->fired[i].mask;
+			    "(%s, then %s)", pt->p->name, fd, pt_mask(mask),
+			    pt_mask(pt->fired[i].mask));
+			mask = pt->fired[i].mask;
 		}
 	return (mask);
 }
 
 /* Write one byte to fd. */
 static void
-pl_send(int fd)
+pt_send(int fd)
 {
 	ssize_t	n;
 
@@ -142,22 +142,22 @@ pl_send(int fd)
 
 /* Read everything fd has now. */
 static void
-pl_drain(int fd)
+pt_drain(int fd)
 {
 	char	buf[65536];
 	ssize_t	n;
 	int	i;
 
-	for (i = 0; i < PL_FILL_MAX; i++)
+	for (i = 0; i < PT_FILL_MAX; i++)
 		if ((n = read(fd, buf, sizeof(buf))) <= 0)
 			break;
-	ck_assert_msg(i < PL_FILL_MAX, "fd %d still readable after %d "
+	ck_assert_msg(i < PT_FILL_MAX, "fd %d still readable after %d "
 	    "reads", fd, i);
 }
 
 /* Write to fd until it takes no more; return how much it took. */
 static size_t
-pl_fill(int fd)
+pt_fill(int fd)
 {
 	char	buf[4096];
 	size_t	total = 0;
@@ -165,7 +165,7 @@ pl_fill(int fd)
 	int	i;
 
 	memset(buf, 'f', sizeof(buf));
-	for (i = 0; i < PL_FILL_MAX; i++) {
+	for (i = 0; i < PT_FILL_MAX; i++) {
 		if ((n = write(fd, buf, sizeof(buf))) <= 0)
 			break;
 		total += (size_t)n;
@@ -178,7 +178,7 @@ pl_fill(int fd)
 
 /* Name a mask for assertion messages; four names may be used at once. */
 static const char *
-pl_mask(int mask)
+pt_mask(int mask)
 {
 	static char	names[4][8];
 	static int	next;
@@ -196,7 +196,7 @@ pl_mask(int mask)
  */
 START_TEST(test_identity)
 {
-	const struct pl_backend	*b = &pl_backends[_i];
+	const struct pt_backend	*b = &pt_backends[_i];
 
 	ck_assert_msg(strcmp(b->pb_poller->name, b->pb_name) == 0,
 	    "backend %d is named \"%s\", want \"%s\"", _i,
@@ -218,40 +218,40 @@ END_TEST
  */
 START_TEST(test_read)
 {
-	struct pl	pl;
+	struct pt	pt;
 	int		sv[2], mask;
 
-	pl_open(&pl, _i);
-	pl_pair(sv);
-	pl_set(&pl, sv[0], 0, POLLER_READ);
-	mask = pl_wait(&pl, sv[0], 0);
-	ck_assert_msg(pl.nfired == 0, "%s: %d events before any write "
-	    "(fd %d: %s)", pl.p->name, pl.nfired, sv[0], pl_mask(mask));
+	pt_open(&pt, _i);
+	pt_pair(sv);
+	pt_set(&pt, sv[0], 0, POLLER_READ);
+	mask = pt_wait(&pt, sv[0], 0);
+	ck_assert_msg(pt.nfired == 0, "%s: %d events before any write "
+	    "(fd %d: %s)", pt.p->name, pt.nfired, sv[0], pt_mask(mask));
 
-	pl_send(sv[1]);
-	mask = pl_wait(&pl, sv[0], PL_SOON);
-	ck_assert_msg(mask == POLLER_READ && pl.nfired == 1, "%s: after a "
+	pt_send(sv[1]);
+	mask = pt_wait(&pt, sv[0], PT_SOON);
+	ck_assert_msg(mask == POLLER_READ && pt.nfired == 1, "%s: after a "
 	    "write, fd %d reported %s in %d events, want R alone",
-	    pl.p->name, sv[0], pl_mask(mask), pl.nfired);
+	    pt.p->name, sv[0], pt_mask(mask), pt.nfired);
 
-	mask = pl_wait(&pl, sv[0], pl.p->edge_triggered ? PL_QUIET : 0);
-	if (pl.p->edge_triggered) {
+	mask = pt_wait(&pt, sv[0], pt.p->edge_triggered ? PT_QUIET : 0);
+	if (pt.p->edge_triggered) {
 		ck_assert_msg(mask == 0, "%s: READ reported twice for one "
-		    "write: %s", pl.p->name, pl_mask(mask));
-		pl_send(sv[1]);
-		mask = pl_wait(&pl, sv[0], PL_SOON);
+		    "write: %s", pt.p->name, pt_mask(mask));
+		pt_send(sv[1]);
+		mask = pt_wait(&pt, sv[0], PT_SOON);
 		ck_assert_msg(mask == POLLER_READ, "%s: a second write "
-		    "reported %s, want R", pl.p->name, pl_mask(mask));
+		    "reported %s, want R", pt.p->name, pt_mask(mask));
 	} else
 		ck_assert_msg(mask == POLLER_READ, "%s: an unread byte "
-		    "reported %s the second time, want R", pl.p->name,
-		    pl_mask(mask));
+		    "reported %s the second time, want R", pt.p->name,
+		    pt_mask(mask));
 
-	pl_drain(sv[0]);
-	mask = pl_wait(&pl, sv[0], PL_QUIET);
+	pt_drain(sv[0]);
+	mask = pt_wait(&pt, sv[0], PT_QUIET);
 	ck_assert_msg(mask == 0, "%s: fd %d reported %s after it was read "
-	    "empty", pl.p->name, sv[0], pl_mask(mask));
-	pl_close(&pl);
+	    "empty", pt.p->name, sv[0], pt_mask(mask));
+	pt_close(&pt);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -263,28 +263,28 @@ END_TEST
  */
 START_TEST(test_write)
 {
-	struct pl	pl;
+	struct pt	pt;
 	size_t		filled;
 	int		sv[2], mask;
 
-	pl_open(&pl, _i);
-	pl_pair(sv);
-	pl_set(&pl, sv[0], 0, POLLER_WRITE);
-	mask = pl_wait(&pl, sv[0], PL_SOON);
+	pt_open(&pt, _i);
+	pt_pair(sv);
+	pt_set(&pt, sv[0], 0, POLLER_WRITE);
+	mask = pt_wait(&pt, sv[0], PT_SOON);
 	ck_assert_msg(mask == POLLER_WRITE, "%s: an empty socket reported %s, "
-	    "want W", pl.p->name, pl_mask(mask));
+	    "want W", pt.p->name, pt_mask(mask));
 
-	filled = pl_fill(sv[0]);
-	mask = pl_wait(&pl, sv[0], PL_QUIET);
+	filled = pt_fill(sv[0]);
+	mask = pt_wait(&pt, sv[0], PT_QUIET);
 	ck_assert_msg(mask == 0, "%s: a socket full after %zu bytes reported "
-	    "%s", pl.p->name, filled, pl_mask(mask));
+	    "%s", pt.p->name, filled, pt_mask(mask));
 
-	pl_drain(sv[1]);
-	mask = pl_wait(&pl, sv[0], PL_SOON);
+	pt_drain(sv[1]);
+	mask = pt_wait(&pt, sv[0], PT_SOON);
 	ck_assert_msg(mask == POLLER_WRITE, "%s: after the peer read %zu "
-	    "bytes, fd %d reported %s, want W", pl.p->name, filled, sv[0],
-	    pl_mask(mask));
-	pl_close(&pl);
+	    "bytes, fd %d reported %s, want W", pt.p->name, filled, sv[0],
+	    pt_mask(mask));
+	pt_close(&pt);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -302,22 +302,22 @@ START_TEST(test_mask_change)
 		POLLER_READ, POLLER_WRITE, POLLER_READ | POLLER_WRITE,
 		POLLER_READ
 	};
-	struct pl		 pl;
+	struct pt		 pt;
 	size_t			 i;
 	int			 sv[2], mask, old = 0;
 
-	pl_open(&pl, _i);
-	pl_pair(sv);
-	pl_send(sv[1]);
+	pt_open(&pt, _i);
+	pt_pair(sv);
+	pt_send(sv[1]);
 	for (i = 0; i < sizeof(masks) / sizeof(masks[0]); i++) {
-		pl_set(&pl, sv[0], old, masks[i]);
+		pt_set(&pt, sv[0], old, masks[i]);
 		old = masks[i];
-		mask = pl_wait(&pl, sv[0], PL_SOON);
+		mask = pt_wait(&pt, sv[0], PT_SOON);
 		ck_assert_msg(mask == masks[i], "%s: step %zu watches %s, "
-		    "reported %s", pl.p->name, i, pl_mask(masks[i]),
-		    pl_mask(mask));
+		    "reported %s", pt.p->name, i, pt_mask(masks[i]),
+		    pt_mask(mask));
 	}
-	pl_close(&pl);
+	pt_close(&pt);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -330,33 +330,33 @@ END_TEST
  */
 START_TEST(test_remove)
 {
-	struct pl	pl;
+	struct pt	pt;
 	int		sv[2], mask;
 
-	pl_open(&pl, _i);
-	pl_pair(sv);
-	pl_set(&pl, sv[0], 0, POLLER_READ | POLLER_WRITE);
-	pl_send(sv[1]);
-	mask = pl_wait(&pl, sv[0], PL_SOON);
+	pt_open(&pt, _i);
+	pt_pair(sv);
+	pt_set(&pt, sv[0], 0, POLLER_READ | POLLER_WRITE);
+	pt_send(sv[1]);
+	mask = pt_wait(&pt, sv[0], PT_SOON);
 	ck_assert_msg(mask == (POLLER_READ | POLLER_WRITE), "%s: before "
-	    "removal fd %d reported %s, want RW", pl.p->name, sv[0],
-	    pl_mask(mask));
+	    "removal fd %d reported %s, want RW", pt.p->name, sv[0],
+	    pt_mask(mask));
 
-	pl_set(&pl, sv[0], POLLER_READ | POLLER_WRITE, 0);
-	pl_send(sv[1]);
-	mask = pl_wait(&pl, sv[0], PL_QUIET);
-	ck_assert_msg(pl.nfired == 0, "%s: %d events after removal (fd %d: "
-	    "%s)", pl.p->name, pl.nfired, sv[0], pl_mask(mask));
-	pl_set(&pl, sv[0], 0, 0);
-	mask = pl_wait(&pl, sv[0], 0);
-	ck_assert_msg(pl.nfired == 0, "%s: %d events after a second removal "
-	    "(fd %d: %s)", pl.p->name, pl.nfired, sv[0], pl_mask(mask));
+	pt_set(&pt, sv[0], POLLER_READ | POLLER_WRITE, 0);
+	pt_send(sv[1]);
+	mask = pt_wait(&pt, sv[0], PT_QUIET);
+	ck_assert_msg(pt.nfired == 0, "%s: %d events after removal (fd %d: "
+	    "%s)", pt.p->name, pt.nfired, sv[0], pt_mask(mask));
+	pt_set(&pt, sv[0], 0, 0);
+	mask = pt_wait(&pt, sv[0], 0);
+	ck_assert_msg(pt.nfired == 0, "%s: %d events after a second removal "
+	    "(fd %d: %s)", pt.p->name, pt.nfired, sv[0], pt_mask(mask));
 
-	pl_set(&pl, sv[0], 0, POLLER_READ);
-	mask = pl_wait(&pl, sv[0], PL_SOON);
+	pt_set(&pt, sv[0], 0, POLLER_READ);
+	mask = pt_wait(&pt, sv[0], PT_SOON);
 	ck_assert_msg(mask == POLLER_READ, "%s: watched again, fd %d "
-	    "reported %s, want R", pl.p->name, sv[0], pl_mask(mask));
-	pl_close(&pl);
+	    "reported %s, want R", pt.p->name, sv[0], pt_mask(mask));
+	pt_close(&pt);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -369,37 +369,37 @@ END_TEST
  */
 START_TEST(test_many)
 {
-	struct pl	pl;
-	int		sv[PL_PAIRS][2], seen[PL_PAIRS], i, j;
+	struct pt	pt;
+	int		sv[PT_PAIRS][2], seen[PT_PAIRS], i, j;
 
-	pl_open(&pl, _i);
-	for (i = 0; i < PL_PAIRS; i++) {
-		pl_pair(sv[i]);
-		pl_set(&pl, sv[i][0], 0, POLLER_READ);
+	pt_open(&pt, _i);
+	for (i = 0; i < PT_PAIRS; i++) {
+		pt_pair(sv[i]);
+		pt_set(&pt, sv[i][0], 0, POLLER_READ);
 	}
-	for (i = 0; i < PL_PAIRS; i += 2)
-		pl_set(&pl, sv[i][0], POLLER_READ, 0);
-	for (i = 0; i < PL_PAIRS; i++)
-		pl_send(sv[i][1]);
+	for (i = 0; i < PT_PAIRS; i += 2)
+		pt_set(&pt, sv[i][0], POLLER_READ, 0);
+	for (i = 0; i < PT_PAIRS; i++)
+		pt_send(sv[i][1]);
 
 	memset(seen, 0, sizeof(seen));
-	pl_wait(&pl, -1, PL_SOON);
-	for (j = 0; j < pl.nfired; j++)
-		for (i = 0; i < PL_PAIRS; i++)
-			if (pl.fired[j].fd == sv[i][0]) {
-				ck_assert_msg(pl.fired[j].mask == POLLER_READ,
+	pt_wait(&pt, -1, PT_SOON);
+	for (j = 0; j < pt.nfired; j++)
+		for (i = 0; i < PT_PAIRS; i++)
+			if (pt.fired[j].fd == sv[i][0]) {
+				ck_assert_msg(pt.fired[j].mask == POLLER_READ,
 				    "%s: pair %d reported %s, want R",
-				    pl.p->name, i, pl_mask(pl.fired[j].mask));
+				    pt.p->name, i, pt_mask(pt.fired[j].mask));
 				seen[i]++;
 			}
-	ck_assert_msg(pl.nfired == PL_PAIRS / 2, "%s: %d events, want %d",
-	    pl.p->name, pl.nfired, PL_PAIRS / 2);
-	for (i = 0; i < PL_PAIRS; i++)
+	ck_assert_msg(pt.nfired == PT_PAIRS / 2, "%s: %d events, want %d",
+	    pt.p->name, pt.nfired, PT_PAIRS / 2);
+	for (i = 0; i < PT_PAIRS; i++)
 		ck_assert_msg(seen[i] == i % 2, "%s: pair %d (%s) reported %d "
-		    "times", pl.p->name, i, i % 2 ? "watched" : "removed",
+		    "times", pt.p->name, i, i % 2 ? "watched" : "removed",
 		    seen[i]);
-	pl_close(&pl);
-	for (i = 0; i < PL_PAIRS; i++) {
+	pt_close(&pt);
+	for (i = 0; i < PT_PAIRS; i++) {
 		close(sv[i][0]);
 		close(sv[i][1]);
 	}
@@ -415,24 +415,24 @@ END_TEST
  */
 START_TEST(test_hangup)
 {
-	struct pl	pl;
+	struct pt	pt;
 	int		sv[2], mask, want;
 
-	pl_open(&pl, _i);
-	pl_pair(sv);
-	pl_set(&pl, sv[0], 0, POLLER_READ);
+	pt_open(&pt, _i);
+	pt_pair(sv);
+	pt_set(&pt, sv[0], 0, POLLER_READ);
 	close(sv[1]);
-	mask = pl_wait(&pl, sv[0], PL_SOON);
-	want = POLLER_READ | (pl.p->edge_triggered ? POLLER_HUP : 0);
-	if (pl.p->edge_triggered)
+	mask = pt_wait(&pt, sv[0], PT_SOON);
+	want = POLLER_READ | (pt.p->edge_triggered ? POLLER_HUP : 0);
+	if (pt.p->edge_triggered)
 		ck_assert_msg((mask & want) == want, "%s: after the peer "
-		    "closed fd %d reported %s, want at least %s", pl.p->name,
-		    sv[0], pl_mask(mask), pl_mask(want));
+		    "closed fd %d reported %s, want at least %s", pt.p->name,
+		    sv[0], pt_mask(mask), pt_mask(want));
 	else
 		ck_assert_msg(mask == want, "%s: after the peer closed fd %d "
-		    "reported %s, want %s", pl.p->name, sv[0], pl_mask(mask),
-		    pl_mask(want));
-	pl_close(&pl);
+		    "reported %s, want %s", pt.p->name, sv[0], pt_mask(mask),
+		    pt_mask(want));
+	pt_close(&pt);
 	close(sv[0]);
 }
 END_TEST
@@ -444,19 +444,19 @@ END_TEST
  */
 START_TEST(test_free)
 {
-	struct pl	pl;
+	struct pt	pt;
 	int		sv[2], before, during, after;
 
-	pl_pair(sv);
+	pt_pair(sv);
 	before = t_count_fds(getpid());
-	pl_open(&pl, _i);
-	pl_set(&pl, sv[0], 0, POLLER_READ | POLLER_WRITE);
-	pl_set(&pl, sv[1], 0, POLLER_READ);
+	pt_open(&pt, _i);
+	pt_set(&pt, sv[0], 0, POLLER_READ | POLLER_WRITE);
+	pt_set(&pt, sv[1], 0, POLLER_READ);
 	during = t_count_fds(getpid());
-	pl_close(&pl);
+	pt_close(&pt);
 	after = t_count_fds(getpid());
 	ck_assert_msg(before > 0 && after == before, "%s: %d descriptors "
-	    "before create, %d while watching, %d after free", pl.p->name,
+	    "before create, %d while watching, %d after free", pt.p->name,
 	    before, during, after);
 	close(sv[0]);
 	close(sv[1]);
@@ -471,9 +471,9 @@ END_TEST
  */
 START_TEST(test_fd_setsize)
 {
-	const struct pl_backend	*b = &pl_backends[_i];
+	const struct pt_backend	*b = &pt_backends[_i];
 	struct rlimit		 rl;
-	struct pl		 pl;
+	struct pt		 pt;
 	int			 sv[2], sw[2], top, big, r, mask, want;
 
 	top = FD_SETSIZE - 1;
@@ -489,44 +489,44 @@ START_TEST(test_fd_setsize)
 		    "setrlimit %ju: %s", (uintmax_t)rl.rlim_cur,
 		    strerror(errno));
 	}
-	pl_pair(sv);
-	pl_pair(sw);
+	pt_pair(sv);
+	pt_pair(sw);
 	ck_assert_msg(dup2(sv[0], top) == top && dup2(sw[0], big) == big,
 	    "dup2 to %d and %d: %s", top, big, strerror(errno));
 	close(sv[0]);
 	close(sw[0]);
 
-	pl_open(&pl, _i);
-	pl_set(&pl, top, 0, POLLER_READ);
+	pt_open(&pt, _i);
+	pt_set(&pt, top, 0, POLLER_READ);
 	errno = 0;
-	r = pl.p->set(pl.st, big, 0, POLLER_READ);
+	r = pt.p->set(pt.st, big, 0, POLLER_READ);
 	if (b->pb_max_fd != -1) {
 		ck_assert_msg(r == -1 && errno == EINVAL, "%s: set fd %d "
-		    "returned %d (%s), want -1 (EINVAL)", pl.p->name, big, r,
+		    "returned %d (%s), want -1 (EINVAL)", pt.p->name, big, r,
 		    strerror(errno));
 		errno = 0;
-		r = pl.p->set(pl.st, FD_SETSIZE, 0, POLLER_READ);
+		r = pt.p->set(pt.st, FD_SETSIZE, 0, POLLER_READ);
 		ck_assert_msg(r == -1 && errno == EINVAL, "%s: set fd %d "
-		    "returned %d (%s), want -1 (EINVAL)", pl.p->name,
+		    "returned %d (%s), want -1 (EINVAL)", pt.p->name,
 		    FD_SETSIZE, r, strerror(errno));
 		want = 0;
 	} else {
 		ck_assert_msg(r == 0, "%s: set fd %d returned %d: %s",
-		    pl.p->name, big, r, strerror(errno));
+		    pt.p->name, big, r, strerror(errno));
 		want = POLLER_READ;
 	}
 
-	pl_send(sv[1]);
-	pl_send(sw[1]);
-	mask = pl_wait(&pl, top, PL_SOON);
+	pt_send(sv[1]);
+	pt_send(sw[1]);
+	mask = pt_wait(&pt, top, PT_SOON);
 	ck_assert_msg(mask == POLLER_READ, "%s: fd %d reported %s, want R",
-	    pl.p->name, top, pl_mask(mask));
-	if (want != 0 && pl_found(&pl, big) == 0)
-		pl_wait(&pl, big, PL_SOON);
-	mask = pl_found(&pl, big);
+	    pt.p->name, top, pt_mask(mask));
+	if (want != 0 && pt_found(&pt, big) == 0)
+		pt_wait(&pt, big, PT_SOON);
+	mask = pt_found(&pt, big);
 	ck_assert_msg(mask == want, "%s: fd %d reported %s, want %s",
-	    pl.p->name, big, pl_mask(mask), pl_mask(want));
-	pl_close(&pl);
+	    pt.p->name, big, pt_mask(mask), pt_mask(want));
+	pt_close(&pt);
 	close(top);
 	close(big);
 	close(sv[1]);
@@ -544,15 +544,15 @@ suite_poller(void)
 	s = suite_create("poller");
 	tc = tcase_create("backends");
 	tcase_set_timeout(tc, 30);
-	tcase_add_loop_test(tc, test_identity, 0, PL_NBACKENDS);
-	tcase_add_loop_test(tc, test_read, 0, PL_NBACKENDS);
-	tcase_add_loop_test(tc, test_write, 0, PL_NBACKENDS);
-	tcase_add_loop_test(tc, test_mask_change, 0, PL_NBACKENDS);
-	tcase_add_loop_test(tc, test_remove, 0, PL_NBACKENDS);
-	tcase_add_loop_test(tc, test_many, 0, PL_NBACKENDS);
-	tcase_add_loop_test(tc, test_hangup, 0, PL_NBACKENDS);
-	tcase_add_loop_test(tc, test_free, 0, PL_NBACKENDS);
-	tcase_add_loop_test(tc, test_fd_setsize, 0, PL_NBACKENDS);
+	tcase_add_loop_test(tc, test_identity, 0, PT_NBACKENDS);
+	tcase_add_loop_test(tc, test_read, 0, PT_NBACKENDS);
+	tcase_add_loop_test(tc, test_write, 0, PT_NBACKENDS);
+	tcase_add_loop_test(tc, test_mask_change, 0, PT_NBACKENDS);
+	tcase_add_loop_test(tc, test_remove, 0, PT_NBACKENDS);
+	tcase_add_loop_test(tc, test_many, 0, PT_NBACKENDS);
+	tcase_add_loop_test(tc, test_hangup, 0, PT_NBACKENDS);
+	tcase_add_loop_test(tc, test_free, 0, PT_NBACKENDS);
+	tcase_add_loop_test(tc, test_fd_setsize, 0, PT_NBACKENDS);
 	suite_add_tcase(s, tc);
 	return (s);
 }
