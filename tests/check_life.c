@@ -28,24 +28,9 @@
 
 #include "lib.h"
 
-static void	l_expect_roundtrip(int, const char *, const char *,
-		    const char *);
 static int	l_refused(const char *, int, int);
 static void	l_reload(struct t_iod *, const char *, const char *);
 static void	l_expect_link(long, const char *, const char *);
-
-/* Send msg on fd and require want back; what names the client. */
-static void
-l_expect_roundtrip(int fd, const char *msg, const char *want,
-    const char *what)
-{
-	char	got[256];
-
-	t_roundtrip(fd, msg, got, sizeof(got), t_ms(3000));
-	ck_assert_msg(strcmp(got, want) == 0, "%s: sent \"%s\", got \"%s\", "
-	    "want \"%s\" (connection: %s)", what, msg, got, want,
-	    t_end_name(t_wait_end(fd, 0)));
-}
 
 /*
  * Give iod conf as its configuration file, send SIGHUP and wait, bounded,
@@ -268,7 +253,7 @@ START_TEST(test_reload_good)
 	iod = t_spawn_variant(v, "mode = \"upper\";\nidle_timeout = 60;\n");
 	old = t_connect(iod->port[0]);
 	ck_assert_msg(old != -1, "connect: %s", strerror(errno));
-	l_expect_roundtrip(old, "abc", "ABC", "before reload");
+	t_expect_roundtrip(old, "abc", "ABC", t_ms(3000), "before reload");
 
 	conf = t_conf(v, "listen = [\"127.0.0.1:0\", \"127.0.0.2:0\"];\n"
 	    "mode = \"echo\";\nidle_timeout = 60;\n");
@@ -280,15 +265,18 @@ START_TEST(test_reload_good)
 	port2 = t_listen_port(strstr(line, "127.0.0.2:"));
 	ck_assert_msg(port2 > 0, "no port in \"%s\"", line);
 
-	l_expect_roundtrip(old, "def", "DEF", "connection from before reload");
+	t_expect_roundtrip(old, "def", "DEF", t_ms(3000),
+	    "connection from before reload");
 	c2 = t_connect(iod->port[0]);
 	ck_assert_msg(c2 != -1, "connect to the kept address: %s",
 	    strerror(errno));
-	l_expect_roundtrip(c2, "abc", "abc", "new connection, kept address");
+	t_expect_roundtrip(c2, "abc", "abc", t_ms(3000),
+	    "new connection, kept address");
 	c3 = t_connect_to("127.0.0.2", port2);
 	ck_assert_msg(c3 != -1, "connect to 127.0.0.2:%d: %s", port2,
 	    strerror(errno));
-	l_expect_roundtrip(c3, "xyz", "xyz", "new connection, added address");
+	t_expect_roundtrip(c3, "xyz", "xyz", t_ms(3000),
+	    "new connection, added address");
 
 	/* Drop the added address again. */
 	conf = t_conf(v, "listen = [\"127.0.0.1:0\"];\nmode = \"echo\";\n"
@@ -298,15 +286,14 @@ START_TEST(test_reload_good)
 	err = l_refused("127.0.0.2", port2, t_ms(3000));
 	ck_assert_msg(err == ECONNREFUSED, "127.0.0.2:%d after it left the "
 	    "config: %s", port2, err ? strerror(err) : "still accepts");
-	l_expect_roundtrip(c3, "kept", "kept", "connection via the removed "
-	    "address");
-	l_expect_roundtrip(old, "ghi", "GHI", "connection from before both "
-	    "reloads");
+	t_expect_roundtrip(c3, "kept", "kept", t_ms(3000),
+	    "connection via the removed address");
+	t_expect_roundtrip(old, "ghi", "GHI", t_ms(3000),
+	    "connection from before both reloads");
 	close(old);
 	close(c2);
 	close(c3);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -325,7 +312,7 @@ START_TEST(test_reload_bad)
 	iod = t_spawn_variant(v, "mode = \"upper\";\nidle_timeout = 60;\n");
 	old = t_connect(iod->port[0]);
 	ck_assert_msg(old != -1, "connect: %s", strerror(errno));
-	l_expect_roundtrip(old, "abc", "ABC", "before reload");
+	t_expect_roundtrip(old, "abc", "ABC", t_ms(3000), "before reload");
 
 	t_rewrite_conf(iod, "listen = [\"127.0.0.1:0\"];\nmode = \"echo\"\n"
 	    "workers = ;\n");
@@ -338,15 +325,16 @@ START_TEST(test_reload_bad)
 	ck_assert_msg(strstr(line, "keeping the running configuration") !=
 	    NULL, "reload failure line: \"%s\"", line);
 
-	l_expect_roundtrip(old, "def", "DEF", "connection from before reload");
+	t_expect_roundtrip(old, "def", "DEF", t_ms(3000),
+	    "connection from before reload");
 	c2 = t_connect(iod->port[0]);
 	ck_assert_msg(c2 != -1, "connect after failed reload: %s",
 	    strerror(errno));
-	l_expect_roundtrip(c2, "xyz", "XYZ", "new connection, old config");
+	t_expect_roundtrip(c2, "xyz", "XYZ", t_ms(3000),
+	    "new connection, old config");
 	close(old);
 	close(c2);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -374,10 +362,10 @@ START_TEST(test_reload_restart_only)
 	    "no \"%s\"; stderr:\n%s", want, t_log_tail(iod));
 	fd = t_connect(iod->port[0]);
 	ck_assert_msg(fd != -1, "connect: %s", strerror(errno));
-	l_expect_roundtrip(fd, "abc", "abc", "new connection after reload");
+	t_expect_roundtrip(fd, "abc", "abc", t_ms(3000),
+	    "new connection after reload");
 	close(fd);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -410,8 +398,7 @@ START_TEST(test_reload_unix_mode)
 	got = st.st_mode & 07777;
 	ck_assert_msg(got == 0666, "%s: mode %o after reload, want 666", path,
 	    (unsigned)got);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -590,7 +577,7 @@ START_TEST(test_term_deadline)
 	idle = t_connect(iod->port[0]);
 	ck_assert_msg(stuck != -1 && idle != -1, "connect: %s",
 	    strerror(errno));
-	l_expect_roundtrip(idle, "idle", "IDLE", "idle client");
+	t_expect_roundtrip(idle, "idle", "IDLE", t_ms(3000), "idle client");
 	ck_assert_msg(t_send_until_stuck(stuck, fill, flen, 200) < flen,
 	    "iod took all %zu bytes from a client that never reads", flen);
 
@@ -767,8 +754,7 @@ START_TEST(test_usr1_stats)
 	ck_assert_msg(st.active == 0 && st.accepted >= 3, "after closing: "
 	    "active=%ju accepted=%ju, want 0 and >=3", (uintmax_t)st.active,
 	    (uintmax_t)st.accepted);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -829,7 +815,8 @@ START_TEST(test_accept_pause)
 	    "idle_timeout = 60;\n");
 	a = t_connect(iod->port[0]);
 	ck_assert_msg(a != -1, "connect: %s", strerror(errno));
-	l_expect_roundtrip(a, "first", "FIRST", "established client");
+	t_expect_roundtrip(a, "first", "FIRST", t_ms(3000),
+	    "established client");
 
 	nfd = t_limit_fds(iod->pid, 3);
 
@@ -872,8 +859,8 @@ START_TEST(test_accept_pause)
 	ck_assert_msg(t0 >= 0 && t1 - t0 < hz * 3 / 10, "iod used %ld ticks "
 	    "(%ld/s) of CPU in 1.5 s while out of descriptors", t1 - t0, hz);
 
-	l_expect_roundtrip(a, "still", "STILL", "established client during "
-	    "the pause");
+	t_expect_roundtrip(a, "still", "STILL", t_ms(3000),
+	    "established client during the pause");
 	/* Free two descriptors: the waiting client and a new one get in. */
 	ck_assert_msg(waiting >= 2, "only %d clients served before the limit",
 	    waiting);
@@ -885,13 +872,13 @@ START_TEST(test_accept_pause)
 	    "clients left; stderr:\n%s", t_log_tail(iod));
 	c[0] = t_connect(iod->port[0]);
 	ck_assert_msg(c[0] != -1, "connect: %s", strerror(errno));
-	l_expect_roundtrip(c[0], "new", "NEW", "new client after the pause");
+	t_expect_roundtrip(c[0], "new", "NEW", t_ms(3000),
+	    "new client after the pause");
 	for (i = 0; i < n; i++)
 		if (c[i] != -1)
 			close(c[i]);
 	close(a);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -930,10 +917,10 @@ START_TEST(test_fd_limit_startup)
 	    "max_connections %d", line ? line : "(none)", lowered);
 	fd = t_connect(iod->port[0]);
 	ck_assert_msg(fd != -1, "connect: %s", strerror(errno));
-	l_expect_roundtrip(fd, "abc", "ABC", "client under the low limit");
+	t_expect_roundtrip(fd, "abc", "ABC", t_ms(3000),
+	    "client under the low limit");
 	close(fd);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -971,8 +958,7 @@ START_TEST(test_fd_limit_reload)
 	}
 	for (i = 0; i < L_RELOAD_CLIENTS; i++)
 		close(fd[i]);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -988,7 +974,7 @@ START_TEST(test_daemon)
 	struct t_opts	 o = { .args = { "-d" }, .flags = T_NOSTDERR };
 	struct t_iod	*iod;
 	struct pollfd	 pfd;
-	char		*conf, pidfile[512], got[16];
+	char		*conf, pidfile[512];
 	FILE		*f;
 	long		 pid = 0;
 	int		 i, port = 0, fd = -1, code, status;
@@ -1029,9 +1015,8 @@ START_TEST(test_daemon)
 	ck_assert_msg(port > 0, "PID %ld listens on no TCP port", pid);
 	fd = t_connect(port);
 	ck_assert_msg(fd != -1, "connect to %d: %s", port, strerror(errno));
-	ck_assert_msg(t_roundtrip(fd, "daemon", got, sizeof(got), t_ms(5000))
-	    == 6 && strcmp(got, "DAEMON") == 0, "daemon sent back \"%s\"",
-	    got);
+	t_expect_roundtrip(fd, "daemon", "DAEMON", t_ms(5000), "client of the "
+	    "daemon");
 	close(fd);
 
 	pfd.fd = pidfd_open((pid_t)pid, 0);

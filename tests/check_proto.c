@@ -184,8 +184,7 @@ p_many(const struct t_variant *v, int upper, uint64_t seed)
 	}
 	free(c);
 	free(pfd);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 
 /*
@@ -261,8 +260,7 @@ START_TEST(test_half_close)
 	iod = t_spawn_variant(v, "mode = \"upper\";\nmax_pending_bytes = 65536;\n"
 	    "idle_timeout = 60;\n");
 	p_half_close(iod, 10 * 1000 * 1000, 1, 0xc105e + (uint64_t)_i);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -279,8 +277,7 @@ START_TEST(test_half_close_buffered)
 	iod = t_spawn_variant(v, "mode = \"upper\";\nmax_pending_bytes = 16777216;\n"
 	    "idle_timeout = 60;\n");
 	p_half_close(iod, 10 * 1000 * 1000, 0, 0xc105f + (uint64_t)_i);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -381,8 +378,7 @@ START_TEST(test_backpressure)
 	free(out);
 	free(in);
 	free(small_in);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -430,7 +426,6 @@ START_TEST(test_idle_timeout)
 	int64_t			 start, last[P_IDLE_N], closed[P_IDLE_N], next;
 	size_t			 i, flen = T_STUCK_BYTES;
 	uint64_t		 rnd = 0x1d1e + (uint64_t)_i;
-	char			 got[16];
 	int			 fd[P_IDLE_N], a, b, loops, tick = 0;
 
 	iod = t_spawn_variant(v, "mode = \"upper\";\nidle_timeout = 1;\n"
@@ -455,8 +450,8 @@ START_TEST(test_idle_timeout)
 	b = t_connect(iod->port[0]);
 	ck_assert_msg(a != -1 && b != -1, "connect: %s", strerror(errno));
 	start = t_now_ms();
-	ck_assert_msg(t_roundtrip(fd[1], "quiet", got, sizeof(got), 2000) == 5
-	    && strcmp(got, "QUIET") == 0, "round trip got \"%s\"", got);
+	t_expect_roundtrip(fd[1], "quiet", "QUIET", 2000, "%s client",
+	    p_idle_names[1]);
 	last[1] = t_now_ms();
 	ck_assert_msg(t_send_until_stuck(fd[2], fill, flen, 300) < flen,
 	    "iod took all of %zu bytes from a client that never read", flen);
@@ -472,11 +467,9 @@ START_TEST(test_idle_timeout)
 		if (t_now_ms() >= next) {
 			if (t_now_ms() - start >= P_IDLE_ACTIVE_MS)
 				break;
-			ck_assert_msg(t_roundtrip(a, "a", got, sizeof(got),
-			    1000) == 1 && got[0] == 'A', "active client, "
-			    "tick %d at %jd ms: got \"%s\" (%s)", tick,
-			    (intmax_t)(t_now_ms() - start), got,
-			    t_end_name(t_wait_end(a, 0)));
+			t_expect_roundtrip(a, "a", "A", 1000, "active client, "
+			    "tick %d, sent at %jd ms", tick,
+			    (intmax_t)(t_now_ms() - start));
 			ck_assert_msg(p_idle_move(b, data, P_IDLE_TICK, 1000)
 			    == 0, "active streaming client, tick %d at %jd "
 			    "ms: %d bytes did not come back right (%s)", tick,
@@ -516,9 +509,8 @@ START_TEST(test_idle_timeout)
 		    "%s client ended with %s", p_idle_names[i],
 		    t_end_name(end));
 	}
-	ck_assert_msg(t_roundtrip(a, "still", got, sizeof(got), 2000) == 5 &&
-	    strcmp(got, "STILL") == 0, "active client after %d ticks: got "
-	    "\"%s\"", tick, got);
+	t_expect_roundtrip(a, "still", "STILL", 2000, "active client after %d "
+	    "ticks", tick);
 	ck_assert_msg(p_idle_move(b, data, P_IDLE_TICK, 2000) == 0,
 	    "active streaming client after %d ticks: no reply", tick);
 	ck_assert_msg(t_stats(iod, &st, t_ms(3000)) == 0, "no stats line: %s",
@@ -531,8 +523,7 @@ START_TEST(test_idle_timeout)
 	close(b);
 	free(fill);
 	free(data);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -565,9 +556,8 @@ START_TEST(test_quiet_then_talk)
 		if (round > 0)
 			usleep(P_QUIET_MS * 1000);
 		for (i = 0; i < 3; i++)
-			ck_assert_msg(t_roundtrip(fd, "talk", got, sizeof(got),
-			    t_ms(2000)) == 4 && strcmp(got, "TALK") == 0,
-			    "round %d, message %d: got \"%s\"", round, i, got);
+			t_expect_roundtrip(fd, "talk", "TALK", t_ms(2000),
+			    "round %d, message %d", round, i);
 		ck_assert_msg(p_idle_move(fd, data, P_IDLE_STREAM,
 		    t_ms(5000)) == 0, "round %d: %d bytes did not come back "
 		    "right", round, P_IDLE_STREAM);
@@ -579,8 +569,7 @@ START_TEST(test_quiet_then_talk)
 	    "eof %d, error \"%s\"", x.got, x.eof, t_strerror(x.error));
 	close(fd);
 	free(data);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -605,9 +594,8 @@ START_TEST(test_max_connections)
 		fd[i] = t_connect(iod->port[0]);
 		ck_assert_msg(fd[i] != -1, "connect %d: %s", i,
 		    strerror(errno));
-		ck_assert_msg(t_roundtrip(fd[i], "hello", got, sizeof(got),
-		    t_ms(3000)) == 5 && strcmp(got, "HELLO") == 0,
-		    "client %d of 5 got \"%s\"", i, got);
+		t_expect_roundtrip(fd[i], "hello", "HELLO", t_ms(3000),
+		    "client %d of 5", i);
 	}
 	t_log_mark(iod);
 	extra = t_connect(iod->port[0]);
@@ -620,9 +608,8 @@ START_TEST(test_max_connections)
 	ck_assert_msg(t_wait_log(iod, "max_connections (5) reached: rejected",
 	    3000) != NULL, "no rejection line; stderr:\n%s", t_log_tail(iod));
 	for (i = 0; i < 5; i++)
-		ck_assert_msg(t_roundtrip(fd[i], "again", got, sizeof(got),
-		    t_ms(3000)) == 5 && strcmp(got, "AGAIN") == 0,
-		    "client %d after the rejection got \"%s\"", i, got);
+		t_expect_roundtrip(fd[i], "again", "AGAIN", t_ms(3000),
+		    "client %d after the rejection", i);
 
 	/* Half-close one; iod's EOF says it has let the connection go. */
 	shutdown(fd[0], SHUT_WR);
@@ -656,8 +643,7 @@ START_TEST(test_max_connections)
 	    (uintmax_t)st.rejected, tries, (uintmax_t)st.active);
 	for (i = 0; i < 5; i++)
 		close(fd[i]);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -708,12 +694,10 @@ START_TEST(test_select_fd_limit)
 	for (i = 0; i < P_SELECT_CLIENTS; i++)
 		close(fd[i]);
 	fd[0] = t_connect(iod->port[0]);
-	ck_assert_msg(fd[0] != -1 && t_roundtrip(fd[0], "more", got,
-	    sizeof(got), t_ms(5000)) == 4 && strcmp(got, "MORE") == 0,
-	    "after the others left a new client got \"%s\"", got);
+	t_expect_roundtrip(fd[0], "more", "MORE", t_ms(5000),
+	    "new client after the others left");
 	close(fd[0]);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -732,16 +716,14 @@ START_TEST(test_fork_fds)
 	const struct t_variant	 v = { "fork", 2, 0 };
 	struct t_iod		*iod;
 	struct t_stats		 st;
-	char			 got[8];
 	int			 fd[P_FORK_CLIENTS], i, before, after, tries;
 
 	iod = t_spawn_variant(&v, "mode = \"upper\";\nidle_timeout = 120;\n");
 	before = t_limit_fds(iod->pid, 3);
 	for (i = 0; i < P_FORK_CLIENTS; i++) {
 		fd[i] = t_connect(iod->port[0]);
-		ck_assert_msg(fd[i] != -1 && t_roundtrip(fd[i], "ping", got,
-		    sizeof(got), t_ms(5000)) == 4 && strcmp(got, "PING") == 0,
-		    "client %d was not served", i);
+		t_expect_roundtrip(fd[i], "ping", "PING", t_ms(5000),
+		    "client %d of %d", i, P_FORK_CLIENTS);
 	}
 	/* The last child may answer before the parent closes its copy. */
 	after = t_count_fds(iod->pid);
@@ -763,8 +745,7 @@ START_TEST(test_fork_fds)
 	}
 	ck_assert_msg(st.active == 0, "%ju connections still active after "
 	    "every client left", (uintmax_t)st.active);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 
@@ -818,8 +799,7 @@ START_TEST(test_peer_reset)
 	    "iod is gone (wait status 0x%x)", status);
 	close(fd);
 	free(fill);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 

@@ -6,7 +6,6 @@
  * missing, the cases that need it are reported as skipped, not run.
  */
 #include <sys/types.h>
-#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -51,7 +50,6 @@ static size_t	 sd_count(const struct sd_notes *, const char *);
 static char	*sd_dump(const struct sd_notes *);
 static int	 sd_unix_listener(const char *);
 static int	 sd_unix_connect(const char *);
-static void	 sd_expect_roundtrip(int, const char *, const char *);
 #endif
 
 /* The systemd-socket-activate to run: on PATH, else in /usr/bin; or NULL. */
@@ -81,8 +79,8 @@ sd_tool(void)
  * conf, passing it the n listening sockets in fds as descriptors 3 on,
  * the way systemd passes them (LISTEN_FDS, LISTEN_PID).  The tool takes
  * them as its own, waits for the first client, then becomes iod with the
- * sockets and the same PID.  stdout and stderr go to pipes, as in
- * t_start_iod().
+ * sockets and the same PID.  stdout and stderr go to pipes, and the
+ * child is adopted, as in t_start_iod().
  */
 static struct t_iod *
 sd_activate(const char *conf, const int *fds, int n)
@@ -91,13 +89,10 @@ sd_activate(const char *conf, const int *fds, int n)
 	const char	*argv[6];
 	char		 num[16];
 	int		 outp[2], errp[2], high[8], null, i;
+	pid_t		 pid;
 
 	ck_assert_msg(n > 0 && n <= 8, "%d sockets", n);
-	if ((iod = calloc(1, sizeof(*iod))) == NULL)
-		ck_abort_msg("calloc failed");
-	iod->errfd = iod->outfd = iod->pidfd = -1;
-	iod->conf = t_write_tmp(conf);
-	chmod(iod->conf, 0644);
+	iod = t_new_iod(conf, outp, errp);
 	argv[0] = sd_tool();
 	if ((argv[1] = getenv("IOD_BIN")) == NULL)
 		ck_abort_msg("IOD_BIN is not set (run through make check)");
@@ -105,13 +100,9 @@ sd_activate(const char *conf, const int *fds, int n)
 	argv[3] = "-c";
 	argv[4] = iod->conf;
 	argv[5] = NULL;
-	if (pipe2(outp, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1)
-		ck_abort_msg("pipe: %s", strerror(errno));
-	fcntl(errp[1], F_SETPIPE_SZ, 1 << 20);
-	fflush(NULL);
-	if ((iod->pid = fork()) == -1)
+	if ((pid = fork()) == -1)
 		ck_abort_msg("fork: %s", strerror(errno));
-	if (iod->pid == 0) {
+	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if ((null = open("/dev/null", O_RDONLY)) != -1)
 			dup2(null, STDIN_FILENO);
@@ -133,14 +124,7 @@ sd_activate(const char *conf, const int *fds, int n)
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
-	close(outp[1]);
-	close(errp[1]);
-	iod->outfd = outp[0];
-	iod->errfd = errp[0];
-	fcntl(iod->outfd, F_SETFL, O_NONBLOCK);
-	fcntl(iod->errfd, F_SETFL, O_NONBLOCK);
-	iod->pidfd = pidfd_open(iod->pid, 0);
-	t_track_pid(iod->pid);
+	t_adopt_iod(iod, pid, outp, errp);
 	return (iod);
 }
 
@@ -283,8 +267,8 @@ START_TEST(test_notify_order)
 	struct t_iod	*iod;
 	ssize_t		 ready, reloading, ready2, reloading2, ready3, stopping;
 	ssize_t		 status;
-	char		*conf, got[32];
-	int		 fd, code;
+	char		*conf;
+	int		 fd;
 
 	sd_notes_open(&sn);
 	conf = t_conf(&t_variants[0], "listen = [\"127.0.0.1:0\"];\n");
@@ -297,9 +281,7 @@ START_TEST(test_notify_order)
 
 	/* One client: the status line says so within a few seconds. */
 	fd = t_connect(iod->port[0]);
-	ck_assert_msg(fd != -1, "connect: %s", strerror(errno));
-	t_roundtrip(fd, "status", got, sizeof(got), t_ms(3000));
-	ck_assert_msg(strcmp(got, "STATUS") == 0, "got \"%s\"", got);
+	t_expect_roundtrip(fd, "status", "STATUS", t_ms(3000), "client");
 	status = sd_wait_note(&sn, (size_t)ready + 1,
 	    "STATUS=1 active connection,", t_ms(5000));
 	ck_assert_msg(status > ready, "no \"STATUS=1 active connection\"; "
@@ -332,9 +314,8 @@ START_TEST(test_notify_order)
 	    "reload gave no RELOADING=1 then READY=1; got:\n%s", sd_dump(&sn));
 	ck_assert_msg(t_wait_log(iod, "reload failed", t_ms(3000)) != NULL,
 	    "no \"reload failed\" line:\n%s", t_log_tail(iod));
-	t_roundtrip(fd, "still", got, sizeof(got), t_ms(3000));
-	ck_assert_msg(strcmp(got, "STILL") == 0, "after a refused reload: "
-	    "got \"%s\"", got);
+	t_expect_roundtrip(fd, "still", "STILL", t_ms(3000),
+	    "after a refused reload");
 	close(fd);
 
 	kill(iod->pid, SIGTERM);
@@ -342,11 +323,7 @@ START_TEST(test_notify_order)
 	    t_ms(5000));
 	ck_assert_msg(stopping > ready3, "no STOPPING=1 after SIGTERM; "
 	    "got:\n%s", sd_dump(&sn));
-	ck_assert_msg(t_wait_exit(iod, t_ms(10000)) == 0, "iod still runs "
-	    "after SIGTERM:\n%s", t_log_tail(iod));
-	code = WIFEXITED(iod->status) ? WEXITSTATUS(iod->status) : -1;
-	ck_assert_msg(code == 0, "exit %d, want 0:\n%s", code,
-	    t_log_tail(iod));
+	t_expect_exit0(iod);
 	ck_assert_msg(sd_count(&sn, "READY=1") == 3 &&
 	    sd_count(&sn, "RELOADING=1") == 2 &&
 	    sd_count(&sn, "STOPPING=1") == 1, "want 3 READY=1, 2 RELOADING=1 "
@@ -437,19 +414,6 @@ sd_unix_connect(const char *path)
 	return (fd);
 }
 
-/* Send msg on fd and require want back. */
-static void
-sd_expect_roundtrip(int fd, const char *msg, const char *want)
-{
-	char	got[64];
-
-	ck_assert_msg(fd != -1, "connect: %s", strerror(errno));
-	t_roundtrip(fd, msg, got, sizeof(got), t_ms(10000));
-	ck_assert_msg(strcmp(got, want) == 0, "sent \"%s\", got \"%s\", want "
-	    "\"%s\" (connection: %s)", msg, got, want,
-	    t_end_name(t_wait_end(fd, 0)));
-}
-
 /*
  * Proves socket activation with the real systemd-socket-activate: iod
  * serves the TCP and the unix socket it is handed, logs that listen is
@@ -465,8 +429,7 @@ START_TEST(test_activate)
 	struct stat	 sb;
 	char		*conf, sock[512], unused[512], want[600];
 	const char	*dir = getenv("TMPDIR");
-	pid_t		 pid;
-	int		 fds[2], port, c1, c2, c3, code;
+	int		 fds[2], port, c1, c2, c3;
 
 	snprintf(sock, sizeof(sock), "%s/activated.sock", dir);
 	snprintf(unused, sizeof(unused), "%s/unused.sock", dir);
@@ -477,15 +440,17 @@ START_TEST(test_activate)
 	    t_variants[_i].engine, t_variants[_i].workers) == -1)
 		ck_abort_msg("asprintf failed");
 	iod = sd_activate(conf, fds, 2);
-	pid = iod->pid;
 	ck_assert_msg(t_wait_log(iod, " as 4.", t_ms(5000)) != NULL,
 	    SD_ACTIVATE " did not take both sockets:\n%s", t_log_tail(iod));
 
 	/* The first client makes the tool exec iod, which answers it. */
 	c1 = t_connect(port);
-	sd_expect_roundtrip(c1, "activated", "ACTIVATED");
-	ck_assert_msg(t_wait_log(iod, "iod: ready: ", t_ms(5000)) != NULL,
-	    "no ready line:\n%s", t_log_tail(iod));
+	t_expect_roundtrip(c1, "activated", "ACTIVATED", t_ms(10000),
+	    "first TCP client");
+	t_wait_ready(iod, t_ms(5000));
+	ck_assert_msg(iod->nports == 1 && iod->port[0] == port, "iod reports "
+	    "%zu TCP ports, the first %d; want the one passed, %d",
+	    iod->nports, iod->port[0], port);
 	snprintf(want, sizeof(want), "serving 2 sockets passed by systemd; "
 	    "listen in %s is not used", iod->conf);
 	ck_assert_msg(t_wait_log(iod, want, 0) != NULL, "no \"%s\":\n%s",
@@ -495,7 +460,7 @@ START_TEST(test_activate)
 	ck_assert_msg(t_wait_log(iod, want, 0) != NULL, "no \"%s\":\n%s",
 	    want, t_log_tail(iod));
 	c2 = sd_unix_connect(sock);
-	sd_expect_roundtrip(c2, "unix", "UNIX");
+	t_expect_roundtrip(c2, "unix", "UNIX", t_ms(10000), "unix client");
 	ck_assert_msg(stat(unused, &sb) == -1 && errno == ENOENT,
 	    "iod created %s from listen", unused);
 
@@ -505,23 +470,21 @@ START_TEST(test_activate)
 	ck_assert_msg(t_wait_log(iod, "keeping the 2 sockets passed by "
 	    "systemd", t_ms(5000)) != NULL, "no reload line:\n%s",
 	    t_log_tail(iod));
-	sd_expect_roundtrip(c1, "old", "OLD");
+	t_expect_roundtrip(c1, "old", "OLD", t_ms(10000),
+	    "TCP client from before the reload");
 	c3 = t_connect(port);
-	sd_expect_roundtrip(c3, "new", "NEW");
+	t_expect_roundtrip(c3, "new", "NEW", t_ms(10000),
+	    "TCP client after the reload");
 	close(c2);
 	c2 = sd_unix_connect(sock);
-	sd_expect_roundtrip(c2, "unix again", "UNIX AGAIN");
+	t_expect_roundtrip(c2, "unix again", "UNIX AGAIN", t_ms(10000),
+	    "unix client after the reload");
 	close(c1);
 	close(c2);
 	close(c3);
 
 	kill(iod->pid, SIGTERM);
-	ck_assert_msg(t_wait_exit(iod, t_ms(10000)) == 0, "iod still runs "
-	    "after SIGTERM:\n%s", t_log_tail(iod));
-	t_untrack_pid(pid);
-	code = WIFEXITED(iod->status) ? WEXITSTATUS(iod->status) : -1;
-	ck_assert_msg(code == 0, "exit %d, want 0:\n%s", code,
-	    t_log_tail(iod));
+	t_expect_exit0(iod);
 	ck_assert_msg(stat(sock, &sb) == 0 && S_ISSOCK(sb.st_mode),
 	    "iod removed %s, which systemd owns", sock);
 	t_stop_iod(iod);
@@ -542,20 +505,17 @@ START_TEST(test_activate_without)
 {
 	struct t_iod	*iod;
 	char		*conf;
-	pid_t		 pid;
 	int		 fd, port, c, code;
 
 	fd = t_listen_loopback(&port);
 	if (asprintf(&conf, "listen = [\"127.0.0.1:%d\"];\n", port) == -1)
 		ck_abort_msg("asprintf failed");
 	iod = sd_activate(conf, &fd, 1);
-	pid = iod->pid;
 	ck_assert_msg(t_wait_log(iod, " as 3.", t_ms(5000)) != NULL,
 	    SD_ACTIVATE " did not take the socket:\n%s", t_log_tail(iod));
 	c = t_connect(port);
 	ck_assert_msg(t_wait_exit(iod, t_ms(10000)) == 0, "iod still runs:\n"
 	    "%s", t_log_tail(iod));
-	t_untrack_pid(pid);
 	code = WIFEXITED(iod->status) ? WEXITSTATUS(iod->status) : -1;
 	ck_assert_msg(code == 71 && t_wait_log(iod, "built without libsystemd",
 	    0) != NULL, "exit %d, want 71 and the reason:\n%s", code,

@@ -131,7 +131,6 @@ static pid_t		 t_pids[T_MAXCHILD];
 
 /* The per-test-case temporary directory and the TMPDIR it replaced. */
 static char		 t_dir[PATH_MAX];
-static char		 t_stopped[3072];	/* t_stopped_log() */
 static char		*t_saved_tmpdir;
 
 static void	t_register(struct t_iod *);
@@ -476,44 +475,72 @@ t_start_iod(const char *conf, const struct t_opts *opts)
 	const char			*argv[T_MAXARGS + 6];
 	int				 outp[2], errp[2];
 	size_t				 n = 0, i;
+	pid_t				 pid;
 
-	if ((iod = calloc(1, sizeof(*iod))) == NULL)
-		ck_abort_msg("calloc failed");
-	iod->errfd = iod->outfd = iod->pidfd = -1;
+	iod = t_new_iod(conf, outp, errp);
 	if ((argv[n++] = getenv("IOD_BIN")) == NULL)
 		ck_abort_msg("IOD_BIN is not set (run through make check)");
 	if (!(o->flags & T_NOSTDERR))
 		argv[n++] = "--stderr";
-	if (conf != NULL) {
-		iod->conf = t_write_tmp(conf);
-		chmod(iod->conf, 0644);
-		if (!(o->flags & T_NOCONF)) {
-			argv[n++] = "-c";
-			argv[n++] = iod->conf;
-		}
+	if (conf != NULL && !(o->flags & T_NOCONF)) {
+		argv[n++] = "-c";
+		argv[n++] = iod->conf;
 	}
 	for (i = 0; i < T_MAXARGS && o->args[i] != NULL; i++)
 		argv[n++] = o->args[i];
 	argv[n] = NULL;
 
-	if (pipe2(outp, O_CLOEXEC) == -1 || pipe2(errp, O_CLOEXEC) == -1)
+	if ((pid = fork()) == -1)
+		ck_abort_msg("fork: %s", strerror(errno));
+	if (pid == 0)
+		t_child(argv, o, outp[1], errp[1]);
+	t_adopt_iod(iod, pid, outp, errp);
+	return (iod);
+}
+
+/*
+ * A t_iod for a child about to be forked: conf (unless NULL) written to
+ * a temporary file readable by all, and pipes in out and err for the
+ * child's stdout and stderr, close-on-exec.  Output is flushed, so the
+ * child does not repeat it.
+ */
+struct t_iod *
+t_new_iod(const char *conf, int *out, int *err)
+{
+	struct t_iod	*iod;
+
+	if ((iod = calloc(1, sizeof(*iod))) == NULL)
+		ck_abort_msg("calloc failed");
+	iod->errfd = iod->outfd = iod->pidfd = -1;
+	if (conf != NULL) {
+		iod->conf = t_write_tmp(conf);
+		chmod(iod->conf, 0644);
+	}
+	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1)
 		ck_abort_msg("pipe: %s", strerror(errno));
 	/* A roomy pipe, so that iod never blocks on a log line. */
-	fcntl(errp[1], F_SETPIPE_SZ, 1 << 20);
+	fcntl(err[1], F_SETPIPE_SZ, 1 << 20);
 	fflush(NULL);
-	if ((iod->pid = fork()) == -1)
-		ck_abort_msg("fork: %s", strerror(errno));
-	if (iod->pid == 0)
-		t_child(argv, o, outp[1], errp[1]);
-	close(outp[1]);
-	close(errp[1]);
-	iod->outfd = outp[0];
-	iod->errfd = errp[0];
+	return (iod);
+}
+
+/*
+ * Adopt pid, just forked from t_new_iod(), as iod: keep the read ends of
+ * its pipes (nonblocking), close the write ends, open a pidfd to wait on
+ * and register it, so that t_cleanup() kills it if the test does not.
+ */
+void
+t_adopt_iod(struct t_iod *iod, pid_t pid, const int *out, const int *err)
+{
+	iod->pid = pid;
+	close(out[1]);
+	close(err[1]);
+	iod->outfd = out[0];
+	iod->errfd = err[0];
 	fcntl(iod->outfd, F_SETFL, O_NONBLOCK);
 	fcntl(iod->errfd, F_SETFL, O_NONBLOCK);
 	iod->pidfd = pidfd_open(iod->pid, 0);
 	t_register(iod);
-	return (iod);
 }
 
 /*
@@ -527,7 +554,19 @@ t_spawn_iod(const char *conf, const struct t_opts *opts)
 	struct t_iod	*iod;
 
 	iod = t_start_iod(conf, opts);
-	if (t_wait_log(iod, "iod: ready: ", t_ms(10000)) == NULL) {
+	t_wait_ready(iod, t_ms(10000));
+	return (iod);
+}
+
+/*
+ * Wait up to timeout_ms for iod's "ready" line and take its ports from
+ * the "listening on" lines before it; fail the test with iod's stderr
+ * if either is missing.
+ */
+void
+t_wait_ready(struct t_iod *iod, int timeout_ms)
+{
+	if (t_wait_log(iod, "iod: ready: ", timeout_ms) == NULL) {
 		t_wait_exit(iod, 1000);
 		ck_abort_msg("iod did not get ready (wait status 0x%x, "
 		    "pid %d); stderr:\n%s", iod->status, (int)iod->pid,
@@ -536,7 +575,6 @@ t_spawn_iod(const char *conf, const struct t_opts *opts)
 	t_parse_ports(iod);
 	ck_assert_msg(iod->nports > 0, "no \"listening on\" port; stderr:\n%s",
 	    t_log_tail(iod));
-	return (iod);
 }
 
 /*
@@ -813,7 +851,6 @@ t_stop_iod(struct t_iod *iod)
 		}
 	}
 	status = iod->status;
-	snprintf(t_stopped, sizeof(t_stopped), "%s", t_log_tail(iod));
 	t_close_pipes(iod);
 	if (iod->conf != NULL) {
 		unlink(iod->conf);
@@ -826,11 +863,50 @@ t_stop_iod(struct t_iod *iod)
 	return (status);
 }
 
-/* The end of the stderr of the iod t_stop_iod() last stopped. */
-const char *
-t_stopped_log(void)
+/*
+ * Wait, bounded, for iod to exit now that it was sent SIGTERM, and
+ * require exit code 0.  iod is kept, for its log, until t_stop_iod().
+ */
+void
+t_expect_exit0(struct t_iod *iod)
 {
-	return (t_stopped);
+	pid_t	pid = iod->pid;
+
+	ck_assert_msg(t_wait_exit(iod, t_ms(10000)) == 0, "iod (pid %d) "
+	    "still runs %d ms after SIGTERM; stderr:\n%s", (int)pid,
+	    t_ms(10000), t_log_tail(iod));
+	ck_assert_msg(WIFEXITED(iod->status) && WEXITSTATUS(iod->status) == 0,
+	    "iod did not exit 0 on SIGTERM: %s; stderr:\n%s",
+	    t_status_name(iod->status), t_log_tail(iod));
+}
+
+/*
+ * Send iod SIGTERM (unless it is gone already), require exit code 0 as
+ * t_expect_exit0() does, then free it with t_stop_iod().
+ */
+void
+t_expect_stop(struct t_iod *iod)
+{
+	if (iod->pid > 0)
+		kill(iod->pid, SIGTERM);
+	t_expect_exit0(iod);
+	t_stop_iod(iod);
+}
+
+/* Say what a wait status means: "exit 3", "killed by signal 9", ... */
+const char *
+t_status_name(int status)
+{
+	static char	buf[64];
+
+	if (WIFEXITED(status))
+		snprintf(buf, sizeof(buf), "exit %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, sizeof(buf), "killed by signal %d",
+		    WTERMSIG(status));
+	else
+		snprintf(buf, sizeof(buf), "wait status 0x%x", status);
+	return (buf);
 }
 
 /* Replace iod's config file with text in one rename (for SIGHUP). */

@@ -19,9 +19,12 @@ Suite	*suite_conn(void);
 Suite	*suite_life(void);
 Suite	*suite_listen(void);
 Suite	*suite_man(void);
+Suite	*suite_outbuf(void);
 Suite	*suite_pidfile(void);
+Suite	*suite_poller(void);
 Suite	*suite_privs(void);
 Suite	*suite_proto(void);
+Suite	*suite_ratelimit(void);
 Suite	*suite_systemd(void);
 Suite	*suite_transform(void);
 
@@ -115,9 +118,12 @@ struct t_iod {
 };
 
 struct t_iod *t_start_iod(const char *, const struct t_opts *);
+struct t_iod *t_new_iod(const char *, int *, int *);
+void	 t_adopt_iod(struct t_iod *, pid_t, const int *, const int *);
 struct t_iod *t_spawn_variant(const struct t_variant *, const char *);
 int	 t_listen_loopback(int *);
 struct t_iod *t_spawn_iod(const char *, const struct t_opts *);
+void	 t_wait_ready(struct t_iod *, int);
 int	 t_run_iod(const char *, const struct t_opts *, int, struct t_iod **);
 void	 t_pump(struct t_iod *, int);
 const char *t_wait_log(struct t_iod *, const char *, int);
@@ -126,7 +132,9 @@ const char *t_log_tail(struct t_iod *);
 int	 t_listen_port(const char *);
 int	 t_wait_exit(struct t_iod *, int);
 int	 t_stop_iod(struct t_iod *);
-const char *t_stopped_log(void);
+void	 t_expect_exit0(struct t_iod *);
+void	 t_expect_stop(struct t_iod *);
+const char *t_status_name(int);
 void	 t_rewrite_conf(struct t_iod *, const char *);
 
 /* Counters, from the line SIGUSR1 makes iod log. */
@@ -169,6 +177,8 @@ const char *t_end_name(enum t_end);
 const char *t_strerror(int);
 int	 t_peer_closed(int, int);
 ssize_t	 t_roundtrip(int, const char *, char *, size_t, int);
+void	 t_expect_roundtrip(int, const char *, const char *, int,
+	    const char *, ...) __attribute__((__format__(printf, 5, 6)));
 void	 t_reset_close(int);
 
 /* Bulk transfers, reading while writing. */

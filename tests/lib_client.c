@@ -10,7 +10,9 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -276,6 +278,33 @@ t_roundtrip(int fd, const char *msg, char *got, size_t size, int timeout_ms)
 	if ((n = t_recv_exact(fd, got, len, timeout_ms)) >= 0)
 		got[n] = '\0';
 	return (n);
+}
+
+/*
+ * Send msg on fd and require want back within timeout_ms; fail the test
+ * otherwise, saying what was sent and got and how the connection stands.
+ * The printf-like what names the client.  A connect that failed (fd -1)
+ * fails here too, with its errno.
+ */
+void
+t_expect_roundtrip(int fd, const char *msg, const char *want,
+    int timeout_ms, const char *what, ...)
+{
+	va_list	ap;
+	char	name[256], got[256];
+	ssize_t	n;
+	int	error = errno;
+
+	va_start(ap, what);
+	vsnprintf(name, sizeof(name), what, ap);
+	va_end(ap);
+	ck_assert_msg(fd != -1, "%s: connect: %s", name, strerror(error));
+	memset(got, 0, sizeof(got));
+	n = t_roundtrip(fd, msg, got, sizeof(got), timeout_ms);
+	ck_assert_msg(n == (ssize_t)strlen(want) && strcmp(got, want) == 0,
+	    "%s: sent \"%s\", got %zd bytes \"%s\", want \"%s\" "
+	    "(connection: %s)", name, msg, n, got, want,
+	    t_end_name(t_wait_end(fd, 0)));
 }
 
 /* Close fd with a reset (SO_LINGER 0) instead of a FIN. */
