@@ -18,6 +18,8 @@ outbuf_append(struct outbuf *ob, const void *p, size_t n)
 	unsigned char	*data;
 	size_t		 cap;
 
+	if (n == 0)
+		return (0);
 	if (ob->ob_off > 0 && ob->ob_off + ob->ob_len + n > ob->ob_cap) {
 		memmove(ob->ob_data, ob->ob_data + ob->ob_off, ob->ob_len);
 		ob->ob_off = 0;

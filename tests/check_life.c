@@ -775,20 +775,21 @@ START_TEST(test_sigchld_stray)
 	iod = t_spawn_variant(v, "mode = \"upper\";\nidle_timeout = 60;\n");
 	old = t_connect(iod->port[0]);
 	ck_assert_msg(old != -1, "connect: %s", strerror(errno));
-	l_expect_roundtrip(old, "abc", "ABC", "before SIGCHLD");
+	t_expect_roundtrip(old, "abc", "ABC", t_ms(3000), "before SIGCHLD");
 	for (i = 0; i < 3; i++) {
 		ck_assert_msg(kill(iod->pid, SIGCHLD) == 0, "kill: %s",
 		    strerror(errno));
 		(void)poll(&pfd, 0, 20);
 	}
-	l_expect_roundtrip(old, "def", "DEF", "open across SIGCHLD");
+	t_expect_roundtrip(old, "def", "DEF", t_ms(3000),
+	    "open across SIGCHLD");
 	fresh = t_connect(iod->port[0]);
 	ck_assert_msg(fresh != -1, "connect: %s", strerror(errno));
-	l_expect_roundtrip(fresh, "ghi", "GHI", "new after SIGCHLD");
+	t_expect_roundtrip(fresh, "ghi", "GHI", t_ms(3000),
+	    "new after SIGCHLD");
 	close(fresh);
 	close(old);
-	ck_assert_msg(t_stop_iod(iod) == 0, "iod did not exit 0 on SIGTERM; "
-	    "stderr:\n%s", t_stopped_log());
+	t_expect_stop(iod);
 }
 END_TEST
 

@@ -114,8 +114,8 @@ append_ok(struct outbuf *ob, const void *p, size_t n)
 
 /*
  * Proves empty costs nothing: a zeroed outbuf owes nothing and holds no
- * storage, freeing it is harmless, and consuming the last byte owed
- * frees the storage again.
+ * storage, appending nothing keeps it so (under UBSan, too), freeing it
+ * is harmless, and consuming the last byte owed frees the storage again.
  */
 START_TEST(test_empty)
 {
@@ -123,6 +123,8 @@ START_TEST(test_empty)
 
 	memset(&ob, 0, sizeof(ob));
 	check_empty(&ob, "new");
+	append_ok(&ob, "abc", 0);
+	check_empty(&ob, "after appending nothing");
 	outbuf_free(&ob);
 	check_empty(&ob, "freed while empty");
 
