@@ -132,6 +132,13 @@ conn_nr_open(void)
 	return (n);
 }
 
+/* How many slots the table has: one per descriptor below fs.nr_open. */
+size_t
+conn_table_size(void)
+{
+	return (conn_nslots);
+}
+
 /* The slot of descriptor fd, which must be below fs.nr_open. */
 struct conn *
 conn_at(int fd)
@@ -444,11 +451,15 @@ conn_tick(struct worker *w, int64_t now)
 	for (fd = w->w_first; fd != -1; fd = next) {
 		c = conn_at(fd);
 		next = c->c_next;
+		if (c->c_state == CONN_LINGERING && !conn_must_linger(fd)) {
+			e->close(w, c, "drained");
+			continue;
+		}
+		if (c->c_idle == 0)
+			continue;
 		if (e->sync != NULL)
 			e->sync(c);
-		if (c->c_state == CONN_LINGERING && !conn_must_linger(fd))
-			e->close(w, c, "drained");
-		else if (conn_idle_left(c, now) == 0) {
+		if (conn_idle_left(c, now) == 0) {
 			stats_count_timeout();
 			e->close(w, c, "idle timeout");
 		}

@@ -45,6 +45,7 @@ struct conn {
 
 /* The table of connections, by descriptor. */
 int	conn_table_init(size_t, char *, size_t);
+size_t	conn_table_size(void);
 struct conn *conn_at(int);
 int	conn_fd(const struct conn *);
 

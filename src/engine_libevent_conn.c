@@ -59,11 +59,10 @@ const struct timeval lev_quiet_wait = { 1, 0 };
 
 /*
  * The readers of the connections that have one, by descriptor, for every
- * worker: address space for fs.nr_open pointers, backed only where a
- * connection has had a reader.
+ * worker: address space for a pointer per slot of the core's table,
+ * backed only where a connection has had a reader.
  */
 static struct event	**lev_readers;
-static size_t		  lev_nreaders;
 static pthread_once_t	  lev_once = PTHREAD_ONCE_INIT;
 
 static void	lev_readers_map(void);
@@ -103,25 +102,21 @@ lev_conn_init(char *cause, size_t len)
 	return (0);
 }
 
-/* Address space for a reader per descriptor the kernel could hand out. */
+/*
+ * Address space for a reader per slot of the core's table, which covers
+ * every descriptor the kernel could hand out.
+ */
 static void
 lev_readers_map(void)
 {
-	FILE	*f;
-	size_t	 n = 1024 * 1024;
+	size_t	 n = conn_table_size();
 	void	*p;
 
-	if ((f = fopen("/proc/sys/fs/nr_open", "re")) != NULL) {
-		if (fscanf(f, "%zu", &n) != 1)
-			n = 1024 * 1024;
-		fclose(f);
-	}
 	p = mmap(NULL, n * sizeof(*lev_readers), PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return;
 	lev_readers = p;
-	lev_nreaders = n;
 }
 
 /* The libevent connection whose core part is c. */
@@ -148,10 +143,6 @@ lev_conn_new(struct lev_worker *lw, struct conn *c, const char **why)
 	struct lev_conn	*lc = lev_conn(c);
 	int		 fd = lev_fd(lc);
 
-	if ((size_t)fd >= lev_nreaders) {
-		*why = "descriptor above fs.nr_open";
-		return (-1);
-	}
 	lc->lc_bev = bufferevent_socket_new(lw->lw_base, fd,
 	    BEV_OPT_CLOSE_ON_FREE);
 	if (lc->lc_bev == NULL) {

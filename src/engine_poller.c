@@ -282,7 +282,10 @@ pl_dispatch(struct pl_worker *pw, int fd, int mask)
 			return;
 		}
 	}
+	/* Nothing else is watched; but a listener may have failed to go. */
 	pc = (struct pl_conn *)conn_at(fd);
+	if (pc->pc_pw != pw || pc->pc_conn.c_state == CONN_CLOSED)
+		return;
 	if (mask & POLLER_HUP)
 		pc->pc_hup = 1;
 	/* Write first: it may make room to read, or finish a drain. */

@@ -414,6 +414,38 @@ START_TEST(test_conn_tick)
 END_TEST
 
 /*
+ * Proves a lingering connection that still has something to lose (input
+ * it never read) is held by the tick until its idle_timeout, and then
+ * closed for that: a client that never finishes cannot keep it forever.
+ */
+START_TEST(test_conn_tick_linger_idle)
+{
+	struct worker		 w;
+	struct iod_conf		 conf;
+	struct conn		*c;
+	char			 want[64];
+	int			 cl, sv;
+
+	setup_worker(&w, &conf, &fake_table);
+	conf.idle_timeout = 1;
+	tcp_pair(&cl, &sv);
+	c = conn_admit(&w, sv, 10000);
+	ck_assert_msg(t_send_all(cl, "abc", 3, 1000) == 3, "send");
+	ck_assert_msg(poll(&(struct pollfd){ sv, POLLIN, 0 }, 1, 1000) == 1,
+	    "input never arrived");
+	ck_assert_msg(conn_finish(&w, c) == 1, "closes with input unread");
+	conn_tick(&w, 10999);
+	ck_assert_msg(fake.n == 0, "closed before idle_timeout: \"%s\"",
+	    fake.what[0]);
+	conn_tick(&w, 11000);
+	snprintf(want, sizeof(want), "close %d: idle timeout", sv);
+	ck_assert_msg(fake.n == 1 && strcmp(fake.what[0], want) == 0,
+	    "%d calls, first \"%s\"", fake.n, fake.what[0]);
+	close(cl);
+}
+END_TEST
+
+/*
  * Proves the commands are dispatched once for every engine: APPLY
  * listens; STOP stops listening and drains each connection in the
  * table; DEADLINE cuts them; a blocking engine is told to halt instead.
@@ -505,6 +537,7 @@ suite_conn(void)
 	tcase_add_test(tc, test_conn_admit);
 	tcase_add_test(tc, test_conn_finish);
 	tcase_add_test(tc, test_conn_tick);
+	tcase_add_test(tc, test_conn_tick_linger_idle);
 	tcase_add_test(tc, test_engine_command);
 	suite_add_tcase(s, tc);
 	return (s);
