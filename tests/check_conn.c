@@ -32,6 +32,9 @@ struct fake_conn {
 	int		fc_mark;
 };
 
+/* The settings every test starts from: the defaults. */
+static struct iod_conf	conf;
+
 /* What the core asked of the fake engine, in order. */
 static struct {
 	char	what[FAKE_MAX][64];	/* "drain 7: shutdown" */
@@ -47,8 +50,9 @@ static void	fake_listen(struct worker *);
 static void	fake_unlisten(struct worker *);
 static void	fake_halt(struct worker *, enum conn_order);
 static size_t	fake_count(const struct worker *);
-static void	setup_worker(struct worker *, struct iod_conf *,
-		    const struct engine *);
+static void	conf_setup(void);
+static void	conf_teardown(void);
+static void	setup_worker(struct worker *, const struct engine *);
 static void	tcp_pair(int *, int *);
 static int	fd_open(int);
 
@@ -118,17 +122,29 @@ fake_count(const struct worker *w)
 	return (3);
 }
 
-/* A worker for engine e under the defaults, and a table for its slots. */
+/* Each test starts from the default settings... */
 static void
-setup_worker(struct worker *w, struct iod_conf *conf, const struct engine *e)
+conf_setup(void)
+{
+}
+
+/* ...and frees them. */
+static void
+conf_teardown(void)
+{
+	conf_free(&conf);
+}
+
+/* A worker for engine e under conf, and a table for its slots. */
+static void
+setup_worker(struct worker *w, const struct engine *e)
 {
 	char	cause[256];
 
 	memset(&fake, 0, sizeof(fake));
 	memset(w, 0, sizeof(*w));
-	conf_defaults(conf);
 	w->w_ops = e;
-	w->w_conf = conf;
+	w->w_conf = &conf;
 	w->w_first = -1;
 	stats_set_limit(1000);
 	ck_assert_msg(conn_table_init(sizeof(struct fake_conn), cause,
@@ -164,10 +180,8 @@ fd_open(int fd)
  */
 START_TEST(test_conn_settings)
 {
-	struct iod_conf	conf;
 	struct conn	c;
 
-	conf_defaults(&conf);
 	conf.mode = TRANSFORM_ECHO;
 	conf.idle_timeout = 604800;
 	conf.max_pending_bytes = 4096;
@@ -196,10 +210,8 @@ END_TEST
  */
 START_TEST(test_conn_backpressure)
 {
-	struct iod_conf	conf;
 	struct conn	c;
 
-	conf_defaults(&conf);
 	conf.max_pending_bytes = 1000;
 	conn_init(&c, &conf, 0);
 	ck_assert_msg(!conn_full(&c, 999), "full at 999 of 1000");
@@ -222,11 +234,9 @@ END_TEST
  */
 START_TEST(test_conn_idle)
 {
-	struct iod_conf	conf;
 	struct conn	c;
 	int64_t		wrap = (int64_t)1 << 32;
 
-	conf_defaults(&conf);
 	conf.idle_timeout = 0;
 	conn_init(&c, &conf, 0);
 	ck_assert_msg(conn_idle_left(&c, 1000000000) == -1, "left %lld "
@@ -256,14 +266,14 @@ END_TEST
 START_TEST(test_conn_admit)
 {
 	struct worker		 w;
-	struct iod_conf		 conf;
 	struct stats_snapshot	 s0, s;
 	struct conn		*a, *b;
+	FILE			*errf;
 	char			 log[512], want[64];
 	int			 fa, fb, fc, errfd, saved, refused;
 	ssize_t			 n;
 
-	setup_worker(&w, &conf, &fake_table);
+	setup_worker(&w, &fake_table);
 	stats_read(&s0);
 	ck_assert_int_eq(s0.active, 0);
 	stats_set_limit(2);
@@ -274,7 +284,9 @@ START_TEST(test_conn_admit)
 	ck_assert_msg((b = conn_admit(&w, fb, 0)) != NULL, "second refused");
 	ck_assert_msg(conn_at(fa) == a && conn_fd(a) == fa, "slot of %d is "
 	    "for %d", fa, conn_fd(a));
-	errfd = fileno(tmpfile());
+	errf = tmpfile();
+	ck_assert_msg(errf != NULL, "tmpfile: %s", strerror(errno));
+	errfd = fileno(errf);
 	saved = dup(2);
 	dup2(errfd, 2);
 	refused = conn_admit(&w, fc, 0) == NULL;
@@ -285,6 +297,8 @@ START_TEST(test_conn_admit)
 	snprintf(want, sizeof(want), "max_connections (2) reached");
 	ck_assert_msg(strstr(log, want) != NULL, "want \"%s\" in \"%s\"",
 	    want, log);
+	fclose(errf);
+	close(saved);
 	ck_assert_msg(!fd_open(fc), "refused descriptor %d still open", fc);
 	ck_assert_msg(conn_count(&w) == 2, "count %zu", conn_count(&w));
 	ck_assert_msg(w.w_first == fb && b->c_next == fa && a->c_next == -1,
@@ -318,11 +332,10 @@ END_TEST
 START_TEST(test_conn_finish)
 {
 	struct worker	 w;
-	struct iod_conf	 conf;
 	struct conn	*c;
 	int		 cl, sv, i;
 
-	setup_worker(&w, &conf, &fake_table);
+	setup_worker(&w, &fake_table);
 	tcp_pair(&cl, &sv);
 	c = conn_admit(&w, sv, 0);
 	ck_assert_msg(conn_finish(&w, c) == 0, "lingers with nothing owed "
@@ -368,13 +381,12 @@ END_TEST
 START_TEST(test_conn_tick)
 {
 	struct worker		 w;
-	struct iod_conf		 conf;
 	struct stats_snapshot	 s0, s;
 	struct conn		*idle, *fresh, *linger;
 	char			 want[3][64];
 	int			 fi, ff, fl, i;
 
-	setup_worker(&w, &conf, &fake_table);
+	setup_worker(&w, &fake_table);
 	conf.idle_timeout = 1;
 	stats_read(&s0);
 	fi = socket(AF_INET, SOCK_STREAM, 0);
@@ -421,12 +433,11 @@ END_TEST
 START_TEST(test_conn_tick_linger_idle)
 {
 	struct worker		 w;
-	struct iod_conf		 conf;
 	struct conn		*c;
 	char			 want[64];
 	int			 cl, sv;
 
-	setup_worker(&w, &conf, &fake_table);
+	setup_worker(&w, &fake_table);
 	conf.idle_timeout = 1;
 	tcp_pair(&cl, &sv);
 	c = conn_admit(&w, sv, 10000);
@@ -454,10 +465,9 @@ END_TEST
 START_TEST(test_engine_command)
 {
 	struct worker	 w;
-	struct iod_conf	 conf;
 	int		 fa, fb;
 
-	setup_worker(&w, &conf, &fake_table);
+	setup_worker(&w, &fake_table);
 	fa = socket(AF_INET, SOCK_STREAM, 0);
 	fb = socket(AF_INET, SOCK_STREAM, 0);
 	(void)conn_admit(&w, fa, 0);
@@ -479,7 +489,7 @@ START_TEST(test_engine_command)
 	ck_assert_msg(engine_done(&w), "not done with %zu connections",
 	    conn_count(&w));
 
-	setup_worker(&w, &conf, &fake_blocking);
+	setup_worker(&w, &fake_blocking);
 	engine_command(&w, ENGINE_STOP);
 	engine_command(&w, ENGINE_DEADLINE);
 	ck_assert_msg(fake.halts[CONN_DRAIN] == 1 && fake.halts[CONN_CUT] == 1,
@@ -500,11 +510,10 @@ START_TEST(test_conn_states)
 		"reading", "paused", "draining", "lingering", "closed"
 	};
 	struct worker	 w;
-	struct iod_conf	 conf;
 	struct conn	*c;
 	int		 fd, s;
 
-	setup_worker(&w, &conf, &fake_table);
+	setup_worker(&w, &fake_table);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
 	c = conn_admit(&w, fd, 0);
 	for (s = CONN_READING; s <= CONN_CLOSED; s++) {
@@ -528,12 +537,14 @@ suite_conn(void)
 
 	s = suite_create("conn");
 	tc = tcase_create("rules");
+	tcase_add_checked_fixture(tc, conf_setup, conf_teardown);
 	tcase_add_test(tc, test_conn_settings);
 	tcase_add_test(tc, test_conn_backpressure);
 	tcase_add_test(tc, test_conn_idle);
 	tcase_add_test(tc, test_conn_states);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("worker");
+	tcase_add_checked_fixture(tc, conf_setup, conf_teardown);
 	tcase_add_test(tc, test_conn_admit);
 	tcase_add_test(tc, test_conn_finish);
 	tcase_add_test(tc, test_conn_tick);
