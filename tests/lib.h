@@ -69,12 +69,15 @@ size_t	t_nholding(void);
 int	t_ms(int);
 
 /* Fixtures: a private TMPDIR per test case, and no child left behind. */
+struct t_iod;
 void	t_tmpdir_setup(void);
 void	t_tmpdir_teardown(void);
 void	t_cleanup(void);
 void	t_tcase_fixtures(TCase *);
 void	t_track_pid(pid_t);
 void	t_untrack_pid(pid_t);
+void	t_register(struct t_iod *);
+void	t_unregister(struct t_iod *);
 
 /* Text: a config for a variant, a growable buffer. */
 struct t_buf {
