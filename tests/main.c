@@ -21,6 +21,7 @@ main(void)
 	srunner_add_suite(sr, suite_pidfile());
 	srunner_add_suite(sr, suite_privs());
 	srunner_add_suite(sr, suite_proto());
+	srunner_add_suite(sr, suite_limits());
 	srunner_add_suite(sr, suite_life());
 	srunner_add_suite(sr, suite_systemd());
 	srunner_add_suite(sr, suite_man());
