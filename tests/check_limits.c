@@ -1,8 +1,8 @@
 /*
  * The limits iod puts on clients, end to end: how long one may stay
- * quiet (idle_timeout), and how many may be connected (max_connections,
- * select's FD_SETSIZE, the fork engine's descriptors).  The real binary
- * on 127.0.0.1:0 under every variant of t_variants[].
+ * quiet (idle_timeout), how many may be connected (max_connections, and
+ * select's FD_SETSIZE), and what iod does when descriptors run short.
+ * The real binary on 127.0.0.1:0 under every variant of t_variants[].
  */
 #include <sys/types.h>
 #include <sys/resource.h>
@@ -388,7 +388,178 @@ START_TEST(test_fork_fds)
 END_TEST
 
 /*
- * The limits suite: idle clients, then the connection limits.
+ * Proves accept backs off when descriptors run out (every engine but
+ * fork, whose children hold the connections): with iod's soft
+ * RLIMIT_NOFILE lowered to a few above what it holds, clients beyond it
+ * wait, iod logs the pause, does not spin (its CPU time over 1.5 s stays
+ * low), keeps serving an established client, and once some clients have
+ * gone it serves the waiting one and a new one.
+ */
+#define L_NCONN		40
+START_TEST(test_accept_pause)
+{
+	const struct t_variant	*v = &t_variants[_i];
+	struct t_iod		*iod;
+	struct pollfd		 none;
+	long			 t0, t1, hz;
+	int64_t			 deadline;
+	char			 got[8];
+	int			 a, c[L_NCONN], n, nfd, waiting, served, i;
+
+	iod = t_spawn_variant(v, "mode = \"upper\";\nmax_connections = 1000;\n"
+	    "idle_timeout = 60;\n");
+	a = t_connect(iod->port[0]);
+	ck_assert_msg(a != -1, "connect: %s", strerror(errno));
+	t_expect_roundtrip(a, "first", "FIRST", t_ms(3000),
+	    "established client");
+
+	nfd = t_limit_fds(iod->pid, 3);
+
+	/*
+	 * Clients, one at a time, until iod says it ran out of descriptors:
+	 * each is served (its byte comes back) or is the one iod could not
+	 * accept, which waits in the backlog.
+	 */
+	t_log_mark(iod);
+	waiting = -1;
+	for (n = 0; n < L_NCONN && waiting == -1; n++) {
+		c[n] = t_connect(iod->port[0]);
+		ck_assert_msg(c[n] != -1, "connect %d: %s", n,
+		    strerror(errno));
+		ck_assert_msg(t_send_all(c[n], "x", 1, t_ms(3000)) == 1,
+		    "send %d: %s", n, strerror(errno));
+		deadline = t_now_ms() + t_ms(3000);
+		for (i = 0, served = 0; i < 1000 && !served && waiting == -1 &&
+		    t_now_ms() < deadline; i++) {
+			served = t_recv_exact(c[n], got, 1, 20) == 1;
+			if (!served && t_wait_log(iod, "Too many open files; "
+			    "pausing", 0) != NULL)
+				waiting = n;
+		}
+		ck_assert_msg(served || waiting != -1, "client %d neither "
+		    "served nor refused after %d ms (limit %d, %d fds); "
+		    "stderr:\n%s", n, t_ms(3000), nfd + 3, nfd,
+		    t_log_tail(iod));
+		ck_assert_msg(!served || got[0] == 'X', "client %d got 0x%02x",
+		    n, (unsigned char)got[0]);
+	}
+	ck_assert_msg(waiting != -1, "all %d clients served with %d fds and "
+	    "a limit of %d", n, nfd, nfd + 3);
+
+	/* A measure over time, not a wait for an event: sleep 1.5 s. */
+	hz = sysconf(_SC_CLK_TCK);
+	t0 = t_cpu_ticks(iod->pid);
+	poll(&none, 0, 1500);
+	t1 = t_cpu_ticks(iod->pid);
+	ck_assert_msg(t0 >= 0 && t1 - t0 < hz * 3 / 10, "iod used %ld ticks "
+	    "(%ld/s) of CPU in 1.5 s while out of descriptors", t1 - t0, hz);
+
+	t_expect_roundtrip(a, "still", "STILL", t_ms(3000),
+	    "established client during the pause");
+	/* Free two descriptors: the waiting client and a new one get in. */
+	ck_assert_msg(waiting >= 2, "only %d clients served before the limit",
+	    waiting);
+	close(c[0]);
+	close(c[1]);
+	c[0] = c[1] = -1;
+	ck_assert_msg(t_recv_exact(c[waiting], got, 1, t_ms(4000)) == 1 &&
+	    got[0] == 'X', "the waiting client was not served after two "
+	    "clients left; stderr:\n%s", t_log_tail(iod));
+	c[0] = t_connect(iod->port[0]);
+	ck_assert_msg(c[0] != -1, "connect: %s", strerror(errno));
+	t_expect_roundtrip(c[0], "new", "NEW", t_ms(3000),
+	    "new client after the pause");
+	for (i = 0; i < n; i++)
+		if (c[i] != -1)
+			close(c[i]);
+	close(a);
+	t_expect_stop(iod);
+}
+END_TEST
+
+/*
+ * Proves that with RLIMIT_NOFILE at 256 before exec, max_connections
+ * 10000 is lowered to fit, with a line that says so, the "ready" line
+ * shows the lowered figure, and iod serves.
+ */
+START_TEST(test_fd_limit_startup)
+{
+	const struct t_variant	*v = &t_variants[_i];
+	struct t_opts		 o;
+	struct t_iod		*iod;
+	const char		*line;
+	const char		*p;
+	char			*conf;
+	int			 fd, lowered = 0, shown = 0;
+
+	memset(&o, 0, sizeof(o));
+	o.nofile = 256;
+	conf = t_conf(v, "listen = [\"127.0.0.1:0\"];\nmode = \"upper\";\n"
+	    "max_connections = 10000;\n");
+	iod = t_spawn_iod(conf, &o);
+	free(conf);
+	line = t_wait_log(iod, "max_connections lowered from 10000 to ", 0);
+	ck_assert_msg(line != NULL, "no \"max_connections lowered\"; "
+	    "stderr:\n%s", t_log_tail(iod));
+	sscanf(strstr(line, " to ") + 4, "%d", &lowered);
+	ck_assert_msg(lowered > 0 && lowered < 256 &&
+	    strstr(line, "open-file limit is 256") != NULL,
+	    "line \"%s\": want 0 < N < 256 and the limit 256", line);
+	line = t_wait_log(iod, "iod: ready: ", t_ms(10000));
+	if (line != NULL && (p = strstr(line, "max_connections ")) != NULL)
+		sscanf(p + strlen("max_connections "), "%d", &shown);
+	ck_assert_msg(shown == lowered, "ready line \"%s\": want "
+	    "max_connections %d", line ? line : "(none)", lowered);
+	fd = t_connect(iod->port[0]);
+	ck_assert_msg(fd != -1, "connect: %s", strerror(errno));
+	t_expect_roundtrip(fd, "abc", "ABC", t_ms(3000),
+	    "client under the low limit");
+	close(fd);
+	t_expect_stop(iod);
+}
+END_TEST
+
+/*
+ * Proves that a reload which raises max_connections past the open-file
+ * limit iod started with raises that limit and admits as many: started
+ * with a soft RLIMIT_NOFILE of 256 and max_connections 100, reloaded
+ * with 400, iod serves 300 clients at once.
+ */
+#define L_RELOAD_CLIENTS	300
+START_TEST(test_fd_limit_reload)
+{
+	const struct t_variant	*v = &t_variants[_i];
+	struct t_opts		 o;
+	struct t_iod		*iod;
+	char			*conf, got[8];
+	int			 fd[L_RELOAD_CLIENTS], i;
+
+	memset(&o, 0, sizeof(o));
+	o.nofile_soft = 256;
+	conf = t_conf(v, "listen = [\"127.0.0.1:0\"];\nmode = \"upper\";\n"
+	    "max_connections = 100;\nidle_timeout = 60;\n");
+	iod = t_spawn_iod(conf, &o);
+	free(conf);
+	conf = t_conf(v, "listen = [\"127.0.0.1:0\"];\nmode = \"upper\";\n"
+	    "max_connections = 400;\nidle_timeout = 60;\n");
+	t_reload(iod, conf, "raising max_connections");
+	free(conf);
+	for (i = 0; i < L_RELOAD_CLIENTS; i++) {
+		fd[i] = t_connect(iod->port[0]);
+		ck_assert_msg(fd[i] != -1 && t_roundtrip(fd[i], "ping", got,
+		    sizeof(got), t_ms(5000)) == 4 && strcmp(got, "PING") == 0,
+		    "client %d of %d not served after the reload; stderr:\n%s",
+		    i, L_RELOAD_CLIENTS, t_log_tail(iod));
+	}
+	for (i = 0; i < L_RELOAD_CLIENTS; i++)
+		close(fd[i]);
+	t_expect_stop(iod);
+}
+END_TEST
+
+/*
+ * The limits suite: idle clients, the connection limits, then running
+ * short of descriptors.
  */
 Suite *
 suite_limits(void)
@@ -411,6 +582,14 @@ suite_limits(void)
 	tcase_add_loop_test(tc, test_max_connections, 0, (int)t_nvariants);
 	tcase_add_test(tc, test_select_fd_limit);
 	tcase_add_test(tc, test_fork_fds);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("fdlimit");
+	t_tcase_fixtures(tc);
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_accept_pause, 0, (int)t_nholding());
+	tcase_add_loop_test(tc, test_fd_limit_startup, 0, (int)t_nvariants);
+	tcase_add_loop_test(tc, test_fd_limit_reload, 0, (int)t_nvariants);
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -16,6 +16,7 @@
 /* Suites, one per module. */
 Suite	*suite_conf(void);
 Suite	*suite_conn(void);
+Suite	*suite_drain(void);
 Suite	*suite_life(void);
 Suite	*suite_limits(void);
 Suite	*suite_listen(void);
@@ -26,6 +27,7 @@ Suite	*suite_poller(void);
 Suite	*suite_privs(void);
 Suite	*suite_proto(void);
 Suite	*suite_ratelimit(void);
+Suite	*suite_reload(void);
 Suite	*suite_systemd(void);
 Suite	*suite_transform(void);
 
@@ -140,6 +142,7 @@ void	 t_expect_exit0(struct t_iod *);
 void	 t_expect_stop(struct t_iod *);
 const char *t_status_name(int);
 void	 t_rewrite_conf(struct t_iod *, const char *);
+void	 t_reload(struct t_iod *, const char *, const char *);
 
 /* Counters, from the line SIGUSR1 makes iod log. */
 struct t_stats {
@@ -162,6 +165,7 @@ enum t_end {
 int	 t_connect(int);
 int	 t_connect_to(const char *, int);
 int	 t_connect_rcvbuf(int, int);
+int	 t_refused(const char *, int, int);
 
 /*
  * A client that sends without reading is stuck once the kernel's buffers

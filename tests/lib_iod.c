@@ -584,6 +584,24 @@ t_rewrite_conf(struct t_iod *iod, const char *text)
 }
 
 /*
+ * Give iod conf as its configuration file, send SIGHUP and wait, bounded,
+ * for the line that says it reloaded; what names the reload.  Lines
+ * logged since stay to be found by t_wait_log().
+ */
+void
+t_reload(struct t_iod *iod, const char *conf, const char *what)
+{
+	char	want[512];
+
+	t_rewrite_conf(iod, conf);
+	t_log_mark(iod);
+	kill(iod->pid, SIGHUP);
+	snprintf(want, sizeof(want), "iod: reloaded %s", iod->conf);
+	ck_assert_msg(t_wait_log(iod, want, t_ms(5000)) != NULL,
+	    "no \"%s\" after %s; stderr:\n%s", want, what, t_log_tail(iod));
+}
+
+/*
  * Ask iod for its counters with SIGUSR1 and parse the "stats:" line that
  * follows.  Return 0, or -1 if no such line came within timeout_ms.
  */
