@@ -20,6 +20,51 @@
 
 #include "lib.h"
 
+static void	l_until_read(struct t_iod *, struct t_stats *, size_t, int);
+static void	l_until_still(struct t_iod *, struct t_stats *,
+		    struct t_stats *);
+
+/*
+ * Ask iod for its counters until it has read len bytes, 20 ms apart, for
+ * up to timeout_ms; the last answer is left in *st.
+ */
+static void
+l_until_read(struct t_iod *iod, struct t_stats *st, size_t len,
+    int timeout_ms)
+{
+	int64_t	deadline;
+	int	i;
+
+	memset(st, 0, sizeof(*st));
+	deadline = t_now_ms() + timeout_ms;
+	for (i = 0; i < 1000 && st->bytes_in < len &&
+	    t_now_ms() < deadline; i++) {
+		if (i > 0)
+			poll(NULL, 0, 20);
+		ck_assert_msg(t_stats(iod, st, t_ms(3000)) == 0,
+		    "no stats line; stderr:\n%s", t_log_tail(iod));
+	}
+}
+
+/*
+ * Ask iod for its counters until bytes_in stands still, at most 20
+ * times; the last two answers are left in *st and *st2.
+ */
+static void
+l_until_still(struct t_iod *iod, struct t_stats *st, struct t_stats *st2)
+{
+	int	i;
+
+	memset(st2, 0, sizeof(*st2));
+	for (i = 0; i < 20; i++) {
+		*st = *st2;
+		ck_assert_msg(t_stats(iod, st2, t_ms(3000)) == 0,
+		    "no stats line; stderr:\n%s", t_log_tail(iod));
+		if (i > 0 && st2->bytes_in == st->bytes_in)
+			break;
+	}
+}
+
 /*
  * Proves SIGTERM drains what iod has read: iod has read all 8 MiB a client
  * sent but still owes megabytes of the reply (the client's tiny receive
@@ -35,9 +80,9 @@ START_TEST(test_term_drain)
 	struct t_xfer		 x;
 	unsigned char		*out, *in;
 	uint64_t		 rnd = 0xd7a1;
-	int64_t			 t0, deadline;
+	int64_t			 t0;
 	size_t			 bad, len = L_DRAIN_LEN;
-	int			 fd, port, i, err;
+	int			 fd, port, err;
 
 	iod = t_spawn_variant(v, "mode = \"upper\";\nmax_pending_bytes = 16777216;\n"
 	    "shutdown_timeout = 5;\nidle_timeout = 60;\n");
@@ -52,15 +97,7 @@ START_TEST(test_term_drain)
 	    "send: %s", strerror(errno));
 
 	/* Until iod has read it all; the counters say when. */
-	memset(&st, 0, sizeof(st));
-	deadline = t_now_ms() + t_ms(15000);
-	for (i = 0; i < 1000 && st.bytes_in < len &&
-	    t_now_ms() < deadline; i++) {
-		if (i > 0)
-			poll(NULL, 0, 20);
-		ck_assert_msg(t_stats(iod, &st, t_ms(3000)) == 0,
-		    "no stats line; stderr:\n%s", t_log_tail(iod));
-	}
+	l_until_read(iod, &st, len, t_ms(15000));
 	ck_assert_msg(st.bytes_in == len, "bytes_in=%ju, want %zu",
 	    (uintmax_t)st.bytes_in, len);
 	ck_assert_msg(st.bytes_out < len, "test setup: iod owes nothing "
@@ -113,7 +150,7 @@ START_TEST(test_term_drain_stuck)
 	unsigned char		*out, *in;
 	uint64_t		 rnd = 0xd7a2;
 	size_t			 len = 32 * 1024 * 1024, sent, owed, bad;
-	int			 fd, i;
+	int			 fd;
 
 	iod = t_spawn_variant(v, "mode = \"upper\";\nmax_pending_bytes = 65536;\n"
 	    "shutdown_timeout = 5;\nidle_timeout = 60;\n");
@@ -128,14 +165,7 @@ START_TEST(test_term_drain_stuck)
 	    "did not read", len);
 
 	/* iod is stuck once its counters stand still. */
-	memset(&st2, 0, sizeof(st2));
-	for (i = 0; i < 20; i++) {
-		st = st2;
-		ck_assert_msg(t_stats(iod, &st2, t_ms(3000)) == 0,
-		    "no stats line; stderr:\n%s", t_log_tail(iod));
-		if (i > 0 && st2.bytes_in == st.bytes_in)
-			break;
-	}
+	l_until_still(iod, &st, &st2);
 	owed = (size_t)st2.bytes_in;
 	ck_assert_msg(owed > 0 && owed < sent && st2.bytes_in == st.bytes_in,
 	    "bytes_in=%ju then %ju, sent %zu", (uintmax_t)st.bytes_in,

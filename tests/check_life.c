@@ -25,6 +25,7 @@
 #include "lib.h"
 
 static void	l_expect_link(long, const char *, const char *);
+static long	l_pidfile_pid(const char *);
 
 /* Require /proc/PID/name, a symbolic link, to point at want. */
 static void
@@ -39,6 +40,28 @@ l_expect_link(long pid, const char *name, const char *want)
 	got[n] = '\0';
 	ck_assert_msg(strcmp(got, want) == 0, "%s is \"%s\", want \"%s\"",
 	    path, got, want);
+}
+
+/* The PID in pidfile, once it is there; 0 if it never is. */
+static long
+l_pidfile_pid(const char *pidfile)
+{
+	struct pollfd	 pfd;
+	FILE		*f;
+	long		 pid = 0;
+	int		 i;
+
+	/* Nothing announces the pidfile: look every 20 ms, for 5 s at most. */
+	for (i = 0; i < 250 && pid <= 0; i++) {
+		if ((f = fopen(pidfile, "r")) != NULL) {
+			if (fscanf(f, "%ld", &pid) != 1)
+				pid = 0;
+			fclose(f);
+		}
+		if (pid <= 0)
+			poll(&pfd, 0, 20);
+	}
+	return (pid);
 }
 
 /* Proves -t on a good config prints "ok" on stdout and exits 0. */
@@ -294,8 +317,7 @@ START_TEST(test_daemon)
 	struct t_iod	*iod;
 	struct pollfd	 pfd;
 	char		*conf, pidfile[512];
-	FILE		*f;
-	long		 pid = 0;
+	long		 pid;
 	int		 i, port = 0, fd = -1, code, status;
 
 	ck_assert(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
@@ -310,16 +332,7 @@ START_TEST(test_daemon)
 	ck_assert_msg(code == 0, "iod -d exited %d; stderr:\n%s", code,
 	    t_log_tail(iod));
 
-	/* Nothing announces the pidfile: look every 20 ms, for 5 s at most. */
-	for (i = 0; i < 250 && pid <= 0; i++) {
-		if ((f = fopen(pidfile, "r")) != NULL) {
-			if (fscanf(f, "%ld", &pid) != 1)
-				pid = 0;
-			fclose(f);
-		}
-		if (pid <= 0)
-			poll(&pfd, 0, 20);
-	}
+	pid = l_pidfile_pid(pidfile);
 	ck_assert_msg(pid > 1, "no PID in %s", pidfile);
 	t_track_pid((pid_t)pid);
 	ck_assert_msg(kill((pid_t)pid, 0) == 0, "PID %ld from %s: %s", pid,

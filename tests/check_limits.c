@@ -20,6 +20,15 @@
 
 #include "lib.h"
 
+static int	p_idle_move(int, const unsigned char *, size_t, int);
+static void	p_idle_connect(struct t_iod *, int *, int64_t *, int64_t *);
+static int	p_idle_watch(int, int, const unsigned char *, const int *,
+		    int64_t *, int64_t);
+static void	p_idle_expect_closed(const int *, const int64_t *,
+		    int64_t *);
+static int	p_reconnect(struct t_iod *, int *, char *, size_t, int *);
+static int	l_until_pause(struct t_iod *, int *, int *, int);
+
 /*
  * Proves idle_timeout = 1: a client that never sends, one that went quiet
  * after a round trip, and one that went quiet after streaming 256 KiB
@@ -58,13 +67,11 @@ START_TEST(test_idle_timeout)
 	const struct t_variant	*v = &t_variants[_i];
 	struct t_iod		*iod;
 	struct t_stats		 st;
-	struct pollfd		 pfd[P_IDLE_N];
 	unsigned char		*fill, *data;
-	enum t_end		 end;
-	int64_t			 start, last[P_IDLE_N], closed[P_IDLE_N], next;
+	int64_t			 start, last[P_IDLE_N], closed[P_IDLE_N];
 	size_t			 i, flen = T_STUCK_BYTES;
 	uint64_t		 rnd = 0x1d1e + (uint64_t)_i;
-	int			 fd[P_IDLE_N], a, b, loops, tick = 0;
+	int			 fd[P_IDLE_N], a, b, tick;
 
 	iod = t_spawn_variant(v, "mode = \"upper\";\nidle_timeout = 1;\n"
 	    "max_pending_bytes = 65536;\n");
@@ -77,13 +84,7 @@ START_TEST(test_idle_timeout)
 	 * fd[0] never sends, fd[1] makes one round trip, fd[2] gets stuck,
 	 * fd[3] streams once; a and b stay active.
 	 */
-	for (i = 0; i < P_IDLE_N; i++) {
-		fd[i] = i != 2 ? t_connect(iod->port[0]) :
-		    t_connect_rcvbuf(iod->port[0], T_STUCK_RCVBUF);
-		ck_assert_msg(fd[i] != -1, "connect: %s", strerror(errno));
-		closed[i] = 0;
-		last[i] = t_now_ms();
-	}
+	p_idle_connect(iod, fd, last, closed);
 	a = t_connect(iod->port[0]);
 	b = t_connect(iod->port[0]);
 	ck_assert_msg(a != -1 && b != -1, "connect: %s", strerror(errno));
@@ -100,6 +101,59 @@ START_TEST(test_idle_timeout)
 	last[3] = t_now_ms();
 
 	/* a and b move bytes every 200 ms; watch the others. */
+	tick = p_idle_watch(a, b, data, fd, closed, start);
+	p_idle_expect_closed(fd, last, closed);
+	t_expect_roundtrip(a, "still", "STILL", 2000, "active client after %d "
+	    "ticks", tick);
+	ck_assert_msg(p_idle_move(b, data, P_IDLE_TICK, 2000) == 0,
+	    "active streaming client after %d ticks: no reply", tick);
+	ck_assert_msg(t_stats(iod, &st, t_ms(3000)) == 0, "no stats line: %s",
+	    t_log_tail(iod));
+	ck_assert_msg(st.timed_out == P_IDLE_N, "timed_out=%ju, want %d",
+	    (uintmax_t)st.timed_out, P_IDLE_N);
+	for (i = 0; i < P_IDLE_N; i++)
+		close(fd[i]);
+	close(a);
+	close(b);
+	free(fill);
+	free(data);
+	t_expect_stop(iod);
+}
+END_TEST
+
+/*
+ * Connect the idle clients to iod, fd[2] with a small receive buffer so
+ * that it can get stuck; each is open (closed[] 0) and last moved a byte
+ * now (last[]).
+ */
+static void
+p_idle_connect(struct t_iod *iod, int *fd, int64_t *last, int64_t *closed)
+{
+	size_t	i;
+
+	for (i = 0; i < P_IDLE_N; i++) {
+		fd[i] = i != 2 ? t_connect(iod->port[0]) :
+		    t_connect_rcvbuf(iod->port[0], T_STUCK_RCVBUF);
+		ck_assert_msg(fd[i] != -1, "connect: %s", strerror(errno));
+		closed[i] = 0;
+		last[i] = t_now_ms();
+	}
+}
+
+/*
+ * Make round trips on a and b every 200 ms, a byte on a and 64 KiB on b,
+ * until P_IDLE_ACTIVE_MS after start; meanwhile note in closed[] when
+ * each of the idle clients in fd[] was closed.  Return the ticks made.
+ */
+static int
+p_idle_watch(int a, int b, const unsigned char *data, const int *fd,
+    int64_t *closed, int64_t start)
+{
+	struct pollfd	pfd[P_IDLE_N];
+	int64_t		next;
+	size_t		i;
+	int		loops, tick = 0;
+
 	next = t_now_ms();
 	for (loops = 0; loops < 10000; loops++) {
 		if (t_now_ms() >= next) {
@@ -127,6 +181,20 @@ START_TEST(test_idle_timeout)
 			if (pfd[i].revents != 0 && !closed[i])
 				closed[i] = t_now_ms();
 	}
+	return (tick);
+}
+
+/*
+ * Require each idle client in fd[] to be closed within P_IDLE_LIMIT_MS
+ * of its last byte (last[]), waiting for those still open, and every one
+ * but the stuck one to end with EOF or a reset.
+ */
+static void
+p_idle_expect_closed(const int *fd, const int64_t *last, int64_t *closed)
+{
+	enum t_end	end;
+	size_t		i;
+
 	/* Whatever is still open gets until its limit. */
 	for (i = 0; i < P_IDLE_N; i++)
 		if (!closed[i] && t_peer_closed(fd[i],
@@ -147,23 +215,7 @@ START_TEST(test_idle_timeout)
 		    "%s client ended with %s", p_idle_names[i],
 		    t_end_name(end));
 	}
-	t_expect_roundtrip(a, "still", "STILL", 2000, "active client after %d "
-	    "ticks", tick);
-	ck_assert_msg(p_idle_move(b, data, P_IDLE_TICK, 2000) == 0,
-	    "active streaming client after %d ticks: no reply", tick);
-	ck_assert_msg(t_stats(iod, &st, t_ms(3000)) == 0, "no stats line: %s",
-	    t_log_tail(iod));
-	ck_assert_msg(st.timed_out == P_IDLE_N, "timed_out=%ju, want %d",
-	    (uintmax_t)st.timed_out, P_IDLE_N);
-	for (i = 0; i < P_IDLE_N; i++)
-		close(fd[i]);
-	close(a);
-	close(b);
-	free(fill);
-	free(data);
-	t_expect_stop(iod);
 }
-END_TEST
 
 /*
  * Proves that a connection may go quiet and talk again: a client makes
@@ -212,6 +264,35 @@ START_TEST(test_quiet_then_talk)
 END_TEST
 
 /*
+ * Connect to iod until a client gets "NEW" back for "new", 20 ms apart,
+ * for at most 200 tries and 5 s: the client in *fdp (closed unless
+ * served), its reply in got, the tries in *triesp.  Return 1 once one
+ * was served, else 0.
+ */
+static int
+p_reconnect(struct t_iod *iod, int *fdp, char *got, size_t size,
+    int *triesp)
+{
+	int64_t	deadline;
+	int	tries, ok = 0;
+
+	deadline = t_now_ms() + t_ms(5000);
+	for (tries = 0; tries < 200 && !ok && t_now_ms() < deadline;
+	    tries++) {
+		if (tries > 0)
+			poll(NULL, 0, 20);
+		*fdp = t_connect(iod->port[0]);
+		ck_assert_msg(*fdp != -1, "connect: %s", strerror(errno));
+		ok = t_roundtrip(*fdp, "new", got, size, t_ms(1000))
+		    == 3 && strcmp(got, "NEW") == 0;
+		if (!ok)
+			close(*fdp);
+	}
+	*triesp = tries;
+	return (ok);
+}
+
+/*
  * Proves max_connections = 5: five clients are served, a sixth is closed
  * at once without a byte, the five still work, iod logs the rejection,
  * and once one of the five has gone a new client is served.
@@ -223,8 +304,7 @@ START_TEST(test_max_connections)
 	struct t_stats		 st;
 	enum t_end		 end;
 	char			 got[16];
-	int64_t			 deadline;
-	int			 fd[5], extra, i, tries, ok = 0;
+	int			 fd[5], extra, i, tries, ok;
 
 	iod = t_spawn_variant(v, "mode = \"upper\";\nmax_connections = 5;\n"
 	    "idle_timeout = 60;\n");
@@ -260,18 +340,7 @@ START_TEST(test_max_connections)
 	 * the child), which the client cannot observe exactly: allow some
 	 * rejected attempts, 20 ms apart, bounded in count and time.
 	 */
-	deadline = t_now_ms() + t_ms(5000);
-	for (tries = 0; tries < 200 && !ok && t_now_ms() < deadline;
-	    tries++) {
-		if (tries > 0)
-			poll(NULL, 0, 20);
-		fd[0] = t_connect(iod->port[0]);
-		ck_assert_msg(fd[0] != -1, "connect: %s", strerror(errno));
-		ok = t_roundtrip(fd[0], "new", got, sizeof(got), t_ms(1000))
-		    == 3 && strcmp(got, "NEW") == 0;
-		if (!ok)
-			close(fd[0]);
-	}
+	ok = p_reconnect(iod, &fd[0], got, sizeof(got), &tries);
 	ck_assert_msg(ok, "no new client served after one of 5 left (%d "
 	    "tries, last got \"%s\")", tries, got);
 	ck_assert_msg(t_stats(iod, &st, t_ms(3000)) == 0, "no stats line: %s",
@@ -402,9 +471,8 @@ START_TEST(test_accept_pause)
 	struct t_iod		*iod;
 	struct pollfd		 none;
 	long			 t0, t1, hz;
-	int64_t			 deadline;
 	char			 got[8];
-	int			 a, c[L_NCONN], n, nfd, waiting, served, i;
+	int			 a, c[L_NCONN], n, nfd, waiting, i;
 
 	iod = t_spawn_variant(v, "mode = \"upper\";\nmax_connections = 1000;\n"
 	    "idle_timeout = 60;\n");
@@ -415,34 +483,9 @@ START_TEST(test_accept_pause)
 
 	nfd = t_limit_fds(iod->pid, 3);
 
-	/*
-	 * Clients, one at a time, until iod says it ran out of descriptors:
-	 * each is served (its byte comes back) or is the one iod could not
-	 * accept, which waits in the backlog.
-	 */
+	/* Clients, one at a time, until iod says it ran out of descriptors. */
 	t_log_mark(iod);
-	waiting = -1;
-	for (n = 0; n < L_NCONN && waiting == -1; n++) {
-		c[n] = t_connect(iod->port[0]);
-		ck_assert_msg(c[n] != -1, "connect %d: %s", n,
-		    strerror(errno));
-		ck_assert_msg(t_send_all(c[n], "x", 1, t_ms(3000)) == 1,
-		    "send %d: %s", n, strerror(errno));
-		deadline = t_now_ms() + t_ms(3000);
-		for (i = 0, served = 0; i < 1000 && !served && waiting == -1 &&
-		    t_now_ms() < deadline; i++) {
-			served = t_recv_exact(c[n], got, 1, 20) == 1;
-			if (!served && t_wait_log(iod, "Too many open files; "
-			    "pausing", 0) != NULL)
-				waiting = n;
-		}
-		ck_assert_msg(served || waiting != -1, "client %d neither "
-		    "served nor refused after %d ms (limit %d, %d fds); "
-		    "stderr:\n%s", n, t_ms(3000), nfd + 3, nfd,
-		    t_log_tail(iod));
-		ck_assert_msg(!served || got[0] == 'X', "client %d got 0x%02x",
-		    n, (unsigned char)got[0]);
-	}
+	waiting = l_until_pause(iod, c, &n, nfd);
 	ck_assert_msg(waiting != -1, "all %d clients served with %d fds and "
 	    "a limit of %d", n, nfd, nfd + 3);
 
@@ -476,6 +519,47 @@ START_TEST(test_accept_pause)
 	t_expect_stop(iod);
 }
 END_TEST
+
+/*
+ * Connect clients to iod one at a time, each sending a byte, until iod
+ * says it ran out of descriptors: each is served (its byte comes back)
+ * or is the one iod could not accept, which waits in the backlog.  The
+ * clients go in c, how many in *np; return the index of the waiting
+ * one, or -1 if all L_NCONN were served.  nfd, the descriptors iod held
+ * below its limit, is for messages.
+ */
+static int
+l_until_pause(struct t_iod *iod, int *c, int *np, int nfd)
+{
+	int64_t	deadline;
+	char	got[8];
+	int	n, waiting, served, i;
+
+	waiting = -1;
+	for (n = 0; n < L_NCONN && waiting == -1; n++) {
+		c[n] = t_connect(iod->port[0]);
+		ck_assert_msg(c[n] != -1, "connect %d: %s", n,
+		    strerror(errno));
+		ck_assert_msg(t_send_all(c[n], "x", 1, t_ms(3000)) == 1,
+		    "send %d: %s", n, strerror(errno));
+		deadline = t_now_ms() + t_ms(3000);
+		for (i = 0, served = 0; i < 1000 && !served && waiting == -1 &&
+		    t_now_ms() < deadline; i++) {
+			served = t_recv_exact(c[n], got, 1, 20) == 1;
+			if (!served && t_wait_log(iod, "Too many open files; "
+			    "pausing", 0) != NULL)
+				waiting = n;
+		}
+		ck_assert_msg(served || waiting != -1, "client %d neither "
+		    "served nor refused after %d ms (limit %d, %d fds); "
+		    "stderr:\n%s", n, t_ms(3000), nfd + 3, nfd,
+		    t_log_tail(iod));
+		ck_assert_msg(!served || got[0] == 'X', "client %d got 0x%02x",
+		    n, (unsigned char)got[0]);
+	}
+	*np = n;
+	return (waiting);
+}
 
 /*
  * Proves that with RLIMIT_NOFILE at 256 before exec, max_connections

@@ -37,6 +37,12 @@ static void	p_client_init(struct p_client *, int, uint64_t *);
 static int	p_client_io(struct p_client *, short, int, uint64_t *,
 		    char *, size_t);
 static void	p_half_close(struct t_iod *, size_t, int, uint64_t);
+static long	p_bp_warm_up(struct t_iod *, const unsigned char *,
+		    unsigned char *, size_t);
+static void	p_bp_other(struct t_iod *, const unsigned char *,
+		    unsigned char *, size_t);
+static void	p_bp_read_all(int, const unsigned char *, unsigned char *,
+		    size_t);
 
 /*
  * Give client c its data: a random length, random bytes, and all 256
@@ -295,17 +301,17 @@ END_TEST
  */
 #define P_BP_TOTAL	(100 * P_MIB)
 #define P_BP_GROWTH_KB	(32 * 1024)
+
 START_TEST(test_backpressure)
 {
 	const struct t_variant	*v = &t_variants[_i];
 	struct t_opts		 o = { .env = NULL };
 	struct t_iod		*iod;
-	struct t_xfer		 x;
 	unsigned char		*out, *in, *small_in;
 	uint64_t		 rnd = 0xbac4 + (uint64_t)_i;
-	size_t			 i, stuck, bad, small = P_MIB;
+	size_t			 i, stuck, small = P_MIB;
 	long			 rss0, rss1, rss2;
-	int			 w, b;
+	int			 w;
 	char			*conf;
 
 	/*
@@ -327,13 +333,7 @@ START_TEST(test_backpressure)
 		memcpy(out + i * P_MIB, out, P_MIB);
 
 	/* Warm up, so that first-use allocations are in the baseline. */
-	b = t_connect(iod->port[0]);
-	ck_assert_msg(b != -1, "connect: %s", strerror(errno));
-	t_xfer(b, out, small, small_in, small, 0, t_ms(10000), &x);
-	ck_assert_msg(x.got == small, "warm-up got %zu of %zu", x.got, small);
-	close(b);
-	rss0 = t_rss_kb(iod->pid);
-	ck_assert_msg(rss0 > 0, "no VmRSS for pid %d", (int)iod->pid);
+	rss0 = p_bp_warm_up(iod, out, small_in, small);
 
 	w = t_connect(iod->port[0]);
 	ck_assert_msg(w != -1, "connect: %s", strerror(errno));
@@ -346,6 +346,57 @@ START_TEST(test_backpressure)
 	    "client that never read", P_BP_TOTAL);
 
 	/* Another client is served while the writer is stuck. */
+	p_bp_other(iod, out, small_in, small);
+	stuck += t_send_until_stuck(w, out + stuck, P_BP_TOTAL - stuck, 200);
+	rss2 = t_rss_kb(iod->pid);
+	ck_assert_msg(rss2 - rss0 < P_BP_GROWTH_KB, "RSS grew by %ld KiB "
+	    "(%ld to %ld) after serving another client; bound %d KiB",
+	    rss2 - rss0, rss0, rss2, P_BP_GROWTH_KB);
+
+	/* Now the writer reads everything while finishing its writes. */
+	p_bp_read_all(w, out, in, stuck);
+	close(w);
+	free(out);
+	free(in);
+	free(small_in);
+	t_expect_stop(iod);
+}
+END_TEST
+
+/*
+ * Send small bytes of out through a new client and take them back; then
+ * return iod's RSS in KiB, as the baseline.
+ */
+static long
+p_bp_warm_up(struct t_iod *iod, const unsigned char *out,
+    unsigned char *small_in, size_t small)
+{
+	struct t_xfer	x;
+	long		rss0;
+	int		b;
+
+	b = t_connect(iod->port[0]);
+	ck_assert_msg(b != -1, "connect: %s", strerror(errno));
+	t_xfer(b, out, small, small_in, small, 0, t_ms(10000), &x);
+	ck_assert_msg(x.got == small, "warm-up got %zu of %zu", x.got, small);
+	close(b);
+	rss0 = t_rss_kb(iod->pid);
+	ck_assert_msg(rss0 > 0, "no VmRSS for pid %d", (int)iod->pid);
+	return (rss0);
+}
+
+/*
+ * Require a new client to get small bytes from out + 12345 back right
+ * while the writer is stuck.
+ */
+static void
+p_bp_other(struct t_iod *iod, const unsigned char *out,
+    unsigned char *small_in, size_t small)
+{
+	struct t_xfer	x;
+	size_t		bad;
+	int		b;
+
 	b = t_connect(iod->port[0]);
 	ck_assert_msg(b != -1, "connect: %s", strerror(errno));
 	t_xfer(b, out + 12345, small, small_in, small, 0, t_ms(10000), &x);
@@ -357,13 +408,19 @@ START_TEST(test_backpressure)
 	    "got 0x%02x", bad, out[12345 + bad % small],
 	    small_in[bad % small]);
 	close(b);
-	stuck += t_send_until_stuck(w, out + stuck, P_BP_TOTAL - stuck, 200);
-	rss2 = t_rss_kb(iod->pid);
-	ck_assert_msg(rss2 - rss0 < P_BP_GROWTH_KB, "RSS grew by %ld KiB "
-	    "(%ld to %ld) after serving another client; bound %d KiB",
-	    rss2 - rss0, rss0, rss2, P_BP_GROWTH_KB);
+}
 
-	/* Now the writer reads everything while finishing its writes. */
+/*
+ * Have the writer w, stuck after sending stuck bytes of out, send the
+ * rest while reading all P_BP_TOTAL into in; require every byte right.
+ */
+static void
+p_bp_read_all(int w, const unsigned char *out, unsigned char *in,
+    size_t stuck)
+{
+	struct t_xfer	x;
+	size_t		bad;
+
 	memset(&x, 0, sizeof(x));
 	t_xfer(w, out + stuck, P_BP_TOTAL - stuck, in, P_BP_TOTAL, 0,
 	    t_ms(60000), &x);
@@ -374,13 +431,7 @@ START_TEST(test_backpressure)
 	bad = t_mismatch(out, in, P_BP_TOTAL, 1);
 	ck_assert_msg(bad == P_BP_TOTAL, "writer: byte %zu: sent 0x%02x, "
 	    "got 0x%02x", bad, out[bad % P_BP_TOTAL], in[bad % P_BP_TOTAL]);
-	close(w);
-	free(out);
-	free(in);
-	free(small_in);
-	t_expect_stop(iod);
 }
-END_TEST
 
 /*
  * Proves that clients which vanish while iod owes them data, with a reset
