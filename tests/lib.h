@@ -16,7 +16,9 @@
 /* Suites, one per module. */
 Suite	*suite_conf(void);
 Suite	*suite_conn(void);
+Suite	*suite_drain(void);
 Suite	*suite_life(void);
+Suite	*suite_limits(void);
 Suite	*suite_listen(void);
 Suite	*suite_man(void);
 Suite	*suite_outbuf(void);
@@ -25,6 +27,7 @@ Suite	*suite_poller(void);
 Suite	*suite_privs(void);
 Suite	*suite_proto(void);
 Suite	*suite_ratelimit(void);
+Suite	*suite_reload(void);
 Suite	*suite_systemd(void);
 Suite	*suite_transform(void);
 
@@ -69,12 +72,15 @@ size_t	t_nholding(void);
 int	t_ms(int);
 
 /* Fixtures: a private TMPDIR per test case, and no child left behind. */
+struct t_iod;
 void	t_tmpdir_setup(void);
 void	t_tmpdir_teardown(void);
 void	t_cleanup(void);
 void	t_tcase_fixtures(TCase *);
 void	t_track_pid(pid_t);
 void	t_untrack_pid(pid_t);
+void	t_register(struct t_iod *);
+void	t_unregister(struct t_iod *);
 
 /* Text: a config for a variant, a growable buffer. */
 struct t_buf {
@@ -136,6 +142,7 @@ void	 t_expect_exit0(struct t_iod *);
 void	 t_expect_stop(struct t_iod *);
 const char *t_status_name(int);
 void	 t_rewrite_conf(struct t_iod *, const char *);
+void	 t_reload(struct t_iod *, const char *, const char *);
 
 /* Counters, from the line SIGUSR1 makes iod log. */
 struct t_stats {
@@ -158,6 +165,7 @@ enum t_end {
 int	 t_connect(int);
 int	 t_connect_to(const char *, int);
 int	 t_connect_rcvbuf(int, int);
+int	 t_refused(const char *, int, int);
 
 /*
  * A client that sends without reading is stuck once the kernel's buffers

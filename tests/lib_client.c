@@ -112,6 +112,32 @@ t_poll1(int fd, short events, int64_t deadline)
 }
 
 /*
+ * Try to connect to host:port until that fails, for up to timeout_ms
+ * (listeners close asynchronously, in every worker).  Return the errno of
+ * the failure, ECONNREFUSED when the listener is gone, or 0 if every
+ * attempt connected.  A reset means the listener closed during that
+ * handshake: look again.
+ */
+int
+t_refused(const char *host, int port, int timeout_ms)
+{
+	struct pollfd	none;
+	int64_t		deadline = t_now_ms() + timeout_ms;
+	int		fd, i;
+
+	for (i = 0; i < 1000 && t_now_ms() < deadline; i++) {
+		if ((fd = t_connect_to(host, port)) == -1 &&
+		    errno != ECONNRESET)
+			return (errno);
+		if (fd != -1)
+			close(fd);
+		/* No event says "the listener is gone": look again soon. */
+		poll(&none, 0, 20);
+	}
+	return (0);
+}
+
+/*
  * Send all len bytes within timeout_ms.  Return the number sent; short,
  * with errno set (ETIMEDOUT for the deadline), on failure.
  */

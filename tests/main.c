@@ -21,7 +21,10 @@ main(void)
 	srunner_add_suite(sr, suite_pidfile());
 	srunner_add_suite(sr, suite_privs());
 	srunner_add_suite(sr, suite_proto());
+	srunner_add_suite(sr, suite_limits());
 	srunner_add_suite(sr, suite_life());
+	srunner_add_suite(sr, suite_reload());
+	srunner_add_suite(sr, suite_drain());
 	srunner_add_suite(sr, suite_systemd());
 	srunner_add_suite(sr, suite_man());
 	srunner_run_all(sr, CK_NORMAL);
