@@ -39,6 +39,8 @@ struct options {
 	int		 to_stderr;	/* --stderr */
 };
 
+static void	prepare_process(void);
+static int	serve(const struct options *, const struct iod_conf *, int);
 static void	parse_args(int, char **, struct options *);
 static __dead void usage(int);
 static struct iod_conf *load_conf(const struct options *);
@@ -52,19 +54,14 @@ main(int argc, char *argv[])
 	struct options	 opt;
 	struct iod_conf	*conf;
 	char		 cause[512];
-	int		 pidfd = -1, status;
+	int		 pidfd = -1;
 
 	/* 1. Parse argv. */
 	parse_args(argc, argv, &opt);
 
 	/* 2. Log to stderr until the configuration says otherwise. */
 	log_init(1, LOG_DAEMON, LOG_INFO);
-	ignore_sigpipe();
-	if (stats_share() == -1)
-		fatal(EX_OSERR, "cannot map shared counters");
-	if (evthread_use_pthreads() == -1)
-		fatalx(EX_OSERR, "libevent has no thread support");
-	event_set_log_callback(libevent_log_cb);
+	prepare_process();
 
 	/* 3. Load the configuration; -t stops here. */
 	conf = load_conf(&opt);
@@ -106,8 +103,35 @@ main(int argc, char *argv[])
 	sdnotify_ready(supervisor_status());
 
 	/* 9. Serve until told to stop, or until every worker has stopped. */
-	status = EX_OK;
-	if (supervisor_run(opt.to_stderr && !opt.detach, opt.engine, cause,
+	return (serve(&opt, conf, pidfd));
+}
+
+/*
+ * What the process needs before anything else: SIGPIPE ignored, counters
+ * that forked children share, libevent's locking and its log lines.
+ */
+static void
+prepare_process(void)
+{
+	ignore_sigpipe();
+	if (stats_share() == -1)
+		fatal(EX_OSERR, "cannot map shared counters");
+	if (evthread_use_pthreads() == -1)
+		fatalx(EX_OSERR, "libevent has no thread support");
+	event_set_log_callback(libevent_log_cb);
+}
+
+/*
+ * Run the supervisor until iod stops; remove the pidfile and return the
+ * exit code: 0, or EX_SOFTWARE when every worker stopped unbidden.
+ */
+static int
+serve(const struct options *opt, const struct iod_conf *conf, int pidfd)
+{
+	char	cause[512];
+	int	status = EX_OK;
+
+	if (supervisor_run(opt->to_stderr && !opt->detach, opt->engine, cause,
 	    sizeof(cause)) == -1) {
 		log_warnx("%s", cause);
 		status = EX_SOFTWARE;

@@ -50,6 +50,11 @@ static size_t	 sd_count(const struct sd_notes *, const char *);
 static char	*sd_dump(const struct sd_notes *);
 static int	 sd_unix_listener(const char *);
 static int	 sd_unix_connect(const char *);
+static ssize_t	 sd_good_reload(struct sd_notes *, struct t_iod *,
+		    const char *, ssize_t);
+static ssize_t	 sd_refused_reload(struct sd_notes *, struct t_iod *,
+		    ssize_t);
+static void	 sd_reload_keeps(struct t_iod *, int, int, int, const char *);
 #endif
 
 /* The systemd-socket-activate to run: on PATH, else in /usr/bin; or NULL. */
@@ -256,6 +261,56 @@ sd_dump(const struct sd_notes *sn)
 }
 
 /*
+ * A good reload of iod with conf, after note index after: RELOADING=1
+ * with MONOTONIC_USEC=, then READY=1 and the "reloaded" line.  Returns
+ * the READY=1's index.
+ */
+static ssize_t
+sd_good_reload(struct sd_notes *sn, struct t_iod *iod, const char *conf,
+    ssize_t after)
+{
+	ssize_t	reloading, ready;
+
+	t_rewrite_conf(iod, conf);
+	kill(iod->pid, SIGHUP);
+	reloading = sd_wait_note(sn, (size_t)after + 1, "RELOADING=1",
+	    t_ms(5000));
+	ck_assert_msg(reloading > after, "no RELOADING=1 after SIGHUP; "
+	    "got:\n%s", sd_dump(sn));
+	ck_assert_msg(sd_has_line(sn->msg[reloading], "MONOTONIC_USEC="),
+	    "RELOADING=1 without MONOTONIC_USEC=: %s", sn->msg[reloading]);
+	ready = sd_wait_note(sn, (size_t)reloading + 1, "READY=1",
+	    t_ms(5000));
+	ck_assert_msg(ready > reloading, "no READY=1 after RELOADING=1; "
+	    "got:\n%s", sd_dump(sn));
+	ck_assert_msg(t_wait_log(iod, "reloaded ", t_ms(3000)) != NULL,
+	    "no \"reloaded\" line:\n%s", t_log_tail(iod));
+	return (ready);
+}
+
+/*
+ * A refused reload, after note index after: still RELOADING=1 then
+ * READY=1, and the "reload failed" line.  Returns the READY=1's index.
+ */
+static ssize_t
+sd_refused_reload(struct sd_notes *sn, struct t_iod *iod, ssize_t after)
+{
+	ssize_t	reloading, ready;
+
+	t_rewrite_conf(iod, "workers = ;\n");
+	kill(iod->pid, SIGHUP);
+	reloading = sd_wait_note(sn, (size_t)after + 1, "RELOADING=1",
+	    t_ms(5000));
+	ready = reloading < 0 ? -1 : sd_wait_note(sn,
+	    (size_t)reloading + 1, "READY=1", t_ms(5000));
+	ck_assert_msg(reloading > after && ready > reloading, "a refused "
+	    "reload gave no RELOADING=1 then READY=1; got:\n%s", sd_dump(sn));
+	ck_assert_msg(t_wait_log(iod, "reload failed", t_ms(3000)) != NULL,
+	    "no \"reload failed\" line:\n%s", t_log_tail(iod));
+	return (ready);
+}
+
+/*
  * Proves the order of what iod tells systemd: READY=1 with a STATUS=
  * once it serves; STATUS= again when the connection count changes;
  * RELOADING=1 (with MONOTONIC_USEC=) then READY=1 around a good reload
@@ -265,8 +320,7 @@ START_TEST(test_notify_order)
 {
 	struct sd_notes	 sn;
 	struct t_iod	*iod;
-	ssize_t		 ready, reloading, ready2, reloading2, ready3, stopping;
-	ssize_t		 status;
+	ssize_t		 ready, ready2, ready3, stopping, status;
 	char		*conf;
 	int		 fd;
 
@@ -287,33 +341,8 @@ START_TEST(test_notify_order)
 	ck_assert_msg(status > ready, "no \"STATUS=1 active connection\"; "
 	    "got:\n%s", sd_dump(&sn));
 
-	/* A good reload. */
-	t_rewrite_conf(iod, conf);
-	kill(iod->pid, SIGHUP);
-	reloading = sd_wait_note(&sn, (size_t)status + 1, "RELOADING=1",
-	    t_ms(5000));
-	ck_assert_msg(reloading > status, "no RELOADING=1 after SIGHUP; "
-	    "got:\n%s", sd_dump(&sn));
-	ck_assert_msg(sd_has_line(sn.msg[reloading], "MONOTONIC_USEC="),
-	    "RELOADING=1 without MONOTONIC_USEC=: %s", sn.msg[reloading]);
-	ready2 = sd_wait_note(&sn, (size_t)reloading + 1, "READY=1",
-	    t_ms(5000));
-	ck_assert_msg(ready2 > reloading, "no READY=1 after RELOADING=1; "
-	    "got:\n%s", sd_dump(&sn));
-	ck_assert_msg(t_wait_log(iod, "reloaded ", t_ms(3000)) != NULL,
-	    "no \"reloaded\" line:\n%s", t_log_tail(iod));
-
-	/* A refused reload: still RELOADING=1 then READY=1, and serving. */
-	t_rewrite_conf(iod, "workers = ;\n");
-	kill(iod->pid, SIGHUP);
-	reloading2 = sd_wait_note(&sn, (size_t)ready2 + 1, "RELOADING=1",
-	    t_ms(5000));
-	ready3 = reloading2 < 0 ? -1 : sd_wait_note(&sn,
-	    (size_t)reloading2 + 1, "READY=1", t_ms(5000));
-	ck_assert_msg(reloading2 > ready2 && ready3 > reloading2, "a refused "
-	    "reload gave no RELOADING=1 then READY=1; got:\n%s", sd_dump(&sn));
-	ck_assert_msg(t_wait_log(iod, "reload failed", t_ms(3000)) != NULL,
-	    "no \"reload failed\" line:\n%s", t_log_tail(iod));
+	ready2 = sd_good_reload(&sn, iod, conf, status);
+	ready3 = sd_refused_reload(&sn, iod, ready2);
 	t_expect_roundtrip(fd, "still", "STILL", t_ms(3000),
 	    "after a refused reload");
 	close(fd);
@@ -415,6 +444,36 @@ sd_unix_connect(const char *path)
 }
 
 /*
+ * SIGHUP to an iod serving the sockets systemd passed (TCP on port, unix
+ * at sock): it keeps them, and serves TCP client c1 from before the
+ * reload, a TCP client after it, and a unix client after it, which
+ * replaces unix client c2 (closed here, as is every client but c1).
+ */
+static void
+sd_reload_keeps(struct t_iod *iod, int c1, int c2, int port,
+    const char *sock)
+{
+	int	c3;
+
+	t_log_mark(iod);
+	kill(iod->pid, SIGHUP);
+	ck_assert_msg(t_wait_log(iod, "keeping the 2 sockets passed by "
+	    "systemd", t_ms(5000)) != NULL, "no reload line:\n%s",
+	    t_log_tail(iod));
+	t_expect_roundtrip(c1, "old", "OLD", t_ms(10000),
+	    "TCP client from before the reload");
+	c3 = t_connect(port);
+	t_expect_roundtrip(c3, "new", "NEW", t_ms(10000),
+	    "TCP client after the reload");
+	close(c2);
+	c2 = sd_unix_connect(sock);
+	t_expect_roundtrip(c2, "unix again", "UNIX AGAIN", t_ms(10000),
+	    "unix client after the reload");
+	close(c2);
+	close(c3);
+}
+
+/*
  * Proves socket activation with the real systemd-socket-activate: iod
  * serves the TCP and the unix socket it is handed, logs that listen is
  * not used and opens nothing of its own (listen names the very same TCP
@@ -429,7 +488,7 @@ START_TEST(test_activate)
 	struct stat	 sb;
 	char		*conf, sock[512], unused[512], want[600];
 	const char	*dir = getenv("TMPDIR");
-	int		 fds[2], port, c1, c2, c3;
+	int		 fds[2], port, c1, c2;
 
 	snprintf(sock, sizeof(sock), "%s/activated.sock", dir);
 	snprintf(unused, sizeof(unused), "%s/unused.sock", dir);
@@ -465,23 +524,8 @@ START_TEST(test_activate)
 	    "iod created %s from listen", unused);
 
 	/* A reload keeps the sockets: old and new clients are served. */
-	t_log_mark(iod);
-	kill(iod->pid, SIGHUP);
-	ck_assert_msg(t_wait_log(iod, "keeping the 2 sockets passed by "
-	    "systemd", t_ms(5000)) != NULL, "no reload line:\n%s",
-	    t_log_tail(iod));
-	t_expect_roundtrip(c1, "old", "OLD", t_ms(10000),
-	    "TCP client from before the reload");
-	c3 = t_connect(port);
-	t_expect_roundtrip(c3, "new", "NEW", t_ms(10000),
-	    "TCP client after the reload");
-	close(c2);
-	c2 = sd_unix_connect(sock);
-	t_expect_roundtrip(c2, "unix again", "UNIX AGAIN", t_ms(10000),
-	    "unix client after the reload");
+	sd_reload_keeps(iod, c1, c2, port, sock);
 	close(c1);
-	close(c2);
-	close(c3);
 
 	kill(iod->pid, SIGTERM);
 	t_expect_exit0(iod);
