@@ -40,6 +40,9 @@ extern _Thread_local struct lev_worker	 *lev_self;
 /* How long a connection's reader waits for a byte before it is freed. */
 extern const struct timeval	lev_quiet_wait;
 
+/* engine_libevent.c: the end of the worker's loop. */
+void	lev_done(struct worker *);
+
 /* engine_libevent_conn.c: connections. */
 int	lev_conn_init(char *, size_t);
 int	lev_conn_new(struct lev_worker *, struct conn *, const char **);

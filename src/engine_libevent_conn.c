@@ -565,8 +565,11 @@ lev_conn_close(struct worker *w, struct conn *c, const char *why)
 static void
 lev_end(struct lev_conn *lc, const char *why)
 {
+	struct worker	*w = lev_self->lw_worker;
+
 	lev_sent(lc);
-	conn_release(lev_self->lw_worker, &lc->lc_conn, why);
+	conn_release(w, &lc->lc_conn, why);
 	lev_reader_stop(lc);
 	bufferevent_free(lc->lc_bev);
+	lev_done(w);
 }
