@@ -8,16 +8,9 @@
  * was wrong, lost or cut off; 2: usage or setup error; 3: the server
  * closed connections before answering a byte (it refused them).
  */
-#include <sys/epoll.h>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/types.h>
 
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <arpa/inet.h>
-
-#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
