@@ -170,8 +170,6 @@ lev_run(struct worker *w)
 {
 	struct lev_worker	*lw = w->w_engine;
 
-	if (engine_done(w))
-		return;
 	if (event_base_dispatch(lw->lw_base) == -1)
 		log_warnx("worker %d: event loop failed", w->w_id);
 }
