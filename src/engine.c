@@ -48,6 +48,13 @@ engine_find(const char *name)
 	return (NULL);
 }
 
+/* Return the i-th engine of the registry, or NULL past the last. */
+const struct engine *
+engine_at(size_t i)
+{
+	return (i < NENGINES ? engines[i] : NULL);
+}
+
 /* Return the valid names for messages: "libevent, select, ...". */
 const char *
 engine_names(void)

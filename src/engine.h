@@ -39,10 +39,14 @@ enum engine_cmd {
  */
 struct engine {
 	const char	*name;
+	const char	*model;		/* for iod -h: a few words */
+	int		 teaching;	/* shows a model; not for production */
 	int		(*probe)(char *, size_t);	/* NULL: always usable */
 	int		(*start)(struct worker *, char *, size_t);
 	void		(*run)(struct worker *);	/* until engine_done() */
 	void		(*stop)(struct worker *);
+	/* What it waits with, when chosen at run time; NULL: its model. */
+	const char	*(*backend)(void);
 
 	/* Watch exactly the worker's listeners now, or none. */
 	void		(*listen)(struct worker *);
@@ -61,6 +65,7 @@ struct engine {
 
 /* Registry. */
 const struct engine *engine_find(const char *);
+const struct engine *engine_at(size_t);
 const char	*engine_names(void);
 
 /* Running a worker. */

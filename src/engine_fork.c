@@ -108,7 +108,8 @@ static void	fk_child_signals(void);
 static void	fk_term_cb(int);
 
 const struct engine engine_fork = {
-	.name = "fork", .probe = fk_probe, .start = fk_start,
+	.name = "fork", .model = "a process per connection, blocking I/O",
+	.probe = fk_probe, .start = fk_start,
 	.run = blocking_run, .stop = blocking_stop, .listen = blocking_listen,
 	.unlisten = blocking_unlisten, .halt = blocking_halt_all,
 	.count = blocking_count

@@ -45,6 +45,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,9 +90,18 @@ static void	lev_round_cb(evutil_socket_t, short, void *);
 static void	lev_pause_cb(evutil_socket_t, short, void *);
 static void	lev_notify_cb(evutil_socket_t, short, void *);
 static void	lev_tick_cb(evutil_socket_t, short, void *);
+static const char *lev_backend(void);
+
+/*
+ * The method libevent chose for the first worker's base (every worker's
+ * is the same): a string of libevent's own, for the ready line.
+ */
+static _Atomic(const char *) lev_method;
 
 const struct engine engine_libevent = {
-	.name = "libevent", .start = lev_start, .run = lev_run,
+	.name = "libevent",
+	.model = "libevent, which picks epoll, poll or select",
+	.start = lev_start, .run = lev_run, .backend = lev_backend,
 	.stop = lev_stop, .listen = lev_relisten, .unlisten = lev_unlisten_all,
 	.conn_size = LEV_CONN_SIZE, .drain = lev_conn_drain,
 	.close = lev_conn_close, .sync = lev_conn_sync
@@ -123,6 +133,7 @@ lev_start(struct worker *w, char *cause, size_t len)
 		snprintf(cause, len, "cannot create an event base");
 		return (-1);
 	}
+	atomic_store(&lev_method, event_base_get_method(lw->lw_base));
 	/*
 	 * Page-aligned: the kernel copies received bytes into it, and
 	 * copying to malloc()'s 16-byte alignment cost this machine's CPU
@@ -135,6 +146,15 @@ lev_start(struct worker *w, char *cause, size_t len)
 		return (-1);
 	}
 	return (0);
+}
+
+/* Name what libevent waits with, as Python's DefaultSelector would. */
+static const char *
+lev_backend(void)
+{
+	const char	*m = atomic_load(&lev_method);
+
+	return (m != NULL ? m : "unknown");
 }
 
 /* The worker's own events: commands, the tick, the readers' wait. */

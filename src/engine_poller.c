@@ -103,16 +103,20 @@ static void	pl_conn_drain(struct worker *, struct conn *, const char *);
 static void	pl_conn_close(struct worker *, struct conn *, const char *);
 static void	pl_conn_end(struct pl_conn *, const char *);
 
-#define PL_ENGINE(n, fn) {						\
-	.name = (n), .start = (fn), .run = pl_run, .stop = pl_stop,	\
+#define PL_ENGINE(n, m, fn) {						\
+	.name = (n), .model = (m),					\
+	.start = (fn), .run = pl_run, .stop = pl_stop,			\
 	.listen = pl_listen, .unlisten = pl_unlisten,			\
 	.conn_size = sizeof(struct pl_conn), .drain = pl_conn_drain,	\
 	.close = pl_conn_close						\
 }
 
-const struct engine engine_select = PL_ENGINE("select", pl_start_select);
-const struct engine engine_poll = PL_ENGINE("poll", pl_start_poll);
-const struct engine engine_epoll = PL_ENGINE("epoll", pl_start_epoll);
+const struct engine engine_select = PL_ENGINE("select",
+    "nonblocking sockets, multiplexed with select()", pl_start_select);
+const struct engine engine_poll = PL_ENGINE("poll",
+    "nonblocking sockets, multiplexed with poll()", pl_start_poll);
+const struct engine engine_epoll = PL_ENGINE("epoll",
+    "nonblocking sockets, edge-triggered epoll", pl_start_epoll);
 
 /* Start a worker on select(). */
 static int

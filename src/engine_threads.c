@@ -74,7 +74,8 @@ static void	*th_conn_main(void *);
 static void	th_conn_close(struct th_conn *, const char *);
 
 const struct engine engine_threads = {
-	.name = "threads", .start = th_start, .run = blocking_run,
+	.name = "threads", .model = "a thread per connection, blocking I/O",
+	.start = th_start, .run = blocking_run,
 	.stop = blocking_stop, .listen = blocking_listen,
 	.unlisten = blocking_unlisten, .halt = blocking_halt_all,
 	.count = blocking_count

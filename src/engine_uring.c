@@ -41,6 +41,8 @@
 #include "stats.h"
 #include "worker.h"
 
+#define UR_MODEL	"asynchronous I/O: io_uring"
+
 #ifndef HAVE_LIBURING
 
 /* Say why this engine is not available. */
@@ -52,7 +54,7 @@ ur_probe(char *cause, size_t len)
 }
 
 const struct engine engine_uring = {
-	.name = "uring", .probe = ur_probe
+	.name = "uring", .model = UR_MODEL, .probe = ur_probe
 };
 
 #else /* HAVE_LIBURING */
@@ -104,7 +106,8 @@ static void	ur_listener_cancel(struct ur_worker *, struct ur_listener *);
 static void	ur_accept_done(struct ur_worker *, struct ur_listener *, int);
 
 const struct engine engine_uring = {
-	.name = "uring", .probe = ur_ring_probe, .start = ur_start,
+	.name = "uring", .model = UR_MODEL, .probe = ur_ring_probe,
+	.start = ur_start,
 	.run = ur_run,
 	.stop = ur_stop, .listen = ur_relisten, .unlisten = ur_unlisten_all,
 	.conn_size = UR_CONN_SIZE, .drain = ur_conn_drain,

@@ -205,17 +205,22 @@ parse_args(int argc, char **argv, struct options *opt)
 static __dead void
 usage(int status)
 {
-	FILE	*f = status == EX_OK ? stdout : stderr;
+	FILE			*f = status == EX_OK ? stdout : stderr;
+	const struct engine	*e;
+	size_t			 i;
 
 	fprintf(f, "usage: iod [-dhtV] [-c file] [-e engine] [--stderr]\n"
 	    "  -c, --config FILE   configuration file (default %s)\n"
 	    "  -t, --test          check the configuration and exit\n"
 	    "  -d, --daemon        detach and run in the background\n"
-	    "  -e, --engine NAME   I/O engine: %s\n"
-	    "      --stderr        log to standard error, not syslog\n"
+	    "  -e, --engine NAME   I/O engine, one of:\n",
+	    IOD_DEFAULT_CONF);
+	for (i = 0; (e = engine_at(i)) != NULL; i++)
+		fprintf(f, "                        %-9s %s\n", e->name,
+		    e->model);
+	fprintf(f, "      --stderr        log to standard error, not syslog\n"
 	    "  -h, --help          show this help\n"
-	    "  -V, --version       show the version\n",
-	    IOD_DEFAULT_CONF, engine_names());
+	    "  -V, --version       show the version\n");
 	exit(status);
 }
 

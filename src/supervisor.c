@@ -264,8 +264,13 @@ supervisor_start(char *cause, size_t len)
 		return (-1);
 	if (sv_timers(cause, len) == -1)
 		return (-1);
-	log_info("ready: engine %s, workers %d, max_connections %d",
-	    sv_conf->engine, sv_conf->workers, sv_max_conns);
+	if (ops->teaching)
+		log_warnx("engine %s is a teaching engine, not for production "
+		    "(%s)", ops->name, ops->model);
+	log_info("ready: engine %s%s%s%s, workers %d, max_connections %d",
+	    sv_conf->engine, ops->backend != NULL ? " (" : "",
+	    ops->backend != NULL ? ops->backend() : "",
+	    ops->backend != NULL ? ")" : "", sv_conf->workers, sv_max_conns);
 	return (0);
 }
 

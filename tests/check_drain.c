@@ -74,7 +74,7 @@ l_until_still(struct t_iod *iod, struct t_stats *st, struct t_stats *st2)
 #define L_DRAIN_LEN	(8 * 1024 * 1024)	/* max_pending_bytes: 16 MiB */
 START_TEST(test_term_drain)
 {
-	const struct t_variant	*v = t_buffering(_i);
+	const struct t_variant	*v = t_variant(T_BUFFERS, _i);
 	struct t_iod		*iod;
 	struct t_stats		 st;
 	struct t_xfer		 x;
@@ -143,7 +143,7 @@ END_TEST
  */
 START_TEST(test_term_drain_stuck)
 {
-	const struct t_variant	*v = &t_variants[_i];
+	const struct t_variant	*v = t_variant(T_CONCURRENT, _i);
 	struct t_iod		*iod;
 	struct t_stats		 st, st2;
 	struct t_xfer		 x;
@@ -206,7 +206,7 @@ END_TEST
 #define L_MARGIN_MS	t_ms(1500)
 START_TEST(test_term_deadline)
 {
-	const struct t_variant	*v = &t_variants[_i];
+	const struct t_variant	*v = t_variant(T_CONCURRENT, _i);
 	struct t_iod		*iod;
 	unsigned char		*fill;
 	size_t			 flen = T_STUCK_BYTES;
@@ -255,7 +255,7 @@ END_TEST
  */
 START_TEST(test_term_twice)
 {
-	const struct t_variant	*v = &t_variants[_i];
+	const struct t_variant	*v = t_variant(T_CONCURRENT, _i);
 	struct t_iod		*iod;
 	unsigned char		*fill;
 	size_t			 flen = T_STUCK_BYTES;
@@ -299,7 +299,7 @@ END_TEST
 #define L_RESET_LEN	16384
 START_TEST(test_term_reset)
 {
-	const struct t_variant	*v = &t_variants[_i];
+	const struct t_variant	*v = t_variant(T_CONCURRENT, _i);
 	struct t_iod		*iod;
 	struct t_stats		 st;
 	unsigned char		 out[L_RESET_LEN];
@@ -358,11 +358,11 @@ suite_drain(void)
 	tc = tcase_create("drain");
 	t_tcase_fixtures(tc);
 	tcase_set_timeout(tc, 60);
-	tcase_add_loop_test(tc, test_term_drain, 0, (int)t_nbuffering());
-	tcase_add_loop_test(tc, test_term_drain_stuck, 0, (int)t_nvariants);
-	tcase_add_loop_test(tc, test_term_deadline, 0, (int)t_nvariants);
-	tcase_add_loop_test(tc, test_term_twice, 0, (int)t_nvariants);
-	tcase_add_loop_test(tc, test_term_reset, 0, (int)t_nvariants);
+	tcase_add_loop_test(tc, test_term_drain, 0, t_count(T_BUFFERS));
+	tcase_add_loop_test(tc, test_term_drain_stuck, 0, t_count(T_CONCURRENT));
+	tcase_add_loop_test(tc, test_term_deadline, 0, t_count(T_CONCURRENT));
+	tcase_add_loop_test(tc, test_term_twice, 0, t_count(T_CONCURRENT));
+	tcase_add_loop_test(tc, test_term_reset, 0, t_count(T_CONCURRENT));
 	suite_add_tcase(s, tc);
 	return (s);
 }

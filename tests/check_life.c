@@ -217,7 +217,7 @@ END_TEST
  */
 START_TEST(test_usr1_stats)
 {
-	const struct t_variant	*v = &t_variants[_i];
+	const struct t_variant	*v = t_variant(T_CONCURRENT, _i);
 	struct t_iod		*iod;
 	struct t_stats		 st;
 	struct t_xfer		 x;
@@ -278,7 +278,7 @@ END_TEST
  */
 START_TEST(test_sigchld_stray)
 {
-	const struct t_variant	*v = &t_variants[_i];
+	const struct t_variant	*v = t_variant(T_CONCURRENT, _i);
 	struct t_iod		*iod;
 	struct pollfd		 pfd;
 	int			 old, fresh, i;
@@ -398,8 +398,8 @@ suite_life(void)
 	tc = tcase_create("signals");
 	t_tcase_fixtures(tc);
 	tcase_set_timeout(tc, 60);
-	tcase_add_loop_test(tc, test_usr1_stats, 0, (int)t_nvariants);
-	tcase_add_loop_test(tc, test_sigchld_stray, 0, (int)t_nvariants);
+	tcase_add_loop_test(tc, test_usr1_stats, 0, t_count(T_CONCURRENT));
+	tcase_add_loop_test(tc, test_sigchld_stray, 0, t_count(T_CONCURRENT));
 	suite_add_tcase(s, tc);
 	return (s);
 }

@@ -64,7 +64,7 @@ p_idle_move(int fd, const unsigned char *buf, size_t len, int ms)
 
 START_TEST(test_idle_timeout)
 {
-	const struct t_variant	*v = &t_variants[_i];
+	const struct t_variant	*v = t_variant(T_CONCURRENT, _i);
 	struct t_iod		*iod;
 	struct t_stats		 st;
 	unsigned char		*fill, *data;
@@ -228,7 +228,7 @@ p_idle_expect_closed(const int *fd, const int64_t *last, int64_t *closed)
 #define P_QUIET_MS	1200
 START_TEST(test_quiet_then_talk)
 {
-	const struct t_variant	*v = &t_variants[_i];
+	const struct t_variant	*v = t_variant(T_CONCURRENT, _i);
 	struct t_iod		*iod;
 	struct t_xfer		 x;
 	unsigned char		*data;
@@ -299,7 +299,7 @@ p_reconnect(struct t_iod *iod, int *fdp, char *got, size_t size,
  */
 START_TEST(test_max_connections)
 {
-	const struct t_variant	*v = &t_variants[_i];
+	const struct t_variant	*v = t_variant(T_CONCURRENT, _i);
 	struct t_iod		*iod;
 	struct t_stats		 st;
 	enum t_end		 end;
@@ -467,7 +467,7 @@ END_TEST
 #define L_NCONN		40
 START_TEST(test_accept_pause)
 {
-	const struct t_variant	*v = &t_variants[_i];
+	const struct t_variant	*v = t_variant(T_HOLDS, _i);
 	struct t_iod		*iod;
 	struct pollfd		 none;
 	long			 t0, t1, hz;
@@ -568,7 +568,7 @@ l_until_pause(struct t_iod *iod, int *c, int *np, int nfd)
  */
 START_TEST(test_fd_limit_startup)
 {
-	const struct t_variant	*v = &t_variants[_i];
+	const struct t_variant	*v = t_variant(T_CONCURRENT, _i);
 	struct t_opts		 o;
 	struct t_iod		*iod;
 	const char		*line;
@@ -612,7 +612,7 @@ END_TEST
 #define L_RELOAD_CLIENTS	300
 START_TEST(test_fd_limit_reload)
 {
-	const struct t_variant	*v = &t_variants[_i];
+	const struct t_variant	*v = t_variant(T_CONCURRENT, _i);
 	struct t_opts		 o;
 	struct t_iod		*iod;
 	char			*conf, got[8];
@@ -656,14 +656,14 @@ suite_limits(void)
 	tc = tcase_create("idle");
 	t_tcase_fixtures(tc);
 	tcase_set_timeout(tc, 120);
-	tcase_add_loop_test(tc, test_idle_timeout, 0, (int)t_nvariants);
-	tcase_add_loop_test(tc, test_quiet_then_talk, 0, (int)t_nvariants);
+	tcase_add_loop_test(tc, test_idle_timeout, 0, t_count(T_CONCURRENT));
+	tcase_add_loop_test(tc, test_quiet_then_talk, 0, t_count(T_CONCURRENT));
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("connections");
 	t_tcase_fixtures(tc);
 	tcase_set_timeout(tc, 120);
-	tcase_add_loop_test(tc, test_max_connections, 0, (int)t_nvariants);
+	tcase_add_loop_test(tc, test_max_connections, 0, t_count(T_CONCURRENT));
 	tcase_add_test(tc, test_select_fd_limit);
 	tcase_add_test(tc, test_fork_fds);
 	suite_add_tcase(s, tc);
@@ -671,9 +671,9 @@ suite_limits(void)
 	tc = tcase_create("fdlimit");
 	t_tcase_fixtures(tc);
 	tcase_set_timeout(tc, 60);
-	tcase_add_loop_test(tc, test_accept_pause, 0, (int)t_nholding());
-	tcase_add_loop_test(tc, test_fd_limit_startup, 0, (int)t_nvariants);
-	tcase_add_loop_test(tc, test_fd_limit_reload, 0, (int)t_nvariants);
+	tcase_add_loop_test(tc, test_accept_pause, 0, t_count(T_HOLDS));
+	tcase_add_loop_test(tc, test_fd_limit_startup, 0, t_count(T_CONCURRENT));
+	tcase_add_loop_test(tc, test_fd_limit_reload, 0, t_count(T_CONCURRENT));
 	suite_add_tcase(s, tc);
 	return (s);
 }

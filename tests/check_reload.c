@@ -25,7 +25,7 @@
  */
 START_TEST(test_reload_good)
 {
-	const struct t_variant	*v = &t_variants[_i];
+	const struct t_variant	*v = t_variant(T_CONCURRENT, _i);
 	struct t_iod		*iod;
 	const char		*line;
 	char			*conf;
@@ -84,7 +84,7 @@ END_TEST
  */
 START_TEST(test_reload_bad)
 {
-	const struct t_variant	*v = &t_variants[_i];
+	const struct t_variant	*v = t_variant(T_CONCURRENT, _i);
 	struct t_iod		*iod;
 	const char		*line;
 	char			 want[512];
@@ -125,7 +125,7 @@ END_TEST
  */
 START_TEST(test_reload_restart_only)
 {
-	const struct t_variant	*v = &t_variants[_i];
+	const struct t_variant	*v = t_variant(T_CONCURRENT, _i);
 	struct t_variant	 other = *v;
 	struct t_iod		*iod;
 	char			*conf, want[512];
@@ -194,9 +194,9 @@ suite_reload(void)
 	tc = tcase_create("reload");
 	t_tcase_fixtures(tc);
 	tcase_set_timeout(tc, 60);
-	tcase_add_loop_test(tc, test_reload_good, 0, (int)t_nvariants);
-	tcase_add_loop_test(tc, test_reload_bad, 0, (int)t_nvariants);
-	tcase_add_loop_test(tc, test_reload_restart_only, 0, (int)t_nvariants);
+	tcase_add_loop_test(tc, test_reload_good, 0, t_count(T_CONCURRENT));
+	tcase_add_loop_test(tc, test_reload_bad, 0, t_count(T_CONCURRENT));
+	tcase_add_loop_test(tc, test_reload_restart_only, 0, t_count(T_CONCURRENT));
 	tcase_add_test(tc, test_reload_unix_mode);
 	suite_add_tcase(s, tc);
 	return (s);

@@ -484,11 +484,12 @@ sd_reload_keeps(struct t_iod *iod, int c1, int c2, int port,
  */
 START_TEST(test_activate)
 {
-	struct t_iod	*iod;
-	struct stat	 sb;
-	char		*conf, sock[512], unused[512], want[600];
-	const char	*dir = getenv("TMPDIR");
-	int		 fds[2], port, c1, c2;
+	const struct t_variant	*v = t_variant(T_CONCURRENT, _i);
+	struct t_iod		*iod;
+	struct stat		 sb;
+	char			*conf, sock[512], unused[512], want[600];
+	const char		*dir = getenv("TMPDIR");
+	int			 fds[2], port, c1, c2;
 
 	snprintf(sock, sizeof(sock), "%s/activated.sock", dir);
 	snprintf(unused, sizeof(unused), "%s/unused.sock", dir);
@@ -496,7 +497,7 @@ START_TEST(test_activate)
 	fds[1] = sd_unix_listener(sock);
 	if (asprintf(&conf, "listen = [\"127.0.0.1:%d\", \"unix:%s\"];\n"
 	    "engine = \"%s\";\nworkers = %d;\n", port, unused,
-	    t_variants[_i].engine, t_variants[_i].workers) == -1)
+	    v->engine, v->workers) == -1)
 		ck_abort_msg("asprintf failed");
 	iod = sd_activate(conf, fds, 2);
 	ck_assert_msg(t_wait_log(iod, " as 4.", t_ms(5000)) != NULL,
@@ -606,7 +607,8 @@ suite_systemd(void)
 		    SD_ACTIVATE " (Debian: systemd)\n");
 	else {
 #ifdef HAVE_LIBSYSTEMD
-		tcase_add_loop_test(tc, test_activate, 0, (int)t_nvariants);
+		tcase_add_loop_test(tc, test_activate, 0,
+		    t_count(T_CONCURRENT));
 #else
 		tcase_add_test(tc, test_activate_without);
 #endif

@@ -22,60 +22,52 @@
 
 #include "lib.h"
 
-/* Every variant the behaviour tests run under (S26); fork last. */
+/* Every variant the behaviour tests run under (S26). */
+#define T_EVENT		(T_BUFFERS | T_HOLDS | T_CONCURRENT)
+#define T_BLOCKING	(T_HOLDS | T_CONCURRENT)
 const struct t_variant t_variants[] = {
-	{ "libevent",	1, 1 },
-	{ "libevent",	2, 1 },
-	{ "select",	1, 1 },
-	{ "select",	2, 1 },
-	{ "poll",	1, 1 },
-	{ "poll",	2, 1 },
-	{ "epoll",	1, 1 },
-	{ "epoll",	2, 1 },
+	{ "libevent",	1, T_EVENT },
+	{ "libevent",	2, T_EVENT },
+	{ "select",	1, T_EVENT },
+	{ "select",	2, T_EVENT },
+	{ "poll",	1, T_EVENT },
+	{ "poll",	2, T_EVENT },
+	{ "epoll",	1, T_EVENT },
+	{ "epoll",	2, T_EVENT },
 #ifdef HAVE_LIBURING
-	{ "uring",	1, 1 },
-	{ "uring",	2, 1 },
+	{ "uring",	1, T_EVENT },
+	{ "uring",	2, T_EVENT },
 #endif
-	{ "threads",	1, 0 },
-	{ "threads",	2, 0 },
-	{ "fork",	1, 0 },
-	{ "fork",	2, 0 },
+	{ "threads",	1, T_BLOCKING },
+	{ "threads",	2, T_BLOCKING },
+	{ "fork",	1, T_CONCURRENT },
+	{ "fork",	2, T_CONCURRENT },
 };
 const size_t t_nvariants = sizeof(t_variants) / sizeof(t_variants[0]);
 
-/* Return how many variants buffer a client's output. */
-size_t
-t_nbuffering(void)
+/* Return how many variants have every capability in caps. */
+int
+t_count(int caps)
 {
-	size_t	i, n = 0;
+	size_t	i;
+	int	n = 0;
 
 	for (i = 0; i < t_nvariants; i++)
-		n += t_variants[i].buffers != 0;
+		n += (t_variants[i].caps & caps) == caps;
 	return (n);
 }
 
-/* Return how many variants come before the fork engine's. */
-size_t
-t_nholding(void)
-{
-	size_t	i;
-
-	for (i = 0; i < t_nvariants; i++)
-		if (strcmp(t_variants[i].engine, "fork") == 0)
-			break;
-	return (i);
-}
-
-/* Return the i-th variant that buffers a client's output. */
+/* Return the i-th variant that has every capability in caps. */
 const struct t_variant *
-t_buffering(int i)
+t_variant(int caps, int i)
 {
 	size_t	j;
+	int	k = i;
 
 	for (j = 0; j < t_nvariants; j++)
-		if (t_variants[j].buffers && i-- == 0)
+		if ((t_variants[j].caps & caps) == caps && k-- == 0)
 			return (&t_variants[j]);
-	ck_abort_msg("no buffering variant %d", i);
+	ck_abort_msg("no variant %d with capabilities %#x", i, caps);
 	return (NULL);
 }
 

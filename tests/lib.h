@@ -37,32 +37,32 @@ const char *t_srcdir(void);
 
 /*
  * The integration tests' variants: every behaviour test is one body run
- * over this table with tcase_add_loop_test(..., 0, t_nvariants), indexed
- * by _i.  New engines are appended here, nowhere else.
+ * with tcase_add_loop_test(..., 0, t_count(CAPS)) over the variants that
+ * have the capabilities it needs, the _i-th of which is t_variant(CAPS,
+ * _i).  New engines are appended to t_variants[], nowhere else.
  */
 struct t_variant {
 	const char	*engine;
 	int		 workers;
-	int		 buffers;	/* holds max_pending_bytes per client */
+	int		 caps;		/* T_* below */
 };
 extern const struct t_variant t_variants[];
 extern const size_t t_nvariants;
 
 /*
- * The blocking engines (threads, fork) write everything they read before
- * reading again, so they never hold more than one read for a client.
- * Tests of what an engine does while it holds megabytes for a client run
- * over the variants that buffer: indices 0 .. t_nbuffering() - 1.
+ * What a test may need of a model.  T_BUFFERS: holds up to
+ * max_pending_bytes for a client (the blocking engines write everything
+ * they read before reading again, so they never hold more than one read).
+ * T_HOLDS: keeps a descriptor in iod for each connection (fork hands the
+ * connection to its child), for tests of running out of descriptors.
+ * T_CONCURRENT: serves many clients at once.
  */
-size_t	t_nbuffering(void);
-const struct t_variant *t_buffering(int);
+#define T_BUFFERS	0x1
+#define T_HOLDS		0x2
+#define T_CONCURRENT	0x4
 
-/*
- * Every engine but fork holds a descriptor in iod for each connection;
- * fork hands the connection to its child.  Tests of running out of
- * descriptors run over indices 0 .. t_nholding() - 1 (fork comes last).
- */
-size_t	t_nholding(void);
+int	t_count(int);
+const struct t_variant *t_variant(int, int);
 
 /*
  * Waits that depend on how fast iod runs (start-up, bulk transfers) are
