@@ -59,7 +59,7 @@ engine_at(size_t i)
 const char *
 engine_names(void)
 {
-	static char	names[128];
+	static char	names[256];
 	size_t		i, off = 0;
 
 	for (i = 0; i < NENGINES && off < sizeof(names); i++)

@@ -103,13 +103,15 @@ static void	pl_conn_drain(struct worker *, struct conn *, const char *);
 static void	pl_conn_close(struct worker *, struct conn *, const char *);
 static void	pl_conn_end(struct pl_conn *, const char *);
 
-#define PL_ENGINE(n, m, fn) {						\
-	.name = (n), .model = (m),					\
+#define PL_ENGINE_AS(n, m, fn, teach) {					\
+	.name = (n), .model = (m), .teaching = (teach),			\
 	.start = (fn), .run = pl_run, .stop = pl_stop,			\
 	.listen = pl_listen, .unlisten = pl_unlisten,			\
 	.conn_size = sizeof(struct pl_conn), .drain = pl_conn_drain,	\
 	.close = pl_conn_close						\
 }
+#define PL_ENGINE(n, m, fn)		PL_ENGINE_AS(n, m, fn, 0)
+#define PL_TEACHING(n, m, fn)		PL_ENGINE_AS(n, m, fn, 1)
 
 const struct engine engine_select = PL_ENGINE("select",
     "nonblocking sockets, multiplexed with select()", pl_start_select);

@@ -55,11 +55,13 @@ extern const size_t t_nvariants;
  * they read before reading again, so they never hold more than one read).
  * T_HOLDS: keeps a descriptor in iod for each connection (fork hands the
  * connection to its child), for tests of running out of descriptors.
- * T_CONCURRENT: serves many clients at once.
+ * T_CONCURRENT: serves many clients at once.  T_SPINS: never sleeps, so
+ * a test that bounds iod's CPU time while idle does not apply.
  */
 #define T_BUFFERS	0x1
 #define T_HOLDS		0x2
 #define T_CONCURRENT	0x4
+#define T_SPINS		0x8
 
 int	t_count(int);
 const struct t_variant *t_variant(int, int);
