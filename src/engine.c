@@ -18,6 +18,7 @@ extern const struct engine engine_libevent;
 extern const struct engine engine_select;
 extern const struct engine engine_poll;
 extern const struct engine engine_epoll;
+extern const struct engine engine_sigio;
 extern const struct engine engine_uring;
 extern const struct engine engine_threads;
 extern const struct engine engine_fork;
@@ -27,6 +28,7 @@ static const struct engine *engines[] = {
 	&engine_select,
 	&engine_poll,
 	&engine_epoll,
+	&engine_sigio,
 	&engine_uring,
 	&engine_threads,
 	&engine_fork,

@@ -18,6 +18,9 @@
  * closed here may be accepted again at once by another worker, whose
  * connection an event still in the list must not reach.  The idle rule
  * and the pause after an accept failure are checked once a second.
+ *
+ * The sigio backend waits for real-time signals rather than on a set of
+ * descriptors; to this loop it is one more edge-triggered backend.
  */
 #include <sys/queue.h>
 #include <sys/resource.h>
@@ -79,6 +82,7 @@ static int	pl_start(struct worker *, const struct poller *, char *,
 static int	pl_start_select(struct worker *, char *, size_t);
 static int	pl_start_poll(struct worker *, char *, size_t);
 static int	pl_start_epoll(struct worker *, char *, size_t);
+static int	pl_start_sigio(struct worker *, char *, size_t);
 static void	pl_run(struct worker *);
 static void	pl_stop(struct worker *);
 static void	pl_listen(struct worker *);
@@ -119,6 +123,8 @@ const struct engine engine_poll = PL_ENGINE("poll",
     "nonblocking sockets, multiplexed with poll()", pl_start_poll);
 const struct engine engine_epoll = PL_ENGINE("epoll",
     "nonblocking sockets, edge-triggered epoll", pl_start_epoll);
+const struct engine engine_sigio = PL_ENGINE("sigio",
+    "signal-driven I/O: F_SETSIG real-time signals", pl_start_sigio);
 
 /* Start a worker on select(). */
 static int
@@ -139,6 +145,14 @@ static int
 pl_start_epoll(struct worker *w, char *cause, size_t len)
 {
 	return (pl_start(w, &poller_epoll, cause, len));
+}
+
+/* Start a worker on signal-driven I/O. */
+static int
+pl_start_sigio(struct worker *w, char *cause, size_t len)
+{
+	poller_sigio_owner(w->w_id);
+	return (pl_start(w, &poller_sigio, cause, len));
 }
 
 /*
@@ -356,7 +370,10 @@ pl_listener_watch(struct pl_worker *pw, struct pl_listener *l, int mask)
 
 	if (l->l_mask == mask)
 		return;
-	if (pw->pw_ops->set(pw->pw_poller, fd, l->l_mask, mask) == -1) {
+	/* Every worker watches the same listeners: say so to the backend. */
+	if (pw->pw_ops->set(pw->pw_poller, fd,
+	    l->l_mask != 0 ? l->l_mask | POLLER_SHARED : 0,
+	    mask != 0 ? mask | POLLER_SHARED : 0) == -1) {
 		log_warn("worker %d: %s cannot watch listener %s",
 		    pw->pw_worker->w_id, pw->pw_ops->name, l->l_src->l_name);
 		return;

@@ -34,6 +34,8 @@ const struct t_variant t_variants[] = {
 	{ "poll",	2, T_EVENT },
 	{ "epoll",	1, T_EVENT },
 	{ "epoll",	2, T_EVENT },
+	{ "sigio",	1, T_EVENT },
+	{ "sigio",	2, T_EVENT },
 #ifdef HAVE_LIBURING
 	{ "uring",	1, T_EVENT },
 	{ "uring",	2, T_EVENT },
