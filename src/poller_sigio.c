@@ -247,8 +247,8 @@ sg_set(void *arg, int fd, int oldmask, int newmask)
 	p = &st->sg_pfds[st->sg_fds[fd].f_slot - 1];
 	p->events = ((want & POLLER_READ) ? POLLIN | POLLRDHUP : 0) |
 	    ((want & POLLER_WRITE) ? POLLOUT : 0);
-	if (want & ~had)
-		sg_probe(st, fd, want & ~had);
+	if (want != had)
+		sg_probe(st, fd, want);
 	return (0);
 }
 
@@ -297,7 +297,10 @@ sg_unwatch(struct sg_state *st, int fd)
 	f->f_pending = 0;
 }
 
-/* Poll fd once for the events in mask, which raised no signal yet. */
+/*
+ * Poll fd once for the events in mask: what was ready before they were
+ * watched raised no signal, or raised one that was dropped.
+ */
 static void
 sg_probe(struct sg_state *st, int fd, int mask)
 {

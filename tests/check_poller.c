@@ -37,6 +37,7 @@ static const struct pt_backend {
 	{ &poller_select,	"select",	FD_SETSIZE - 1,	0 },
 	{ &poller_poll,		"poll",		-1,	0 },
 	{ &poller_epoll,	"epoll",	-1,	1 },
+	{ &poller_sigio,	"sigio",	-1,	1 },
 };
 #define PT_NBACKENDS \
 	((int)(sizeof(pt_backends) / sizeof(pt_backends[0])))
@@ -67,6 +68,7 @@ pt_open(struct pt *pt, int i)
 	char	cause[256] = "";
 
 	memset(pt, 0, sizeof(*pt));
+	poller_sigio_block();	/* as main() does, for sigio's signals */
 	pt->p = pt_backends[i].pb_poller;
 	pt->st = pt->p->create(PT_SETSIZE, cause, sizeof(cause));
 	ck_assert_msg(pt->st != NULL, "%s: create: %s", pt->p->name, cause);

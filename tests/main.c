@@ -24,6 +24,7 @@ main(void)
 	srunner_add_suite(sr, suite_limits());
 	srunner_add_suite(sr, suite_life());
 	srunner_add_suite(sr, suite_reload());
+	srunner_add_suite(sr, suite_sigio());
 	srunner_add_suite(sr, suite_drain());
 	srunner_add_suite(sr, suite_systemd());
 	srunner_add_suite(sr, suite_man());
