@@ -53,13 +53,14 @@
 
 /* What the backend knows of one descriptor number. */
 struct sg_fd {
-	int		f_slot;		/* index in sg_pfds plus one; 0: not */
+	int		f_slot;		/* index in sg_pfds + 1; 0: unwatched */
 	unsigned	f_batch;	/* the wait() that last reported it */
 	int		f_pos;		/* where, in that wait()'s events */
 	unsigned char	f_pending;	/* ready: report in a coming wait() */
 	unsigned char	f_queued;	/* listed in sg_pending */
 };
 
+/* One waiting thread's backend. */
 struct sg_state {
 	struct sg_fd	*sg_fds;	/* by descriptor, sg_setsize of them */
 	struct pollfd	*sg_pfds;	/* every watched descriptor, dense */
@@ -227,13 +228,14 @@ sg_set(void *arg, int fd, int oldmask, int newmask)
 		errno = EINVAL;
 		return (-1);
 	}
+	if (want == 0) {
+		if (fd < st->sg_setsize)
+			sg_unwatch(st, fd);
+		return (0);
+	}
 	if (fd >= st->sg_setsize && sg_grow(st, fd) == -1) {
 		errno = ENOMEM;
 		return (-1);
-	}
-	if (want == 0) {
-		sg_unwatch(st, fd);
-		return (0);
 	}
 	if (st->sg_fds[fd].f_slot == 0) {
 		if (sg_arm(st, fd, newmask & POLLER_SHARED) == -1)
