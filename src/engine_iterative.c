@@ -42,7 +42,7 @@ struct it_worker {
 	int			 iw_open;	/* the client's fd is open */
 	int			 iw_busy;	/* a thread not joined yet */
 	pthread_t		 iw_thread;
-	int			 iw_ended_fd;	/* eventfd: the client has gone */
+	int			 iw_ended_fd;	/* eventfd: it has gone */
 	struct blocking_conn	 iw_bc;
 	unsigned char		 iw_buf[BLOCKING_BUF_MAX];
 };
