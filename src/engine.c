@@ -19,6 +19,7 @@ extern const struct engine engine_select;
 extern const struct engine engine_poll;
 extern const struct engine engine_epoll;
 extern const struct engine engine_uring;
+extern const struct engine engine_iterative;
 extern const struct engine engine_threads;
 extern const struct engine engine_fork;
 
@@ -28,6 +29,7 @@ static const struct engine *engines[] = {
 	&engine_poll,
 	&engine_epoll,
 	&engine_uring,
+	&engine_iterative,
 	&engine_threads,
 	&engine_fork,
 };

@@ -38,6 +38,7 @@ const struct t_variant t_variants[] = {
 	{ "uring",	1, T_EVENT },
 	{ "uring",	2, T_EVENT },
 #endif
+	{ "iterative",	1, T_HOLDS },
 	{ "threads",	1, T_BLOCKING },
 	{ "threads",	2, T_BLOCKING },
 	{ "fork",	1, T_CONCURRENT },

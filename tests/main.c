@@ -25,6 +25,7 @@ main(void)
 	srunner_add_suite(sr, suite_life());
 	srunner_add_suite(sr, suite_reload());
 	srunner_add_suite(sr, suite_drain());
+	srunner_add_suite(sr, suite_iterative());
 	srunner_add_suite(sr, suite_systemd());
 	srunner_add_suite(sr, suite_man());
 	srunner_run_all(sr, CK_NORMAL);
