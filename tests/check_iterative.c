@@ -231,7 +231,7 @@ START_TEST(test_teaching)
 
 	code = t_run_iod(NULL, &o, t_ms(5000), &iod);
 	ck_assert_msg(code == 0 && iod->out.b_data != NULL &&
-	    strstr(iod->out.b_data, "iterative blocking sockets, one client "
+	    strstr(iod->out.b_data, "iterative  blocking sockets, one client "
 	    "at a time") != NULL, "iod -h exited %d and printed:\n%s", code,
 	    iod->out.b_data != NULL ? iod->out.b_data : "(nothing)");
 	t_stop_iod(iod);
