@@ -47,6 +47,7 @@ static void	bp_close(struct bp *);
 static void	bp_walk(struct bp *, int, int);
 static const struct t_variant *bp_variant(const char *);
 static long	bp_cpu_ms(struct t_iod *, int);
+static void	bp_send_shut(struct t_iod *, int, const char *, int);
 
 /* Watch BP_FDS descriptors on the busy backend, masks R, W, RW in turn. */
 static void
@@ -233,6 +234,33 @@ START_TEST(test_idle_cpu)
 END_TEST
 
 /*
+ * Send len bytes on fd and shut down its sending side; return once iod
+ * has read them all (its counters say so) and a moment more, for the
+ * end of input.
+ */
+static void
+bp_send_shut(struct t_iod *iod, int fd, const char *out, int len)
+{
+	struct t_stats	st;
+	int		i;
+
+	ck_assert_msg(t_send_all(fd, out, len, t_ms(10000)) == len,
+	    "send %d bytes: %s", len, strerror(errno));
+	ck_assert_msg(shutdown(fd, SHUT_WR) == 0, "shutdown: %s",
+	    strerror(errno));
+	memset(&st, 0, sizeof(st));
+	for (i = 0; i < 250 && st.bytes_in < (uint64_t)len; i++) {
+		if (i > 0)
+			poll(NULL, 0, 20);
+		ck_assert_msg(t_stats(iod, &st, t_ms(3000)) == 0, "no stats "
+		    "line: %s", t_log_tail(iod));
+	}
+	ck_assert_msg(st.bytes_in == (uint64_t)len, "iod read %ju of %d "
+	    "bytes", (uintmax_t)st.bytes_in, len);
+	poll(NULL, 0, 100);
+}
+
+/*
  * Proves level-triggered epoll does not spin on a half-closed client:
  * one that sends BP_OWED bytes and shuts down its sending side, then
  * waits without reading.  iod reads it all and the end of input, and
@@ -245,11 +273,10 @@ END_TEST
 START_TEST(test_half_closed_cpu)
 {
 	struct t_iod	*iod;
-	struct t_stats	 st;
 	struct t_xfer	 x;
 	char		*out, *in, extra[128];
 	long		 used;
-	int		 fd, i;
+	int		 fd;
 
 	snprintf(extra, sizeof(extra), "mode = \"echo\";\nmax_pending_bytes = "
 	    "%d;\nidle_timeout = 60;\n", BP_PENDING);
@@ -259,20 +286,7 @@ START_TEST(test_half_closed_cpu)
 	memset(out, 'h', BP_OWED);
 	fd = t_connect_rcvbuf(iod->port[0], T_STUCK_RCVBUF);
 	ck_assert_msg(fd != -1, "connect: %s", strerror(errno));
-	ck_assert_msg(t_send_all(fd, out, BP_OWED, t_ms(10000)) == BP_OWED,
-	    "send %d bytes: %s", BP_OWED, strerror(errno));
-	ck_assert_msg(shutdown(fd, SHUT_WR) == 0, "shutdown: %s",
-	    strerror(errno));
-	memset(&st, 0, sizeof(st));
-	for (i = 0; i < 250 && st.bytes_in < BP_OWED; i++) {
-		if (i > 0)
-			poll(NULL, 0, 20);
-		ck_assert_msg(t_stats(iod, &st, t_ms(3000)) == 0, "no stats "
-		    "line: %s", t_log_tail(iod));
-	}
-	ck_assert_msg(st.bytes_in == BP_OWED, "iod read %ju of %d bytes",
-	    (uintmax_t)st.bytes_in, BP_OWED);
-	poll(NULL, 0, 100);
+	bp_send_shut(iod, fd, out, BP_OWED);
 
 	used = bp_cpu_ms(iod, BP_IDLE_MS);
 	ck_assert_msg(used <= 100, "epoll-lt used %ld ms of CPU in %d ms "
