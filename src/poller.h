@@ -32,5 +32,7 @@ struct poller {
 extern const struct poller poller_select;
 extern const struct poller poller_poll;
 extern const struct poller poller_epoll;
+extern const struct poller poller_epoll_lt;
+extern const struct poller poller_busy;
 
 #endif

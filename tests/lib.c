@@ -34,6 +34,9 @@ const struct t_variant t_variants[] = {
 	{ "poll",	2, T_EVENT },
 	{ "epoll",	1, T_EVENT },
 	{ "epoll",	2, T_EVENT },
+	{ "epoll-lt",	1, T_EVENT },
+	{ "epoll-lt",	2, T_EVENT },
+	{ "busypoll",	1, T_EVENT | T_SPINS },
 #ifdef HAVE_LIBURING
 	{ "uring",	1, T_EVENT },
 	{ "uring",	2, T_EVENT },

@@ -14,6 +14,7 @@
 #define T_MAXLOOP	(1 << 22)
 
 /* Suites, one per module. */
+Suite	*suite_busypoll(void);
 Suite	*suite_conf(void);
 Suite	*suite_conn(void);
 Suite	*suite_drain(void);
