@@ -1,13 +1,16 @@
 /*
- * The blocking model, shared by the threads and fork engines: the worker
- * thread is an acceptor, and every connection gets a flow of control of
- * its own (a thread, a process) that reads, transforms and writes with
- * plain blocking calls until the connection ends.
+ * The blocking model, shared by the threads, fork and iterative engines:
+ * the worker thread is an acceptor, and every connection gets a flow of
+ * control of its own (a thread, a process) that reads, transforms and
+ * writes with plain blocking calls until the connection ends.
  *
  * The acceptor poll()s the worker's notify descriptor, its listeners and
  * one descriptor of the engine's that says connections have ended.  What
  * differs between the engines (how a connection is started, stopped and
- * reaped) is a struct blocking_model.
+ * reaped, and how many may be served at once) is a struct blocking_model.
+ * A model with bm_max connections being served is not asked to serve
+ * another: the acceptor stops watching its listeners until one has been
+ * reaped, and new clients wait in the kernel's backlog meanwhile.
  *
  * The connection loop reads at most min(BLOCKING_BUF_MAX,
  * max_pending_bytes) bytes, then writes all of them before it reads
@@ -77,6 +80,7 @@ struct blk_acceptor {
 	int64_t			 ba_resume_at;	/* ms; 0: none paused */
 };
 
+static int	blk_full(const struct blk_acceptor *);
 static int	blk_pollfds(struct blk_acceptor *);
 static int	blk_timeout(const struct blk_acceptor *);
 static void	blk_resume(struct blk_acceptor *);
@@ -224,6 +228,15 @@ blocking_count(const struct worker *w)
 	return (ba->ba_model->bm_count(ba->ba_arg));
 }
 
+/* Does the model serve as many connections as it may at once? */
+static int
+blk_full(const struct blk_acceptor *ba)
+{
+	const struct blocking_model *m = ba->ba_model;
+
+	return (m->bm_max != 0 && m->bm_count(ba->ba_arg) >= m->bm_max);
+}
+
 /* Fill the pollfd array; return how many entries to poll. */
 static int
 blk_pollfds(struct blk_acceptor *ba)
@@ -231,13 +244,18 @@ blk_pollfds(struct blk_acceptor *ba)
 	struct blk_listener	*l;
 	struct pollfd		*pfd = ba->ba_pfd;
 	size_t			 i;
+	int			 full = blk_full(ba);
 
 	pfd[BLK_NOTIFY].fd = ba->ba_worker->w_notify;
 	pfd[BLK_ENDED].fd = ba->ba_ended;
 	for (i = 0; i < ba->ba_nlisteners; i++) {
 		l = &ba->ba_listeners[i];
-		/* poll() skips a negative descriptor: a paused listener. */
-		pfd[BLK_FIRST + i].fd = l->bl_paused ? -1 : l->bl_src->l_fd;
+		/*
+		 * poll() skips a negative descriptor: a paused listener, or
+		 * every listener of a full model.
+		 */
+		pfd[BLK_FIRST + i].fd = l->bl_paused || full ? -1 :
+		    l->bl_src->l_fd;
 	}
 	for (i = 0; i < BLK_FIRST + ba->ba_nlisteners; i++) {
 		pfd[i].events = POLLIN;
@@ -272,15 +290,16 @@ blk_resume(struct blk_acceptor *ba)
 }
 
 /*
- * Accept up to ENGINE_ACCEPT_BATCH connections; poll() is level-triggered,
- * so any more are accepted on the next round, after the others' turn.
+ * Accept up to ENGINE_ACCEPT_BATCH connections, and none once the model
+ * is full; poll() is level-triggered, so any more are accepted on the
+ * next round, after the others' turn.
  */
 static void
 blk_accept(struct blk_acceptor *ba, struct blk_listener *l)
 {
 	int	i, fd;
 
-	for (i = 0; i < ENGINE_ACCEPT_BATCH; i++) {
+	for (i = 0; i < ENGINE_ACCEPT_BATCH && !blk_full(ba); i++) {
 		/* A blocking socket: accept4() does not inherit O_NONBLOCK. */
 		fd = accept4(l->bl_src->l_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd == -1) {

@@ -58,9 +58,11 @@ struct blocking_model {
 	size_t	(*bm_count)(void *);
 	/* Free the model's state; no connection is left. */
 	void	(*bm_free)(void *);
+	/* Connections served at once, at most; 0: no limit. */
+	size_t	  bm_max;
 };
 
-/* The acceptor: the engine ops of both blocking engines. */
+/* The acceptor: the engine ops of every blocking engine. */
 int	blocking_start(struct worker *, const struct blocking_model *,
 	    void *, int, char *, size_t);
 void	blocking_run(struct worker *);

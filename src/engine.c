@@ -18,8 +18,11 @@ extern const struct engine engine_libevent;
 extern const struct engine engine_select;
 extern const struct engine engine_poll;
 extern const struct engine engine_epoll;
+extern const struct engine engine_epoll_lt;
+extern const struct engine engine_busypoll;
 extern const struct engine engine_sigio;
 extern const struct engine engine_uring;
+extern const struct engine engine_iterative;
 extern const struct engine engine_threads;
 extern const struct engine engine_fork;
 
@@ -28,8 +31,11 @@ static const struct engine *engines[] = {
 	&engine_select,
 	&engine_poll,
 	&engine_epoll,
+	&engine_epoll_lt,
+	&engine_busypoll,
 	&engine_sigio,
 	&engine_uring,
+	&engine_iterative,
 	&engine_threads,
 	&engine_fork,
 };

@@ -116,7 +116,7 @@ const struct engine engine_fork = {
 };
 
 static const struct blocking_model fk_model = {
-	fk_serve, fk_reap, fk_halt, fk_count, fk_free
+	fk_serve, fk_reap, fk_halt, fk_count, fk_free, 0
 };
 
 /*

@@ -1,7 +1,10 @@
 /*
  * The readiness engines: nonblocking sockets multiplexed by select(),
- * poll() or epoll, one hand-written loop shared by all three.  Only the
- * way of waiting differs, and that is a struct poller (poller.h).
+ * poll(), epoll or real-time signals, one hand-written loop shared by
+ * them all.  Only the way of waiting differs, and that is a struct poller
+ * (poller.h).  epoll comes edge- and level-triggered; busypoll's backend
+ * does not wait at all and reports every socket ready, so the loop tries
+ * them all.
  *
  * A connection reads at most ENGINE_IO_MAX bytes per turn into the
  * worker's one read buffer, transforms them there and writes them back
@@ -82,6 +85,8 @@ static int	pl_start(struct worker *, const struct poller *, char *,
 static int	pl_start_select(struct worker *, char *, size_t);
 static int	pl_start_poll(struct worker *, char *, size_t);
 static int	pl_start_epoll(struct worker *, char *, size_t);
+static int	pl_start_epoll_lt(struct worker *, char *, size_t);
+static int	pl_start_busy(struct worker *, char *, size_t);
 static int	pl_start_sigio(struct worker *, char *, size_t);
 static void	pl_run(struct worker *);
 static void	pl_stop(struct worker *);
@@ -123,6 +128,10 @@ const struct engine engine_poll = PL_ENGINE("poll",
     "nonblocking sockets, multiplexed with poll()", pl_start_poll);
 const struct engine engine_epoll = PL_ENGINE("epoll",
     "nonblocking sockets, edge-triggered epoll", pl_start_epoll);
+const struct engine engine_epoll_lt = PL_ENGINE("epoll-lt",
+    "nonblocking sockets, level-triggered epoll", pl_start_epoll_lt);
+const struct engine engine_busypoll = PL_TEACHING("busypoll",
+    "nonblocking sockets, no wait: tries them all", pl_start_busy);
 const struct engine engine_sigio = PL_ENGINE("sigio",
     "signal-driven I/O: F_SETSIG real-time signals", pl_start_sigio);
 
@@ -145,6 +154,20 @@ static int
 pl_start_epoll(struct worker *w, char *cause, size_t len)
 {
 	return (pl_start(w, &poller_epoll, cause, len));
+}
+
+/* Start a worker on level-triggered epoll. */
+static int
+pl_start_epoll_lt(struct worker *w, char *cause, size_t len)
+{
+	return (pl_start(w, &poller_epoll_lt, cause, len));
+}
+
+/* Start a worker that waits for nothing and tries every socket. */
+static int
+pl_start_busy(struct worker *w, char *cause, size_t len)
+{
+	return (pl_start(w, &poller_busy, cause, len));
 }
 
 /* Start a worker on signal-driven I/O. */

@@ -82,7 +82,7 @@ const struct engine engine_threads = {
 };
 
 static const struct blocking_model th_model = {
-	th_serve, th_reap, th_halt, th_count, th_free
+	th_serve, th_reap, th_halt, th_count, th_free, 0
 };
 
 /* Set up the worker's connection lists and start its acceptor. */

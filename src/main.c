@@ -220,7 +220,7 @@ usage(int status)
 	    "  -e, --engine NAME   I/O engine, one of:\n",
 	    IOD_DEFAULT_CONF);
 	for (i = 0; (e = engine_at(i)) != NULL; i++)
-		fprintf(f, "                        %-9s %s\n", e->name,
+		fprintf(f, "                      %-10s %s\n", e->name,
 		    e->model);
 	fprintf(f, "      --stderr        log to standard error, not syslog\n"
 	    "  -h, --help          show this help\n"

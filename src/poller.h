@@ -38,5 +38,7 @@ void	poller_sigio_owner(int);
 extern const struct poller poller_select;
 extern const struct poller poller_poll;
 extern const struct poller poller_epoll;
+extern const struct poller poller_epoll_lt;
+extern const struct poller poller_busy;
 
 #endif

@@ -1,8 +1,10 @@
 /*
- * The poller backends (select, poll, epoll) on socketpairs: what each
- * reports after a write, a full buffer, a changed mask, a removal and a
- * hang-up, and which descriptors each accepts.  One body per behaviour,
- * run over the table of backends.
+ * The poller backends (select, poll, epoll both ways, busy, sigio) on
+ * socketpairs: what each reports after a write, a full buffer, a changed
+ * mask, a removal, a half-close and a hang-up, and which descriptors each
+ * accepts.  One body per behaviour, run over the table of backends.  The
+ * busy backend does not look: it reports every watched descriptor, at
+ * once, whether it is ready or not.
  */
 #include <sys/types.h>
 #include <sys/resource.h>
@@ -26,6 +28,7 @@
 #define PT_QUIET	100	/* ms to wait for what is not */
 #define PT_PAIRS	8	/* socketpairs in test_many */
 #define PT_FILL_MAX	100000	/* writes to fill a socket, at most */
+#define PT_RETRIES	10	/* waits that must stay quiet in a row */
 
 /* Every backend, with what it says about itself. */
 static const struct pt_backend {
@@ -33,11 +36,14 @@ static const struct pt_backend {
 	const char		*pb_name;
 	int			 pb_max_fd;
 	int			 pb_edge;
+	int			 pb_looks;	/* waits until something is ready */
 } pt_backends[] = {
-	{ &poller_select,	"select",	FD_SETSIZE - 1,	0 },
-	{ &poller_poll,		"poll",		-1,	0 },
-	{ &poller_epoll,	"epoll",	-1,	1 },
-	{ &poller_sigio,	"sigio",	-1,	1 },
+	{ &poller_select,	"select",	FD_SETSIZE - 1,	0,	1 },
+	{ &poller_poll,		"poll",		-1,	0,	1 },
+	{ &poller_epoll,	"epoll",	-1,	1,	1 },
+	{ &poller_epoll_lt,	"epoll-lt",	-1,	0,	1 },
+	{ &poller_busy,		"busypoll",	-1,	0,	0 },
+	{ &poller_sigio,	"sigio",	-1,	1,	1 },
 };
 #define PT_NBACKENDS \
 	((int)(sizeof(pt_backends) / sizeof(pt_backends[0])))
@@ -48,6 +54,7 @@ struct pt {
 	void			*st;
 	struct poller_event	 fired[PT_MAXFIRED];
 	int			 nfired;
+	int			 looks;		/* pb_looks */
 };
 
 static void	 pt_open(struct pt *, int);
@@ -56,6 +63,7 @@ static void	 pt_pair(int *);
 static void	 pt_set(struct pt *, int, int, int);
 static int	 pt_wait(struct pt *, int, int);
 static int	 pt_found(const struct pt *, int);
+static void	 pt_not_ready(struct pt *, int, int, int, const char *);
 static void	 pt_send(int);
 static void	 pt_drain(int);
 static size_t	 pt_fill(int);
@@ -70,6 +78,7 @@ pt_open(struct pt *pt, int i)
 	memset(pt, 0, sizeof(*pt));
 	poller_sigio_block();	/* as main() does, for sigio's signals */
 	pt->p = pt_backends[i].pb_poller;
+	pt->looks = pt_backends[i].pb_looks;
 	pt->st = pt->p->create(PT_SETSIZE, cause, sizeof(cause));
 	ck_assert_msg(pt->st != NULL, "%s: create: %s", pt->p->name, cause);
 }
@@ -129,6 +138,37 @@ pt_found(const struct pt *pt, int fd)
 			mask = pt->fired[i].mask;
 		}
 	return (mask);
+}
+
+/*
+ * Wait up to timeout_ms with fd, watched for watched, not ready for it.
+ * A backend that looks reports nothing for fd, and sleeps for the whole
+ * timeout when fd is all it watches (a wait that returns early with
+ * nothing to say is a wait that spins); the busy one reports fd anyway,
+ * for exactly what is watched, and at once.
+ */
+static void
+pt_not_ready(struct pt *pt, int fd, int watched, int timeout_ms,
+    const char *what)
+{
+	int64_t	t0 = t_now_ms(), took;
+	int	mask;
+
+	mask = pt_wait(pt, fd, timeout_ms);
+	took = t_now_ms() - t0;
+	if (pt->looks) {
+		ck_assert_msg(mask == 0, "%s: %s: fd %d reported %s",
+		    pt->p->name, what, fd, pt_mask(mask));
+		ck_assert_msg(pt->nfired > 0 || took >= timeout_ms / 2,
+		    "%s: %s: a wait of %d ms returned empty after %jd ms",
+		    pt->p->name, what, timeout_ms, (intmax_t)took);
+		return;
+	}
+	ck_assert_msg(mask == watched, "%s: %s: fd %d reported %s, want %s "
+	    "(what is watched)", pt->p->name, what, fd, pt_mask(mask),
+	    pt_mask(watched));
+	ck_assert_msg(took < PT_QUIET, "%s: %s: a wait of %d ms took %jd ms, "
+	    "want at once", pt->p->name, what, timeout_ms, (intmax_t)took);
 }
 
 /* Write one byte to fd. */
@@ -216,7 +256,8 @@ END_TEST
  * Proves READ readiness: nothing before the peer writes, READ (and only
  * READ) after.  Level-triggered backends report it again while the byte
  * is unread and stop once it is read; edge-triggered epoll reports it
- * once, and again only when more arrives.
+ * once, and again only when more arrives.  The busy backend reports READ
+ * throughout, without waiting.
  */
 START_TEST(test_read)
 {
@@ -226,9 +267,9 @@ START_TEST(test_read)
 	pt_open(&pt, _i);
 	pt_pair(sv);
 	pt_set(&pt, sv[0], 0, POLLER_READ);
-	mask = pt_wait(&pt, sv[0], 0);
-	ck_assert_msg(pt.nfired == 0, "%s: %d events before any write "
-	    "(fd %d: %s)", pt.p->name, pt.nfired, sv[0], pt_mask(mask));
+	pt_not_ready(&pt, sv[0], POLLER_READ, 0, "before any write");
+	ck_assert_msg(pt.nfired == !pt.looks, "%s: %d events before any "
+	    "write", pt.p->name, pt.nfired);
 
 	pt_send(sv[1]);
 	mask = pt_wait(&pt, sv[0], PT_SOON);
@@ -250,9 +291,7 @@ START_TEST(test_read)
 		    pt_mask(mask));
 
 	pt_drain(sv[0]);
-	mask = pt_wait(&pt, sv[0], PT_QUIET);
-	ck_assert_msg(mask == 0, "%s: fd %d reported %s after it was read "
-	    "empty", pt.p->name, sv[0], pt_mask(mask));
+	pt_not_ready(&pt, sv[0], POLLER_READ, PT_QUIET, "read empty");
 	pt_close(&pt);
 	close(sv[0]);
 	close(sv[1]);
@@ -260,8 +299,9 @@ START_TEST(test_read)
 END_TEST
 
 /*
- * Proves WRITE readiness: an empty socket is writable, a full one is not,
- * and it is reported writable again once the peer has read it empty.
+ * Proves WRITE readiness: an empty socket is writable, a full one is not
+ * (though the busy backend says it is), and it is reported writable
+ * again once the peer has read it empty.
  */
 START_TEST(test_write)
 {
@@ -277,9 +317,7 @@ START_TEST(test_write)
 	    "want W", pt.p->name, pt_mask(mask));
 
 	filled = pt_fill(sv[0]);
-	mask = pt_wait(&pt, sv[0], PT_QUIET);
-	ck_assert_msg(mask == 0, "%s: a socket full after %zu bytes reported "
-	    "%s", pt.p->name, filled, pt_mask(mask));
+	pt_not_ready(&pt, sv[0], POLLER_WRITE, PT_QUIET, "full");
 
 	pt_drain(sv[1]);
 	mask = pt_wait(&pt, sv[0], PT_SOON);
@@ -409,11 +447,64 @@ START_TEST(test_many)
 END_TEST
 
 /*
+ * Proves a half-closed peer does not keep a wait firing.  Once the peer
+ * has shut down its sending side, a descriptor watched for READ reports
+ * READ (the end of input), and goes on reporting it under a level
+ * trigger.  Watched for WRITE alone with its buffer full, as iod watches
+ * a connection that drains what it owes to a client that neither sends
+ * nor reads, a backend that looks reports nothing, wait after wait:
+ * level-triggered epoll asks for EPOLLRDHUP only while reading, or the
+ * peer's shutdown would be reported for ever.  (Edge-triggered epoll may
+ * report the changed mask once.)  When the peer reads, WRITE comes.
+ */
+START_TEST(test_half_close)
+{
+	struct pt	pt;
+	int		sv[2], mask, i;
+
+	pt_open(&pt, _i);
+	pt_pair(sv);
+	pt_set(&pt, sv[0], 0, POLLER_READ);
+	ck_assert_msg(shutdown(sv[1], SHUT_WR) == 0, "shutdown: %s",
+	    strerror(errno));
+	mask = pt_wait(&pt, sv[0], PT_SOON);
+	ck_assert_msg(mask & POLLER_READ, "%s: after the peer shut down, fd "
+	    "%d reported %s, want R", pt.p->name, sv[0], pt_mask(mask));
+	pt_drain(sv[0]);
+	if (!pt.p->edge_triggered) {
+		mask = pt_wait(&pt, sv[0], 0);
+		ck_assert_msg(mask == POLLER_READ, "%s: the end of input, "
+		    "read, reported %s, want R again", pt.p->name,
+		    pt_mask(mask));
+	}
+
+	pt_fill(sv[0]);
+	pt_set(&pt, sv[0], POLLER_READ, POLLER_WRITE);
+	if (pt.p->edge_triggered)
+		(void)pt_wait(&pt, sv[0], 0);
+	for (i = 0; i < PT_RETRIES; i++)
+		pt_not_ready(&pt, sv[0], POLLER_WRITE, i == 0 ? PT_QUIET : 0,
+		    "full, watched for W, peer half-closed");
+
+	pt_drain(sv[1]);
+	mask = pt_wait(&pt, sv[0], PT_SOON);
+	/* Edge-triggered, the shutdown may come with it: R and H. */
+	ck_assert_msg((pt.p->edge_triggered ? mask & POLLER_WRITE : mask) ==
+	    POLLER_WRITE, "%s: after the peer read, fd %d reported %s, want "
+	    "W", pt.p->name, sv[0], pt_mask(mask));
+	pt_close(&pt);
+	close(sv[0]);
+	close(sv[1]);
+}
+END_TEST
+
+/*
  * Proves a hang-up is seen: when the peer closes, every backend reports
  * READ (the engine reads the end of input), and edge-triggered epoll
  * also flags POLLER_HUP, since its edge may come with the last data.
- * poll and select report only what is watched; epoll passes the kernel's
- * EPOLLHUP on as WRITE as well, which is left unchecked here.
+ * The level-triggered backends report only what is watched; edge-
+ * triggered epoll passes the kernel's EPOLLHUP on as WRITE as well,
+ * which is left unchecked here.
  */
 START_TEST(test_hangup)
 {
@@ -468,8 +559,8 @@ END_TEST
 /*
  * Proves the FD_SETSIZE rule: select refuses a descriptor at or above
  * FD_SETSIZE (EINVAL: FD_SET there would write past the set) while it
- * takes FD_SETSIZE - 1, its max_fd, and reports it; poll and epoll take
- * the large one too and report both.
+ * takes FD_SETSIZE - 1, its max_fd, and reports it; the others take the
+ * large one too and report both.
  */
 START_TEST(test_fd_setsize)
 {
@@ -552,6 +643,7 @@ suite_poller(void)
 	tcase_add_loop_test(tc, test_mask_change, 0, PT_NBACKENDS);
 	tcase_add_loop_test(tc, test_remove, 0, PT_NBACKENDS);
 	tcase_add_loop_test(tc, test_many, 0, PT_NBACKENDS);
+	tcase_add_loop_test(tc, test_half_close, 0, PT_NBACKENDS);
 	tcase_add_loop_test(tc, test_hangup, 0, PT_NBACKENDS);
 	tcase_add_loop_test(tc, test_free, 0, PT_NBACKENDS);
 	tcase_add_loop_test(tc, test_fd_setsize, 0, PT_NBACKENDS);

@@ -34,12 +34,16 @@ const struct t_variant t_variants[] = {
 	{ "poll",	2, T_EVENT },
 	{ "epoll",	1, T_EVENT },
 	{ "epoll",	2, T_EVENT },
+	{ "epoll-lt",	1, T_EVENT },
+	{ "epoll-lt",	2, T_EVENT },
+	{ "busypoll",	1, T_EVENT | T_SPINS },
 	{ "sigio",	1, T_EVENT },
 	{ "sigio",	2, T_EVENT },
 #ifdef HAVE_LIBURING
 	{ "uring",	1, T_EVENT },
 	{ "uring",	2, T_EVENT },
 #endif
+	{ "iterative",	1, T_HOLDS },
 	{ "threads",	1, T_BLOCKING },
 	{ "threads",	2, T_BLOCKING },
 	{ "fork",	1, T_CONCURRENT },

@@ -14,9 +14,11 @@
 #define T_MAXLOOP	(1 << 22)
 
 /* Suites, one per module. */
+Suite	*suite_busypoll(void);
 Suite	*suite_conf(void);
 Suite	*suite_conn(void);
 Suite	*suite_drain(void);
+Suite	*suite_iterative(void);
 Suite	*suite_life(void);
 Suite	*suite_limits(void);
 Suite	*suite_listen(void);

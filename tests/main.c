@@ -18,6 +18,7 @@ main(void)
 	srunner_add_suite(sr, suite_outbuf());
 	srunner_add_suite(sr, suite_ratelimit());
 	srunner_add_suite(sr, suite_poller());
+	srunner_add_suite(sr, suite_busypoll());
 	srunner_add_suite(sr, suite_pidfile());
 	srunner_add_suite(sr, suite_privs());
 	srunner_add_suite(sr, suite_proto());
@@ -26,6 +27,7 @@ main(void)
 	srunner_add_suite(sr, suite_reload());
 	srunner_add_suite(sr, suite_sigio());
 	srunner_add_suite(sr, suite_drain());
+	srunner_add_suite(sr, suite_iterative());
 	srunner_add_suite(sr, suite_systemd());
 	srunner_add_suite(sr, suite_man());
 	srunner_run_all(sr, CK_NORMAL);
