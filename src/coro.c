@@ -18,16 +18,16 @@
  * (rbx, rbp, r12-r15, and the SSE and x87 control words the ABI also
  * counts as callee-saved) on the old stack, store the stack pointer,
  * load the other one and pop its registers.  swapcontext(3) does far
- * more: it saves the signal mask with a system call and every register,
- * and costs twenty-five times as much:
+ * more: a system call for the signal mask each way, the whole floating
+ * point environment, more registers; it costs over ten times as much:
  *
- *	$ build/normal/bench/coroswitch
- *	x86-64 switch: 26 ns a round trip (resume and yield)
- *	swapcontext:  640 ns a round trip (resume and yield)
+ *	$ build/normal/bench/coroswitch 5000000
+ *	x86-64 switch: 39 ns a round trip (resume and yield)
+ *	swapcontext: 534 ns a round trip (resume and yield)
  *
- * (Debian 12, gcc 12 -O2; 2 million round trips each.)  Elsewhere, and
- * where CET shadow stacks are on (a hand-made return would not match the
- * shadow stack), the switch is swapcontext(3).
+ * (Debian 12, gcc 12 -O2, 2 shared vCPUs; 5 million round trips each.)
+ * On other machines, and where CET shadow stacks are on (a hand-made
+ * return would not match the shadow stack), the switch is swapcontext.
  *
  * AddressSanitizer keeps its own idea of the current stack; without
  * being told of every switch it would report a stack overflow or a bad
