@@ -1,9 +1,9 @@
 /*
  * The coro engine: a coroutine per connection, written as plain blocking
- * code (read, transform, write, again), over one edge-triggered epoll
- * per worker.  It is the model of gevent's monkey-patched sockets and of
- * asyncio's awaits: where a blocking call would block, the coroutine
- * yields instead (coro.c), and the worker thread, the scheduler, resumes
+ * code (engine_coro_conn.c), over one edge-triggered epoll per worker.
+ * It is the model of gevent's monkey-patched sockets and of asyncio's
+ * awaits: where a blocking call would block, the coroutine yields
+ * instead (coro.c), and the worker thread, the scheduler here, resumes
  * it once epoll says its socket is ready.
  *
  * Each connection is registered once, for reading and writing, and never
@@ -14,88 +14,38 @@
  * ENGINE_IO_MAX bytes in one turn a coroutine yields anyway and goes to
  * the back of the run queue, so one fast client cannot starve the rest.
  *
- * Like the blocking engines, a connection writes everything it read
- * before reading again, so it never owes more than one read: at most
- * CO_BUF bytes, or max_pending_bytes if smaller, held in a buffer on the
- * coroutine's own stack.  Unlike them, its rules are the core's: it
- * lives in the core's table, the core's tick ends it when idle or done
- * lingering, and a drain or a close from the scheduler reaches it where
- * it waits.  A close resumes it once more with every wait failing, so
- * that it unwinds and returns the way it would at the end of its input;
- * a coroutine is never freed in the middle of its code.
+ * The connections live in the core's table and follow its rules: the
+ * core's tick ends them when idle or done lingering, and its drain and
+ * close reach a coroutine where it waits.  A close resumes it once more
+ * with every wait failing, so that it unwinds and returns as it would
+ * at the end of its input: a coroutine is never freed in the middle of
+ * its code.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "conf.h"
 #include "conn.h"
 #include "coro.h"
 #include "engine.h"
+#include "engine_coro.h"
 #include "log.h"
 #include "poller.h"
-#include "stats.h"
-#include "transform.h"
 #include "worker.h"
-
-#define CO_EVENTS	256	/* readiness events taken per wait */
-
-/*
- * A connection's buffer, on its coroutine's stack: half of CORO_STACK,
- * which leaves 32 KiB for the calls below it, the deepest of which (a
- * log line through stdio) takes under 16 KiB.
- */
-#define CO_BUF		(32 * 1024)
-
-_Static_assert(CO_BUF <= CORO_STACK / 2, "CO_BUF leaves too little stack");
-
-#define CO_END		(-1)	/* co_read(): ended, cc_why says why */
-#define CO_HALT		(-2)	/* co_read(): told to drain */
-
-struct co_worker;
-
-/*
- * A connection, in the core's table: the core's part, then its coroutine
- * and where the scheduler keeps it.  64 bytes.
- */
-struct co_conn {
-	struct conn		 cc_conn;
-	unsigned char		 cc_wait;	/* POLLER_* it waits for */
-	unsigned char		 cc_queued;	/* on the run queue */
-	unsigned char		 cc_cancel;	/* every wait fails: end now */
-	struct coro		*cc_coro;
-	struct co_worker	*cc_cw;
-	const char		*cc_why;	/* why it ended */
-	TAILQ_ENTRY(co_conn)	 cc_entry;	/* the run queue */
-};
-
-_Static_assert(sizeof(struct co_conn) <= 64, "struct co_conn grew");
 
 struct co_listener {
 	const struct listener	*l_src;
-	int			 l_mask;	/* POLLER_READ, or 0 if paused */
-	int			 l_ready;	/* stopped early: accept again */
+	int			 l_mask;	/* POLLER_READ, or 0: paused */
+	int			 l_ready;	/* stopped early: go on */
 };
 
-/* A worker: its epoll, its run queue, its listeners. */
-struct co_worker {
-	struct worker		*cw_worker;
-	void			*cw_poller;
-	TAILQ_HEAD(co_queue, co_conn) cw_runq;
-	struct co_listener	*cw_listeners;
-	size_t			 cw_nlisteners;
-	int64_t			 cw_now;	/* ms, when the round began */
-	int64_t			 cw_resume_at;	/* ms: paused listeners resume */
-	size_t			 cw_turn;	/* bytes moved this turn */
-	struct poller_event	 cw_fired[CO_EVENTS];
-};
+_Static_assert(sizeof(struct co_conn) <= 64, "struct co_conn grew");
 
 static int	co_start(struct worker *, char *, size_t);
 static void	co_run(struct worker *);
@@ -117,15 +67,6 @@ static void	co_admit(struct co_worker *, int);
 static void	co_ready(struct co_conn *);
 static void	co_resume(struct co_conn *);
 static void	co_end(struct co_conn *);
-
-static void	*co_main(void *);
-static void	co_serve(struct co_conn *);
-static void	co_finish(struct co_conn *, unsigned char *, const char *);
-static ssize_t	co_read(struct co_conn *, unsigned char *, size_t);
-static int	co_write(struct co_conn *, const unsigned char *, size_t);
-static int	co_turn(struct co_conn *);
-static int	co_wait(struct co_conn *, int);
-static int	co_failed(struct co_conn *);
 
 const struct engine engine_coro = {
 	.name = "coro", .model = "coroutines over edge-triggered epoll",
@@ -436,9 +377,10 @@ co_admit(struct co_worker *cw, int fd)
 		return;
 	cc = (struct co_conn *)c;
 	cc->cc_cw = cw;
-	if ((cc->cc_coro = coro_create(co_main, cc)) == NULL) {
-		conn_refuse(w, c, errno == ENOMEM ? "no memory for a coroutine "
-		    "stack (see vm.max_map_count)" : strerror(errno));
+	if ((cc->cc_coro = coro_create(co_conn_main, cc)) == NULL) {
+		conn_refuse(w, c, errno == ENOMEM ? "no memory for a "
+		    "coroutine stack (see vm.max_map_count)" :
+		    strerror(errno));
 		return;
 	}
 	if (poller_epoll.set(cw->cw_poller, fd, 0,
@@ -492,161 +434,4 @@ co_end(struct co_conn *cc)
 	conn_release(cc->cc_cw->cw_worker, &cc->cc_conn, cc->cc_why);
 	coro_free(co);
 	close(fd);
-}
-
-/* A connection's coroutine: its whole life, then back for good. */
-static void *
-co_main(void *arg)
-{
-	co_serve(arg);
-	return (NULL);
-}
-
-/*
- * Serve one connection as blocking code would: read, transform, write
- * all of it, again, until the end of input, an error, or an order from
- * the scheduler; cc_why says which.
- */
-static void
-co_serve(struct co_conn *cc)
-{
-	struct conn	*c = &cc->cc_conn;
-	unsigned char	 buf[CO_BUF];
-	size_t		 len = c->c_max_pending < CO_BUF ? c->c_max_pending :
-			    CO_BUF;
-	ssize_t		 n;
-
-	for (;;) {
-		n = co_read(cc, buf, len);
-		if (n == CO_END)
-			return;
-		if (n == CO_HALT) {
-			co_finish(cc, buf, "shutdown");
-			return;
-		}
-		if (n == 0) {
-			c->c_eof = 1;
-			co_finish(cc, buf, "end of input");
-			return;
-		}
-		stats_add_in((uint64_t)n);
-		transform_apply(c->c_mode, buf, (size_t)n);
-		if (co_write(cc, buf, (size_t)n) == -1)
-			return;
-	}
-}
-
-/*
- * Nothing is owed: end as the core says.  Close now, or linger, reading
- * into buf and discarding until the client's end of input (or until
- * the core's tick finds nothing left to lose, and closes it).
- */
-static void
-co_finish(struct co_conn *cc, unsigned char *buf, const char *why)
-{
-	ssize_t	n;
-
-	cc->cc_why = why;
-	if (!conn_finish(cc->cc_cw->cw_worker, &cc->cc_conn))
-		return;
-	while ((n = co_read(cc, buf, CO_BUF)) > 0)
-		continue;
-	if (n == 0)
-		cc->cc_why = "drained";
-}
-
-/*
- * Read up to len bytes into buf, waiting as long as it takes.  Return
- * how many, 0 at the client's end of input, CO_HALT once told to drain,
- * or CO_END.
- */
-static ssize_t
-co_read(struct co_conn *cc, unsigned char *buf, size_t len)
-{
-	struct conn	*c = &cc->cc_conn;
-	ssize_t		 n;
-
-	for (;;) {
-		if (co_turn(cc) == -1)
-			return (CO_END);
-		if (c->c_state == CONN_DRAINING)
-			return (CO_HALT);
-		if ((n = recv(conn_fd(c), buf, len, 0)) >= 0)
-			break;
-		if (errno == EINTR)
-			continue;
-		if ((errno != EAGAIN && errno != EWOULDBLOCK) || co_wait(cc,
-		    POLLER_READ) == -1)
-			return (co_failed(cc));
-	}
-	if (n > 0) {
-		conn_touch(c, cc->cc_cw->cw_now);
-		cc->cc_cw->cw_turn += (size_t)n;
-	}
-	return (n);
-}
-
-/* Write all len bytes of p, waiting as long as it takes; -1 if not. */
-static int
-co_write(struct co_conn *cc, const unsigned char *p, size_t len)
-{
-	struct conn	*c = &cc->cc_conn;
-	ssize_t		 n;
-
-	while (len > 0) {
-		if (co_turn(cc) == -1)
-			return (-1);
-		n = send(conn_fd(c), p, len, MSG_NOSIGNAL);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			if ((errno != EAGAIN && errno != EWOULDBLOCK) ||
-			    co_wait(cc, POLLER_WRITE) == -1)
-				return (co_failed(cc));
-			continue;
-		}
-		conn_touch(c, cc->cc_cw->cw_now);
-		stats_add_out((uint64_t)n);
-		cc->cc_cw->cw_turn += (size_t)n;
-		p += n;
-		len -= (size_t)n;
-	}
-	return (0);
-}
-
-/*
- * Before a call: -1 if the connection has been closed; otherwise, once
- * this turn has moved ENGINE_IO_MAX bytes, yield until the scheduler
- * gets round to it again.
- */
-static int
-co_turn(struct co_conn *cc)
-{
-	if (cc->cc_cancel)
-		return (-1);
-	if (cc->cc_cw->cw_turn < ENGINE_IO_MAX)
-		return (0);
-	return (co_wait(cc, 0));
-}
-
-/*
- * Yield until the socket is ready for mask, or, with mask 0, until the
- * next turn; -1 if the connection was closed meanwhile.
- */
-static int
-co_wait(struct co_conn *cc, int mask)
-{
-	cc->cc_wait = (unsigned char)mask;
-	(void)coro_yield(NULL);
-	cc->cc_wait = 0;
-	return (cc->cc_cancel ? -1 : 0);
-}
-
-/* A call failed with errno, or the wait was cancelled: say why, CO_END. */
-static int
-co_failed(struct co_conn *cc)
-{
-	if (!cc->cc_cancel)
-		cc->cc_why = strerror(errno);
-	return (CO_END);
 }

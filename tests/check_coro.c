@@ -92,8 +92,8 @@ START_TEST(test_ping_pong)
 	ck_assert_msg(co != NULL, "coro_create: %s", strerror(errno));
 	got = (intptr_t)coro_resume(co, NULL);
 	for (i = 0; i < CT_ROUNDS; i++) {
-		ck_assert_msg(got == i && !coro_done(co), "round %ld: got %jd, "
-		    "done %d", i, (intmax_t)got, coro_done(co));
+		ck_assert_msg(got == i && !coro_done(co), "round %ld: got "
+		    "%jd, done %d", i, (intmax_t)got, coro_done(co));
 		got = (intptr_t)coro_resume(co, (void *)(intptr_t)(2 * i));
 	}
 	ck_assert_msg(got == -1 && coro_done(co), "at the end: got %jd, done "
