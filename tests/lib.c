@@ -39,6 +39,8 @@ const struct t_variant t_variants[] = {
 	{ "busypoll",	1, T_EVENT | T_SPINS },
 	{ "sigio",	1, T_EVENT },
 	{ "sigio",	2, T_EVENT },
+	{ "coro",	1, T_BLOCKING },
+	{ "coro",	2, T_BLOCKING },
 #ifdef HAVE_LIBURING
 	{ "uring",	1, T_EVENT },
 	{ "uring",	2, T_EVENT },

@@ -17,6 +17,7 @@
 Suite	*suite_busypoll(void);
 Suite	*suite_conf(void);
 Suite	*suite_conn(void);
+Suite	*suite_coro(void);
 Suite	*suite_drain(void);
 Suite	*suite_iterative(void);
 Suite	*suite_life(void);

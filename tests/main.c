@@ -19,6 +19,7 @@ main(void)
 	srunner_add_suite(sr, suite_ratelimit());
 	srunner_add_suite(sr, suite_poller());
 	srunner_add_suite(sr, suite_busypoll());
+	srunner_add_suite(sr, suite_coro());
 	srunner_add_suite(sr, suite_pidfile());
 	srunner_add_suite(sr, suite_privs());
 	srunner_add_suite(sr, suite_proto());
