@@ -20,6 +20,7 @@ extern const struct engine engine_poll;
 extern const struct engine engine_epoll;
 extern const struct engine engine_epoll_lt;
 extern const struct engine engine_busypoll;
+extern const struct engine engine_sigio;
 extern const struct engine engine_coro;
 extern const struct engine engine_uring;
 extern const struct engine engine_iterative;
@@ -33,6 +34,7 @@ static const struct engine *engines[] = {
 	&engine_epoll,
 	&engine_epoll_lt,
 	&engine_busypoll,
+	&engine_sigio,
 	&engine_coro,
 	&engine_uring,
 	&engine_iterative,

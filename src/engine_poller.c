@@ -1,9 +1,10 @@
 /*
  * The readiness engines: nonblocking sockets multiplexed by select(),
- * poll() or epoll, one hand-written loop shared by all three.  Only the
- * way of waiting differs, and that is a struct poller (poller.h).
- * epoll comes edge- and level-triggered; busypoll's backend does not
- * wait at all and reports every socket ready, so the loop tries them all.
+ * poll(), epoll or real-time signals, one hand-written loop shared by
+ * them all.  Only the way of waiting differs, and that is a struct poller
+ * (poller.h).  epoll comes edge- and level-triggered; busypoll's backend
+ * does not wait at all and reports every socket ready, so the loop tries
+ * them all.
  *
  * A connection reads at most ENGINE_IO_MAX bytes per turn into the
  * worker's one read buffer, transforms them there and writes them back
@@ -20,6 +21,9 @@
  * closed here may be accepted again at once by another worker, whose
  * connection an event still in the list must not reach.  The idle rule
  * and the pause after an accept failure are checked once a second.
+ *
+ * The sigio backend waits for real-time signals rather than on a set of
+ * descriptors; to this loop it is one more edge-triggered backend.
  */
 #include <sys/queue.h>
 #include <sys/resource.h>
@@ -83,6 +87,7 @@ static int	pl_start_poll(struct worker *, char *, size_t);
 static int	pl_start_epoll(struct worker *, char *, size_t);
 static int	pl_start_epoll_lt(struct worker *, char *, size_t);
 static int	pl_start_busy(struct worker *, char *, size_t);
+static int	pl_start_sigio(struct worker *, char *, size_t);
 static void	pl_run(struct worker *);
 static void	pl_stop(struct worker *);
 static void	pl_listen(struct worker *);
@@ -127,6 +132,8 @@ const struct engine engine_epoll_lt = PL_ENGINE("epoll-lt",
     "nonblocking sockets, level-triggered epoll", pl_start_epoll_lt);
 const struct engine engine_busypoll = PL_TEACHING("busypoll",
     "nonblocking sockets, no wait: tries them all", pl_start_busy);
+const struct engine engine_sigio = PL_ENGINE("sigio",
+    "signal-driven I/O: F_SETSIG real-time signals", pl_start_sigio);
 
 /* Start a worker on select(). */
 static int
@@ -161,6 +168,14 @@ static int
 pl_start_busy(struct worker *w, char *cause, size_t len)
 {
 	return (pl_start(w, &poller_busy, cause, len));
+}
+
+/* Start a worker on signal-driven I/O. */
+static int
+pl_start_sigio(struct worker *w, char *cause, size_t len)
+{
+	poller_sigio_owner(w->w_id);
+	return (pl_start(w, &poller_sigio, cause, len));
 }
 
 /*
@@ -378,7 +393,10 @@ pl_listener_watch(struct pl_worker *pw, struct pl_listener *l, int mask)
 
 	if (l->l_mask == mask)
 		return;
-	if (pw->pw_ops->set(pw->pw_poller, fd, l->l_mask, mask) == -1) {
+	/* Every worker watches the same listeners: say so to the backend. */
+	if (pw->pw_ops->set(pw->pw_poller, fd,
+	    l->l_mask != 0 ? l->l_mask | POLLER_SHARED : 0,
+	    mask != 0 ? mask | POLLER_SHARED : 0) == -1) {
 		log_warn("worker %d: %s cannot watch listener %s",
 		    pw->pw_worker->w_id, pw->pw_ops->name, l->l_src->l_name);
 		return;

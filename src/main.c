@@ -24,6 +24,7 @@
 #include "engine.h"
 #include "log.h"
 #include "pidfile.h"
+#include "poller.h"
 #include "privs.h"
 #include "sdnotify.h"
 #include "stats.h"
@@ -107,13 +108,16 @@ main(int argc, char *argv[])
 }
 
 /*
- * What the process needs before anything else: SIGPIPE ignored, counters
- * that forked children share, libevent's locking and its log lines.
+ * What the process needs before anything else: SIGPIPE ignored, the
+ * sigio engine's signals blocked before any thread exists (so that
+ * every thread inherits the mask and none dies of one), counters that
+ * forked children share, libevent's locking and its log lines.
  */
 static void
 prepare_process(void)
 {
 	ignore_sigpipe();
+	poller_sigio_block();
 	if (stats_share() == -1)
 		fatal(EX_OSERR, "cannot map shared counters");
 	if (evthread_use_pthreads() == -1)

@@ -7,6 +7,7 @@
 #define POLLER_READ	0x01
 #define POLLER_WRITE	0x02
 #define POLLER_HUP	0x04	/* edge-triggered: the peer has shut down */
+#define POLLER_SHARED	0x08	/* set(): every worker watches it (listeners) */
 
 struct poller_event {
 	int	fd;
@@ -28,6 +29,11 @@ struct poller {
 	int		 (*set)(void *, int, int, int);
 	int		 (*wait)(void *, int, struct poller_event *, int);
 };
+
+/* Signal-driven I/O (poller_sigio.c): its signals, blocked at startup. */
+extern const struct poller poller_sigio;
+void	poller_sigio_block(void);
+void	poller_sigio_owner(int);
 
 extern const struct poller poller_select;
 extern const struct poller poller_poll;

@@ -1,14 +1,17 @@
 /*
  * Worker threads, memcached style: each worker runs one engine instance on
  * its own event loop, and the supervisor talks to it only through a small
- * locked command queue plus an eventfd that wakes the worker's loop.
+ * locked command queue plus a pipe that wakes the worker's loop.  A pipe
+ * rather than an eventfd: every engine must be able to wait for it, and
+ * the sigio engine waits for signals, which an eventfd cannot raise
+ * (it has no O_ASYNC); a pipe can, and every other engine polls it as
+ * it would an eventfd.
  * APPLY and STOP are acknowledged: the supervisor waits until every
  * worker has taken the new settings, or has let go of the listeners,
  * before it frees the old settings or closes a listening socket.
  */
-#include <sys/eventfd.h>
-
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -40,6 +43,7 @@ struct worker_slot {
 	int			 ws_started;	/* 1 ok, -1 failed */
 	int			 ws_exited;	/* run() has returned */
 	unsigned		 ws_acked;	/* last command handled */
+	int			 ws_wake;	/* the notify pipe's write end */
 	char			 ws_cause[256];
 };
 
@@ -50,6 +54,7 @@ static pthread_cond_t		 worker_cond = PTHREAD_COND_INITIALIZER;
 static unsigned			 worker_gen;	/* command number */
 
 static void	*worker_main(void *);
+static int	 worker_pipe(struct worker_slot *, char *, size_t);
 static void	 worker_report(struct worker_slot *, int);
 static void	 worker_post(struct worker_slot *, const struct command *);
 static void	 worker_ack(struct worker_slot *, unsigned);
@@ -85,10 +90,7 @@ worker_start_all(const struct engine *ops, const struct iod_conf *conf,
 		w->w_nlisteners = nls;
 		w->w_done = done_fd;
 		w->w_first = -1;
-		if ((w->w_notify = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) ==
-		    -1) {
-			snprintf(cause, len, "worker %d: eventfd: %s", w->w_id,
-			    strerror(errno));
+		if (worker_pipe(&slots[i], cause, len) == -1) {
 			failed = 1;
 			break;
 		}
@@ -98,6 +100,7 @@ worker_start_all(const struct engine *ops, const struct iod_conf *conf,
 			snprintf(cause, len, "worker %d: cannot create its "
 			    "thread: %s", w->w_id, strerror(errno));
 			close(w->w_notify);
+			close(slots[i].ws_wake);
 			failed = 1;
 			break;
 		}
@@ -117,6 +120,22 @@ worker_start_all(const struct engine *ops, const struct iod_conf *conf,
 	}
 	pthread_mutex_unlock(&worker_lock);
 	return (failed ? -1 : 0);
+}
+
+/* Open a worker's notify pipe, both ends nonblocking and close-on-exec. */
+static int
+worker_pipe(struct worker_slot *ws, char *cause, size_t len)
+{
+	int	fds[2];
+
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) == -1) {
+		snprintf(cause, len, "worker %d: pipe: %s", ws->ws_worker.w_id,
+		    strerror(errno));
+		return (-1);
+	}
+	ws->ws_worker.w_notify = fds[0];
+	ws->ws_wake = fds[1];
+	return (0);
 }
 
 /* Run one worker: start its engine, serve, and say when it is done. */
@@ -190,8 +209,7 @@ worker_command_all(enum engine_cmd cmd, const struct iod_conf *conf,
 static void
 worker_post(struct worker_slot *ws, const struct command *c)
 {
-	uint64_t	one = 1;
-	size_t		i;
+	size_t	i;
 
 	pthread_mutex_lock(&worker_lock);
 	if (ws->ws_exited) {
@@ -210,10 +228,12 @@ worker_post(struct worker_slot *ws, const struct command *c)
 	ws->ws_queue[ws->ws_nqueued++] = *c;
 	pthread_mutex_unlock(&worker_lock);
 	/*
-	 * An eventfd write fails only on a bad descriptor or a counter
-	 * near 2^64, which the worker resets on every read: a bug too.
+	 * A full pipe (EAGAIN) holds unread bytes, so the worker will wake
+	 * and take this command with the others.  It cannot fill anyway:
+	 * the worker empties it on every wake and a queue holds two
+	 * commands.  Any other failure is a bad descriptor: a bug.
 	 */
-	if (write(ws->ws_worker.w_notify, &one, sizeof(one)) == -1)
+	if (write(ws->ws_wake, "", 1) == -1 && errno != EAGAIN)
 		fatal(EX_SOFTWARE, "worker %d: notify", ws->ws_worker.w_id);
 }
 
@@ -223,10 +243,15 @@ worker_drain(struct worker *w)
 {
 	struct worker_slot	*ws = (struct worker_slot *)w;
 	struct command		 queue[WORKER_QUEUE];
+	char			 bytes[64];
 	size_t			 i, n;
-	uint64_t		 count;
+	ssize_t			 got;
 
-	if (read(w->w_notify, &count, sizeof(count)) == -1 && errno != EAGAIN)
+	/* Empty the pipe: a byte per command posted, read whole. */
+	while ((got = read(w->w_notify, bytes, sizeof(bytes))) ==
+	    (ssize_t)sizeof(bytes))
+		continue;
+	if (got == -1 && errno != EAGAIN && errno != EINTR)
 		log_warn("worker %d: read notify", w->w_id);
 	pthread_mutex_lock(&worker_lock);
 	n = ws->ws_nqueued;
@@ -264,6 +289,7 @@ worker_join_all(void)
 		if (slots[i].ws_started != 0)
 			pthread_join(slots[i].ws_worker.w_thread, NULL);
 		close(slots[i].ws_worker.w_notify);
+		close(slots[i].ws_wake);
 	}
 	free(slots);
 	slots = NULL;

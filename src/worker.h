@@ -28,7 +28,7 @@ struct worker {
 	const struct iod_conf	*w_conf;	/* settings for new connections */
 	struct listener		*w_listeners;
 	size_t			 w_nlisteners;
-	int			 w_notify;	/* eventfd: commands waiting */
+	int			 w_notify;	/* pipe: commands waiting */
 	int			 w_done;	/* supervisor's eventfd: exited */
 	int			 w_stopping;	/* STOP or DEADLINE handled */
 	int			 w_first;	/* its connections: conn.c */

@@ -1,5 +1,5 @@
 /*
- * The poller backends (select, poll, epoll both ways, busy) on
+ * The poller backends (select, poll, epoll both ways, busy, sigio) on
  * socketpairs: what each reports after a write, a full buffer, a changed
  * mask, a removal, a half-close and a hang-up, and which descriptors each
  * accepts.  One body per behaviour, run over the table of backends.  The
@@ -43,6 +43,7 @@ static const struct pt_backend {
 	{ &poller_epoll,	"epoll",	-1,	1,	1 },
 	{ &poller_epoll_lt,	"epoll-lt",	-1,	0,	1 },
 	{ &poller_busy,		"busypoll",	-1,	0,	0 },
+	{ &poller_sigio,	"sigio",	-1,	1,	1 },
 };
 #define PT_NBACKENDS \
 	((int)(sizeof(pt_backends) / sizeof(pt_backends[0])))
@@ -75,6 +76,7 @@ pt_open(struct pt *pt, int i)
 	char	cause[256] = "";
 
 	memset(pt, 0, sizeof(*pt));
+	poller_sigio_block();	/* as main() does, for sigio's signals */
 	pt->p = pt_backends[i].pb_poller;
 	pt->looks = pt_backends[i].pb_looks;
 	pt->st = pt->p->create(PT_SETSIZE, cause, sizeof(cause));

@@ -37,6 +37,8 @@ const struct t_variant t_variants[] = {
 	{ "epoll-lt",	1, T_EVENT },
 	{ "epoll-lt",	2, T_EVENT },
 	{ "busypoll",	1, T_EVENT | T_SPINS },
+	{ "sigio",	1, T_EVENT },
+	{ "sigio",	2, T_EVENT },
 	{ "coro",	1, T_BLOCKING },
 	{ "coro",	2, T_BLOCKING },
 #ifdef HAVE_LIBURING

@@ -31,6 +31,7 @@ Suite	*suite_privs(void);
 Suite	*suite_proto(void);
 Suite	*suite_ratelimit(void);
 Suite	*suite_reload(void);
+Suite	*suite_sigio(void);
 Suite	*suite_systemd(void);
 Suite	*suite_transform(void);
 
@@ -109,6 +110,7 @@ struct t_opts {
 	int		 flags;		/* T_NOSTDERR, T_NOCONF */
 	rlim_t		 nofile;	/* RLIMIT_NOFILE, or 0 */
 	rlim_t		 nofile_soft;	/* its soft limit alone, or 0 */
+	rlim_t		 sigpending;	/* RLIMIT_SIGPENDING, or 0 */
 	const char	*env;		/* "NAME=value", appended */
 	uid_t		 uid;		/* run as this user, or 0 */
 };

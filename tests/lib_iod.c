@@ -37,7 +37,7 @@ static void	t_parse_ports(struct t_iod *);
 static const char *t_find_line(struct t_iod *, const char *);
 
 /*
- * In the child: stdout and stderr to the pipes, the requested limit,
+ * In the child: stdout and stderr to the pipes, the requested limits,
  * environment and user, then exec.  Never returns.
  */
 static void
@@ -65,6 +65,11 @@ t_child(const char *const *argv, const struct t_opts *o, int outfd,
 			_exit(126);
 		rl.rlim_cur = o->nofile_soft;
 		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			_exit(126);
+	}
+	if (o->sigpending != 0) {
+		rl.rlim_cur = rl.rlim_max = o->sigpending;
+		if (setrlimit(RLIMIT_SIGPENDING, &rl) == -1)
 			_exit(126);
 	}
 	if (o->env != NULL && (eq = strchr(o->env, '=')) != NULL) {
