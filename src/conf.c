@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include <libconfig.h>
 
 #include "conf.h"
+#include "conf_include.h"
 #include "engine.h"
 #include "listen.h"
 #include "transform.h"
@@ -337,10 +339,16 @@ read_file(struct loadctx *lc, config_t *cfg)
 {
 	FILE		*fp;
 	const char	*file, *text;
+	char		 cause[PATH_MAX + 128];
 	int		 rc;
 
 	if ((fp = open_file(lc)) == NULL)
 		return (-1);
+	if (conf_include_check(fp, lc->path, cause, sizeof(cause)) == -1) {
+		fclose(fp);
+		return (fail(lc, NULL, "%s", cause));
+	}
+	rewind(fp);
 	rc = config_read(cfg, fp);
 	fclose(fp);
 	if (rc == CONFIG_TRUE)

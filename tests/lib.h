@@ -16,6 +16,7 @@
 /* Suites, one per module. */
 Suite	*suite_busypoll(void);
 Suite	*suite_conf(void);
+Suite	*suite_conf_include(void);
 Suite	*suite_conn(void);
 Suite	*suite_coro(void);
 Suite	*suite_drain(void);

@@ -13,6 +13,7 @@ main(void)
 
 	sr = srunner_create(suite_transform());
 	srunner_add_suite(sr, suite_conf());
+	srunner_add_suite(sr, suite_conf_include());
 	srunner_add_suite(sr, suite_conn());
 	srunner_add_suite(sr, suite_listen());
 	srunner_add_suite(sr, suite_proxy());
