@@ -68,6 +68,7 @@ static int	 store_default(struct loadctx *, const struct setting *,
 		    struct iod_conf *);
 static FILE	*open_file(struct loadctx *);
 static int	 read_file(struct loadctx *, config_t *);
+static int	 read_text(config_t *, char *, size_t);
 static int	 apply_file(struct loadctx *, config_t *, struct iod_conf *);
 static const struct setting *find_setting(const char *);
 static int	 set_setting(struct loadctx *, const config_setting_t *,
@@ -339,18 +340,25 @@ read_file(struct loadctx *lc, config_t *cfg)
 {
 	FILE		*fp;
 	const char	*file, *text;
-	char		 cause[PATH_MAX + 128];
+	char		*data, cause[PATH_MAX + 128];
+	size_t		 len;
 	int		 rc;
 
 	if ((fp = open_file(lc)) == NULL)
 		return (-1);
-	if (conf_include_check(fp, lc->path, cause, sizeof(cause)) == -1) {
-		fclose(fp);
+	data = conf_include_read(fp, &len, cause, sizeof(cause));
+	fclose(fp);
+	if (data == NULL)
+		return (fail(lc, NULL, "%s: %s", lc->path, cause));
+	if (conf_include_check(data, len, lc->path, cause,
+	    sizeof(cause)) == -1) {
+		free(data);
 		return (fail(lc, NULL, "%s", cause));
 	}
-	rewind(fp);
-	rc = config_read(cfg, fp);
-	fclose(fp);
+	rc = read_text(cfg, data, len);
+	free(data);
+	if (rc == -1)
+		return (fail(lc, NULL, "out of memory"));
 	if (rc == CONFIG_TRUE)
 		return (0);
 	if ((file = config_error_file(cfg)) == NULL)
@@ -362,6 +370,27 @@ read_file(struct loadctx *lc, config_t *cfg)
 		    config_error_line(cfg)));
 	return (fail(lc, NULL, "%s:%d: syntax error: %s", file,
 	    config_error_line(cfg), text));
+}
+
+/*
+ * Have libconfig parse len bytes of text, through a stream so that it
+ * counts lines and dates settings as for a file.  Return CONFIG_TRUE or
+ * CONFIG_FALSE as libconfig does, -1 when the stream cannot be made.
+ */
+static int
+read_text(config_t *cfg, char *text, size_t len)
+{
+	FILE	*fp;
+	int	 rc;
+
+	/* An empty file is an empty configuration (fmemopen wants bytes). */
+	if (len == 0)
+		return (CONFIG_TRUE);
+	if ((fp = fmemopen(text, len, "r")) == NULL)
+		return (-1);
+	rc = config_read(cfg, fp);
+	fclose(fp);
+	return (rc);
 }
 
 /* Check and store every setting in file order, then what spans several. */

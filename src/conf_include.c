@@ -1,13 +1,16 @@
 /*
- * The files a configuration's @include directives name, checked before
- * libconfig reads them.  libconfig opens an included file with fopen and
- * reads it with a flex scanner, which calls exit() when a read fails: an
- * @include of a directory would end iod (at a SIGHUP reload too), and one
- * of a FIFO would block it forever.  So this module finds every @include
- * the way libconfig's scanner does (at the start of a line, outside
- * comments and strings, in every included file in turn) and refuses any
- * that is not a regular file.  A name that cannot be opened, or nesting
- * deeper than libconfig allows, is left for libconfig to report.
+ * A configuration file and the files its @include directives name, read
+ * and checked before libconfig parses them.  libconfig reads with a flex
+ * scanner that calls exit() when a read fails, and opens an included file
+ * with fopen: a configuration file or an @include that names a directory,
+ * or a file whose read fails (/proc/self/mem), would end iod (at a SIGHUP
+ * reload too), and an @include of a FIFO would block it forever.  So the
+ * main file is read here, its read errors reported, and libconfig given
+ * the text; and every @include is found the way libconfig's scanner finds
+ * it (at the start of a line, outside comments and strings, in every
+ * included file in turn), then refused unless it is a regular file that
+ * reads whole.  A name that cannot be opened, or nesting deeper than
+ * libconfig allows, is left for libconfig to report.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -16,6 +19,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,14 +27,18 @@
 
 #define INCLUDE_DEPTH	10	/* libconfig's MAX_INCLUDE_DEPTH */
 
-/* Where the scan of one file is. */
+#define READ_CHUNK	4096
+
+/* Where the scan of one file's text is. */
 struct scan {
-	FILE		*s_fp;
+	const char	*s_text;
+	size_t		 s_len;
+	size_t		 s_pos;
 	const char	*s_file;
 	unsigned int	 s_line;
 	int		 s_depth;
 	char		*s_cause;
-	size_t		 s_len;
+	size_t		 s_causelen;
 };
 
 static int	scan_file(struct scan *);
@@ -44,14 +52,50 @@ static int	next(struct scan *);
 static void	unget(struct scan *, int);
 
 /*
- * Check every file that fp (the configuration file called file, read from
- * its current position) includes, and theirs.  Return -1 and a cause
- * ("FILE:LINE: ...") when one is not a regular file.
+ * Read what is left of fp into a NUL-terminated malloc'd string, its
+ * length in *len.  Return NULL and a cause when a read fails or memory
+ * runs out.
+ */
+char *
+conf_include_read(FILE *fp, size_t *len, char *cause, size_t causelen)
+{
+	char	*text = NULL, *p;
+	size_t	 size = 0, n;
+
+	*len = 0;
+	for (;;) {
+		if (size - *len < READ_CHUNK + 1) {
+			if ((p = realloc(text, size + READ_CHUNK * 4)) == NULL) {
+				snprintf(cause, causelen, "out of memory");
+				free(text);
+				return (NULL);
+			}
+			text = p;
+			size += READ_CHUNK * 4;
+		}
+		if ((n = fread(text + *len, 1, READ_CHUNK, fp)) == 0)
+			break;
+		*len += n;
+	}
+	if (ferror(fp)) {
+		snprintf(cause, causelen, "%s", strerror(errno));
+		free(text);
+		return (NULL);
+	}
+	text[*len] = '\0';
+	return (text);
+}
+
+/*
+ * Check every file that text (len bytes of the file called file) includes,
+ * and theirs.  Return -1 and a cause ("FILE:LINE: ...") when one is not a
+ * regular file or cannot be read whole.
  */
 int
-conf_include_check(FILE *fp, const char *file, char *cause, size_t len)
+conf_include_check(const char *text, size_t len, const char *file,
+    char *cause, size_t causelen)
 {
-	struct scan	s = { fp, file, 1, 0, cause, len };
+	struct scan	s = { text, len, 0, file, 1, 0, cause, causelen };
 
 	return (scan_file(&s) == -1 ? -1 : 0);
 }
@@ -161,8 +205,9 @@ scan_name(struct scan *s, char *name, size_t size)
 }
 
 /*
- * Refuse an included file that is not a regular file, then scan it.  It is
- * opened without blocking, so that a FIFO cannot stall the check itself.
+ * Refuse an included file that is not a regular file or does not read
+ * whole, then scan it.  It is opened without blocking, so that a FIFO
+ * cannot stall the check itself.
  */
 static int
 scan_include(struct scan *s, const char *name, unsigned int line)
@@ -170,6 +215,8 @@ scan_include(struct scan *s, const char *name, unsigned int line)
 	struct scan	 sub;
 	struct stat	 sb;
 	FILE		*fp;
+	char		*text, why[128];
+	size_t		 len;
 	int		 fd, rc;
 
 	if (s->s_depth + 1 > INCLUDE_DEPTH)
@@ -181,7 +228,8 @@ scan_include(struct scan *s, const char *name, unsigned int line)
 		return (1);
 	}
 	if (!S_ISREG(sb.st_mode)) {
-		snprintf(s->s_cause, s->s_len, "%s:%u: @include \"%s\": %s",
+		snprintf(s->s_cause, s->s_causelen,
+		    "%s:%u: @include \"%s\": %s",
 		    s->s_file, line, name, S_ISDIR(sb.st_mode) ?
 		    strerror(EISDIR) : "not a regular file");
 		close(fd);
@@ -191,13 +239,22 @@ scan_include(struct scan *s, const char *name, unsigned int line)
 		close(fd);
 		return (1);
 	}
+	text = conf_include_read(fp, &len, why, sizeof(why));
+	fclose(fp);
+	if (text == NULL) {
+		snprintf(s->s_cause, s->s_causelen,
+		    "%s:%u: @include \"%s\": %s", s->s_file, line, name, why);
+		return (-1);
+	}
 	sub = *s;
-	sub.s_fp = fp;
+	sub.s_text = text;
+	sub.s_len = len;
+	sub.s_pos = 0;
 	sub.s_file = name;
 	sub.s_line = 1;
 	sub.s_depth = s->s_depth + 1;
 	rc = scan_file(&sub);
-	fclose(fp);
+	free(text);
 	return (rc);
 }
 
@@ -242,7 +299,9 @@ next(struct scan *s)
 {
 	int	c;
 
-	if ((c = getc(s->s_fp)) == '\n')
+	if (s->s_pos >= s->s_len)
+		return (EOF);
+	if ((c = (unsigned char)s->s_text[s->s_pos++]) == '\n')
 		s->s_line++;
 	return (c);
 }
@@ -255,5 +314,5 @@ unget(struct scan *s, int c)
 		return;
 	if (c == '\n')
 		s->s_line--;
-	ungetc(c, s->s_fp);
+	s->s_pos--;
 }

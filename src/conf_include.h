@@ -1,11 +1,13 @@
-/* The files a configuration's @include directives name. */
+/* A configuration file's text, and the files its @include directives name. */
 #ifndef IOD_CONF_INCLUDE_H
 #define IOD_CONF_INCLUDE_H
 
 #include <stddef.h>
 #include <stdio.h>
 
-/* Checking; never logs, returns -1 and a cause. */
-int	conf_include_check(FILE *, const char *, char *, size_t);
+/* Reading and checking; never log, return NULL or -1 and a cause. */
+char	*conf_include_read(FILE *, size_t *, char *, size_t);
+int	 conf_include_check(const char *, size_t, const char *, char *,
+	    size_t);
 
 #endif

@@ -176,6 +176,61 @@ START_TEST(test_missing)
 }
 END_TEST
 
+/*
+ * A file whose read fails (/proc/self/mem at offset 0) is reported, as
+ * the configuration file and as an included one, where libconfig's
+ * scanner would have ended the process.
+ */
+START_TEST(test_read_error)
+{
+	char	*path, want[1024];
+
+	load_bad("/proc/self/mem", "/proc/self/mem: Input/output error");
+	path = conf_text("@include \"/proc/self/mem\"\n");
+	snprintf(want, sizeof(want), "%s:1: @include \"/proc/self/mem\": "
+	    "Input/output error", path);
+	load_bad(path, want);
+	free(path);
+}
+END_TEST
+
+/*
+ * A configuration that is not a regular file (a pipe, as with -c
+ * /dev/stdin) is read once, checked and parsed: its settings apply and
+ * its includes are checked.
+ */
+START_TEST(test_pipe)
+{
+	static const char *const texts[] = {
+		"mode = \"echo\";\n",
+		"mode = \"echo\";\n@include \"/\"\n"
+	};
+	struct iod_conf	 conf;
+	char		 path[64], err[1024] = "";
+	int		 fds[2], rc;
+	size_t		 i;
+
+	for (i = 0; i < 2; i++) {
+		ck_assert_int_eq(pipe(fds), 0);
+		ck_assert_int_eq(write(fds[1], texts[i], strlen(texts[i])),
+		    (ssize_t)strlen(texts[i]));
+		close(fds[1]);
+		snprintf(path, sizeof(path), "/dev/fd/%d", fds[0]);
+		rc = conf_load(path, &conf, err, sizeof(err));
+		close(fds[0]);
+		if (i == 0) {
+			ck_assert_msg(rc == 0, "conf_load: %s", err);
+			ck_assert_int_eq(conf.mode, TRANSFORM_ECHO);
+			conf_free(&conf);
+		} else {
+			ck_assert_int_eq(rc, -1);
+			ck_assert_msg(strstr(err, ":2: @include \"/\": Is a "
+			    "directory") != NULL, "got \"%s\"", err);
+		}
+	}
+}
+END_TEST
+
 Suite *
 suite_conf_include(void)
 {
@@ -191,6 +246,8 @@ suite_conf_include(void)
 	tcase_add_test(tc, test_regular);
 	tcase_add_test(tc, test_not_includes);
 	tcase_add_test(tc, test_missing);
+	tcase_add_test(tc, test_read_error);
+	tcase_add_test(tc, test_pipe);
 	suite_add_tcase(s, tc);
 	return (s);
 }
