@@ -532,7 +532,8 @@ v2_tlvs(const unsigned char *p, size_t len, size_t off, size_t hlen,
 		if (hlen - off < 3)
 			return (fail(why, whylen, "v2: TLV overruns the "
 			    "header"));
-		if (len - off < 3)
+		/* Its value may not have come yet, nor what follows it. */
+		if (len < off + 3)
 			return (PROXY_MORE);
 		vlen = (size_t)p[off + 1] << 8 | p[off + 2];
 		if (vlen > hlen - off - 3)

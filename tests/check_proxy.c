@@ -418,6 +418,33 @@ START_TEST(test_v2_inet6_tlvs)
 }
 END_TEST
 
+/*
+ * Several TLVs, the header arriving in pieces: a prefix that ends inside
+ * one TLV's value, before the next one's header, is MORE, and the parser
+ * reads none of the bytes it was not given (a crash the fuzzer found: the
+ * walk went on past the bytes received).
+ */
+START_TEST(test_v2_tlvs_in_pieces)
+{
+	static const unsigned char addr[12] = { 10, 0, 0, 1, 10, 0, 0, 2,
+	    0x04, 0xd2, 0x1e, 0x61 };
+	static const unsigned char tlvs[] = { 0x01, 0x00, 0x02, 'h', '2',
+	    0x04, 0x00, 0x00, 0x20, 0x00, 0x05, 1, 0, 0, 0, 0,
+	    0x05, 0x00, 0x01, 0x7f };
+	static const struct good_case c = { NULL, AF_INET, "10.0.0.1",
+	    "10.0.0.2", 1234, 7777 };
+	unsigned char		buf[64];
+	struct proxy_header	ph;
+	size_t			n;
+
+	n = v2_build(buf, 0x21, 0x11, addr, sizeof(addr), 0);
+	memcpy(buf + n, tlvs, sizeof(tlvs));
+	n += sizeof(tlvs);
+	buf[15] = sizeof(addr) + sizeof(tlvs);
+	check_good(buf, n, &c, &ph);
+}
+END_TEST
+
 /* v2 PROXY over unix streams: paths, abstract and unnamed sockets. */
 START_TEST(test_v2_unix)
 {
@@ -571,6 +598,7 @@ suite_proxy(void)
 	tc = tcase_create("v2");
 	tcase_add_test(tc, test_v2_inet);
 	tcase_add_test(tc, test_v2_inet6_tlvs);
+	tcase_add_test(tc, test_v2_tlvs_in_pieces);
 	tcase_add_test(tc, test_v2_unix);
 	tcase_add_test(tc, test_v2_unix_unterminated);
 	tcase_add_test(tc, test_v2_local);
