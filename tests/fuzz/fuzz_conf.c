@@ -1,7 +1,8 @@
 /*
  * conf_load, the code behind iod -t and every reload, on any bytes.  The
  * input up to its first NUL is written to main.conf and what follows to
- * inc.conf, in a private directory that is the current one, so that
+ * inc.conf, in a private directory under $TMPDIR that is the current one
+ * (and is removed at exit), so that
  * '@include "inc.conf"' reaches the second file.  A load either fails
  * with one printable line and leaves the configuration empty, or gives a
  * configuration whose values pass the checks they came through; nothing
@@ -18,7 +19,7 @@
 #include "fuzz.h"
 #include "listen.h"
 
-static char	fuzz_dir[] = "/tmp/iod-fuzz-conf.XXXXXX";
+static char	fuzz_dir[4096];
 
 const char	*__lsan_default_suppressions(void);
 static void	 cleanup(void);
@@ -111,7 +112,13 @@ cleanup(void)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	FUZZ_CHECK(mkdtemp(fuzz_dir) != NULL, "mkdtemp: %s", strerror(errno));
+	const char	*tmp;
+
+	if ((tmp = getenv("TMPDIR")) == NULL)
+		tmp = "/tmp";
+	snprintf(fuzz_dir, sizeof(fuzz_dir), "%s/iod-fuzz-conf.XXXXXX", tmp);
+	FUZZ_CHECK(mkdtemp(fuzz_dir) != NULL, "mkdtemp %s: %s", fuzz_dir,
+	    strerror(errno));
 	FUZZ_CHECK(chdir(fuzz_dir) == 0, "chdir: %s", strerror(errno));
 	atexit(cleanup);
 	return (0);

@@ -19,11 +19,12 @@
 #include "outbuf.h"
 #include "transform.h"
 
-#define READ_MAX	(ENGINE_IO_MAX < 4096 ? ENGINE_IO_MAX : 4096)
+#define READ_MAX	(ENGINE_IO_MAX < 16384 ? ENGINE_IO_MAX : 16384)
+#define WANT_MAX	(4 << 20)	/* bytes through one connection, at most */
 
 /* The events, one input byte each, with the parameters that follow. */
 enum event {
-	EV_READ,		/* length byte, then that many client bytes */
+	EV_READ,		/* length and pattern bytes: the client's bytes */
 	EV_WRITABLE,		/* two bytes: how much the socket takes */
 	EV_END,			/* the client's end of input, or shutdown */
 	EV_TICK,		/* two bytes: milliseconds pass */
@@ -49,6 +50,7 @@ struct sim {
 };
 
 static struct iod_conf	 fuzz_conf;
+static unsigned char	 fuzz_want[WANT_MAX];
 
 static unsigned int	 take_byte(struct input *);
 static unsigned int	 take_u16(struct input *);
@@ -97,23 +99,27 @@ socket_takes(struct sim *s, const unsigned char *p, size_t n, size_t room)
 	return (room);
 }
 
-/* The client's bytes arrive and the engine reads them, if it reads. */
+/*
+ * The client's bytes arrive and the engine reads them, if it reads.  So
+ * that a short input can move many bytes, a read is a length and a few
+ * pattern bytes, repeated and mixed with the position in the stream (a
+ * byte lost, doubled or moved then shows).
+ */
 static void
 sim_read(struct sim *s, struct input *in)
 {
 	struct conn	*c = &s->s_conn;
-	unsigned char	 buf[READ_MAX];
-	size_t		 n, i, sent = 0;
+	unsigned char	 buf[READ_MAX], pat[4];
+	size_t		 n, i, k, sent = 0;
 
-	n = take_byte(in) * 16 + 1;
-	n = n > in->in_len ? in->in_len : n;
-	if (n > READ_MAX)
-		n = READ_MAX;
-	if (n == 0 || c->c_state != CONN_READING)
+	n = (take_u16(in) & (READ_MAX - 1)) + 1;
+	k = take_byte(in) % sizeof(pat) + 1;
+	for (i = 0; i < k; i++)
+		pat[i] = take_byte(in);
+	if (c->c_state != CONN_READING || s->s_wantlen + n > WANT_MAX)
 		return;
-	memcpy(buf, in->in_p, n);
-	in->in_p += n;
-	in->in_len -= n;
+	for (i = 0; i < n; i++)
+		buf[i] = pat[i % k] + (unsigned char)((s->s_wantlen + i) / k);
 	/* The model: the client is owed these bytes, upper-cased or not. */
 	for (i = 0; i < n; i++)
 		s->s_want[s->s_wantlen + i] = c->c_mode == TRANSFORM_UPPER &&
@@ -223,8 +229,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	conf.max_pending_bytes = 1024 + (take_u16(&in) & 0x3fff);
 	conf.idle_timeout = take_byte(&in) % 4;
 	s.s_now = (int64_t)take_u16(&in) << 20;
-	if ((s.s_want = malloc(len + 1)) == NULL)
-		abort();
+	s.s_want = fuzz_want;
 	conn_init(&s.s_conn, &conf, s.s_now);
 	while (in.in_len > 0 && !s.s_closed) {
 		switch (take_byte(&in) % EV_COUNT) {
@@ -251,6 +256,5 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		    s.s_sent, s.s_wantlen);
 	}
 	outbuf_free(&s.s_out);
-	free(s.s_want);
 	return (0);
 }
