@@ -37,11 +37,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "blocking.h"
 #include "conf.h"
 #include "conn.h"
 #include "engine.h"
 #include "log.h"
+#include "sources.h"
 #include "stats.h"
 #include "transform.h"
 #include "worker.h"
@@ -85,7 +87,7 @@ static int	blk_pollfds(struct blk_acceptor *);
 static int	blk_timeout(const struct blk_acceptor *);
 static void	blk_resume(struct blk_acceptor *);
 static void	blk_accept(struct blk_acceptor *, struct blk_listener *);
-static void	blk_admit(struct blk_acceptor *, int);
+static void	blk_admit(struct blk_acceptor *, const struct listener *, int);
 static int	blk_timeouts(const struct blocking_conn *);
 static int	blk_send(struct blocking_conn *, size_t);
 static int	blk_halted(struct blocking_conn *);
@@ -312,20 +314,28 @@ blk_accept(struct blk_acceptor *ba, struct blk_listener *l)
 			    ENGINE_ACCEPT_PAUSE * 1000;
 			return;
 		}
-		blk_admit(ba, fd);
+		blk_admit(ba, l->bl_src, fd);
 	}
 }
 
-/* Hand a just-accepted descriptor to the model, or close it at once. */
+/*
+ * Hand a descriptor just accepted from listener l to the model, or close
+ * it at once: the same admission as conn_admit() for the other engines.
+ */
 static void
-blk_admit(struct blk_acceptor *ba, int fd)
+blk_admit(struct blk_acceptor *ba, const struct listener *l, int fd)
 {
 	const struct iod_conf	*conf = ba->ba_worker->w_conf;
+	uint8_t			 key[16];
 
-	if (conn_claim(fd) == -1)
+	if (access_admit(conf, l, fd, key) == -1)
 		return;
+	if (conn_claim(fd) == -1) {
+		sources_release(key);
+		return;
+	}
 	conn_sockopts(conf, fd);
-	ba->ba_model->bm_serve(ba->ba_arg, fd, conf);
+	ba->ba_model->bm_serve(ba->ba_arg, fd, key, conf);
 }
 
 /* How big a connection's buffer is under conf. */
@@ -337,13 +347,14 @@ blocking_buflen(const struct iod_conf *conf)
 	return (max < BLOCKING_BUF_MAX ? max : BLOCKING_BUF_MAX);
 }
 
-/* Set bc up to serve fd with the settings of conf, in buf. */
+/* Set bc up to serve fd, from source key, with the settings of conf. */
 void
-blocking_init(struct blocking_conn *bc, int fd, const struct iod_conf *conf,
-    unsigned char *buf)
+blocking_init(struct blocking_conn *bc, int fd, const uint8_t key[16],
+    const struct iod_conf *conf, unsigned char *buf)
 {
 	conn_init(&bc->bc_conn, conf, engine_now_ms());
 	bc->bc_fd = fd;
+	memcpy(bc->bc_key, key, sizeof(bc->bc_key));
 	atomic_init(&bc->bc_order, CONN_RUN);
 	bc->bc_buf = buf;
 	bc->bc_buflen = blocking_buflen(conf);

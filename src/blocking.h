@@ -11,6 +11,7 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "conn.h"
 
@@ -38,6 +39,7 @@ enum blocking_end {
 struct blocking_conn {
 	struct conn		 bc_conn;
 	int			 bc_fd;
+	uint8_t			 bc_key[16];	/* its source: access.c */
 	atomic_int		 bc_order;	/* enum conn_order */
 	unsigned char		*bc_buf;
 	size_t			 bc_buflen;	/* read at most this much */
@@ -48,8 +50,12 @@ struct blocking_conn {
  * one of these on the worker thread.
  */
 struct blocking_model {
-	/* Serve an admitted descriptor, or conn_refuse_fd() it. */
-	void	(*bm_serve)(void *, int, const struct iod_conf *);
+	/*
+	 * Serve an admitted descriptor from source key (access.c), or
+	 * conn_refuse_fd() it.
+	 */
+	void	(*bm_serve)(void *, int, const uint8_t [16],
+		    const struct iod_conf *);
 	/* The model's descriptor is readable: connections have ended. */
 	void	(*bm_reap)(void *);
 	/* Tell every connection CONN_DRAIN or CONN_CUT. */
@@ -74,8 +80,8 @@ size_t	blocking_count(const struct worker *);
 
 /* One connection. */
 size_t	blocking_buflen(const struct iod_conf *);
-void	blocking_init(struct blocking_conn *, int, const struct iod_conf *,
-	    unsigned char *);
+void	blocking_init(struct blocking_conn *, int, const uint8_t [16],
+	    const struct iod_conf *, unsigned char *);
 int	blocking_serve(struct blocking_conn *);
 void	blocking_halt(struct blocking_conn *, enum conn_order);
 const char *blocking_reason(int);

@@ -24,7 +24,8 @@ enum setting_type {
 	SET_CHOICE,	/* a string from choices, stored as its value */
 	SET_OCTAL,	/* a string of 3 or 4 octal digits, from min to max */
 	SET_STRING,	/* a string, stored as a copy */
-	SET_LIST	/* listen: a list of address strings */
+	SET_LIST,	/* listen: a list of addresses and groups */
+	SET_CIDRS	/* a list of address blocks, maybe empty */
 };
 
 struct choice {
@@ -82,13 +83,27 @@ static int	 store_octal(struct loadctx *, const config_setting_t *,
 		    const struct setting *, struct iod_conf *, const char *);
 static int	 store_string(struct loadctx *, const config_setting_t *,
 		    const struct setting *, struct iod_conf *, const char *);
+static int	 set_listener(struct loadctx *, const config_setting_t *,
+		    const config_setting_t *, const char **,
+		    struct conf_listener *);
+static int	 set_group_member(struct loadctx *, const config_setting_t *,
+		    const char **, struct conf_listener *);
 static int	 store_listen(struct loadctx *, const config_setting_t *,
-		    struct iod_conf *, const char *const *, size_t);
+		    struct iod_conf *, const char *const *,
+		    struct conf_listener *, size_t);
 static int	 parse_listen(struct loadctx *, const config_setting_t *,
 		    const char *const *, struct listen_addr *, size_t);
+static int	 set_cidrs(struct loadctx *, const config_setting_t *,
+		    const char *, struct conf_cidrs *);
+static int	 store_cidrs(struct loadctx *, const config_setting_t *,
+		    const char *, const char *const *, size_t,
+		    struct conf_cidrs *);
 static void	 free_list(char **, size_t);
+static void	 free_opts(struct conf_listener *, size_t);
+static void	 free_cidrs(struct conf_cidrs *);
 static check_fn	 check_engine, check_user, check_group, check_pidfile;
 static int	*int_at(struct iod_conf *, const struct setting *);
+static struct conf_cidrs *cidrs_at(struct iod_conf *, const struct setting *);
 static char	**str_at(struct iod_conf *, const struct setting *);
 static int	 fail(struct loadctx *, const config_setting_t *,
 		    const char *, ...)
@@ -104,6 +119,14 @@ static const char *const listen_default[] = {
 };
 #define LISTEN_DEFAULT	"[\"127.0.0.1:7777\", \"[::1]:7777\"]"
 #define NLISTEN_DEFAULT	(sizeof(listen_default) / sizeof(listen_default[0]))
+
+static const char *const trusted_default[] = {
+	"127.0.0.0/8",
+	"::1/128"
+};
+#define TRUSTED_DEFAULT	"[\"127.0.0.0/8\", \"::1/128\"]"
+#define NTRUSTED_DEFAULT \
+	(sizeof(trusted_default) / sizeof(trusted_default[0]))
 
 static const struct choice modes[] = {
 	{ "upper",	TRANSFORM_UPPER },
@@ -183,7 +206,22 @@ static const struct setting settings[] = {
 	  .help = "the group to run as; needs user" },
 	{ .name = "pidfile", .type = SET_STRING, .check = check_pidfile,
 	  STRDEF(""), .offset = OFF(pidfile),
-	  .help = "a file to write the daemon's pid to" }
+	  .help = "a file to write the daemon's pid to" },
+	{ .name = "max_per_source", .type = SET_INT, .min = 0,
+	  .max = 1000000, INTDEF(0), .offset = OFF(max_per_source),
+	  .help = "open connections from one source address; 0: no limit" },
+	{ .name = "allow", .type = SET_CIDRS, .def = "[]",
+	  .offset = OFF(allow),
+	  .help = "when not empty, the only sources served" },
+	{ .name = "deny", .type = SET_CIDRS, .def = "[]",
+	  .offset = OFF(deny),
+	  .help = "sources refused, even when allowed" },
+	{ .name = "proxy_trusted", .type = SET_CIDRS, .def = TRUSTED_DEFAULT,
+	  .offset = OFF(proxy_trusted),
+	  .help = "sources whose PROXY header is believed" },
+	{ .name = "proxy_timeout", .type = SET_INT, .min = 1, .max = 3600,
+	  INTDEF(5), .offset = OFF(proxy_timeout),
+	  .help = "seconds to wait for a whole PROXY header" }
 };
 #define NSETTINGS	(sizeof(settings) / sizeof(settings[0]))
 
@@ -229,6 +267,10 @@ conf_free(struct iod_conf *conf)
 {
 	free(conf->path);
 	free_list(conf->listen, conf->nlisten);
+	free_opts(conf->listen_opts, conf->nlisten);
+	free_cidrs(&conf->allow);
+	free_cidrs(&conf->deny);
+	free_cidrs(&conf->proxy_trusted);
 	free(conf->engine);
 	free(conf->user);
 	free(conf->group);
@@ -301,8 +343,15 @@ store_default(struct loadctx *lc, const struct setting *st,
 	case SET_INT:
 		return (store_int(lc, NULL, st, conf, st->defint));
 	case SET_LIST:
-		return (store_listen(lc, NULL, conf, listen_default,
+		return (store_listen(lc, NULL, conf, listen_default, NULL,
 		    NLISTEN_DEFAULT));
+	case SET_CIDRS:
+		if (strcmp(st->name, "proxy_trusted") == 0)
+			return (store_cidrs(lc, NULL, st->name,
+			    trusted_default, NTRUSTED_DEFAULT,
+			    cidrs_at(conf, st)));
+		return (store_cidrs(lc, NULL, st->name, NULL, 0,
+		    cidrs_at(conf, st)));
 	default:
 		return (store_str(lc, NULL, st, conf, st->defstr));
 	}
@@ -407,6 +456,8 @@ set_setting(struct loadctx *lc, const config_setting_t *s,
 		    config_setting_get_int64(s)));
 	case SET_LIST:
 		return (set_list(lc, s, st, conf));
+	case SET_CIDRS:
+		return (set_cidrs(lc, s, st->name, cidrs_at(conf, st)));
 	default:
 		if (type != CONFIG_TYPE_STRING)
 			return (fail(lc, s, "%s must be a string", st->name));
@@ -415,29 +466,97 @@ set_setting(struct loadctx *lc, const config_setting_t *s,
 	}
 }
 
-/* Check that s is a non-empty list of strings, then store them. */
+/*
+ * Check that s is a non-empty list of addresses and groups, then store
+ * them.
+ */
 static int
 set_list(struct loadctx *lc, const config_setting_t *s,
     const struct setting *st, struct iod_conf *conf)
 {
-	const char	**specs;
-	int		  i, n, rc = 0;
+	const char		**specs;
+	struct conf_listener	 *opts;
+	int			  i, n, rc = 0;
 
 	if (!config_setting_is_list(s) && !config_setting_is_array(s))
-		return (fail(lc, s, "%s must be a list of strings", st->name));
+		return (fail(lc, s, "%s must be a list of addresses or groups",
+		    st->name));
 	if ((n = config_setting_length(s)) <= 0)
 		return (fail(lc, s, "%s must name at least one address",
 		    st->name));
-	if ((specs = calloc((size_t)n, sizeof(*specs))) == NULL)
-		return (fail(lc, s, "out of memory"));
+	specs = calloc((size_t)n, sizeof(*specs));
+	opts = calloc((size_t)n, sizeof(*opts));
+	if (specs == NULL || opts == NULL)
+		rc = fail(lc, s, "out of memory");
 	for (i = 0; i < n && rc == 0; i++)
-		if ((specs[i] = config_setting_get_string_elem(s, i)) == NULL)
-			rc = fail(lc, s, "%s must be a list of strings",
-			    st->name);
+		rc = set_listener(lc, s, config_setting_get_elem(s, i),
+		    &specs[i], &opts[i]);
 	if (rc == 0)
-		rc = store_listen(lc, s, conf, specs, (size_t)n);
+		rc = store_listen(lc, s, conf, specs, opts, (size_t)n);
+	else if (opts != NULL)
+		free_opts(opts, (size_t)n);
 	free(specs);
 	return (rc);
+}
+
+/*
+ * One element of listen: an address string, or a group with an address
+ * and what applies to its clients.  Errors about a member name its line.
+ */
+static int
+set_listener(struct loadctx *lc, const config_setting_t *list,
+    const config_setting_t *e, const char **spec, struct conf_listener *cl)
+{
+	int	i;
+
+	if (config_setting_type(e) == CONFIG_TYPE_STRING) {
+		*spec = config_setting_get_string(e);
+		return (0);
+	}
+	if (!config_setting_is_group(e))
+		return (fail(lc, list, "listen must be a list of addresses "
+		    "or groups"));
+	for (i = 0; i < config_setting_length(e); i++)
+		if (set_group_member(lc, config_setting_get_elem(e, i), spec,
+		    cl) == -1)
+			return (-1);
+	if (*spec == NULL)
+		return (fail(lc, e, "listen: a group needs an address"));
+	return (0);
+}
+
+/* One member of a group in listen. */
+static int
+set_group_member(struct loadctx *lc, const config_setting_t *m,
+    const char **spec, struct conf_listener *cl)
+{
+	const char	*name = config_setting_name(m);
+	int		 type = config_setting_type(m);
+
+	if (strcmp(name, "address") == 0) {
+		if (type != CONFIG_TYPE_STRING)
+			return (fail(lc, m, "listen: address must be a "
+			    "string"));
+		*spec = config_setting_get_string(m);
+		return (0);
+	}
+	if (strcmp(name, "proxy_protocol") == 0) {
+		if (type != CONFIG_TYPE_BOOL)
+			return (fail(lc, m, "listen: proxy_protocol must be "
+			    "true or false"));
+		cl->cl_proxy = config_setting_get_bool(m);
+		return (0);
+	}
+	if (strcmp(name, "allow") == 0) {
+		cl->cl_has_allow = 1;
+		return (set_cidrs(lc, m, "listen: allow", &cl->cl_allow));
+	}
+	if (strcmp(name, "deny") == 0) {
+		cl->cl_has_deny = 1;
+		return (set_cidrs(lc, m, "listen: deny", &cl->cl_deny));
+	}
+	return (fail(lc, m, "listen: unknown setting \"%s\" in a group "
+	    "(address, proxy_protocol, allow, deny)", name));
 }
 
 /* Store an integer setting if it is in range. */
@@ -527,10 +646,14 @@ store_string(struct loadctx *lc, const config_setting_t *s,
 	return (0);
 }
 
-/* Replace conf's listeners with n checked, distinct address specs. */
+/*
+ * Replace conf's listeners with n checked, distinct address specs and
+ * their options, which conf takes over, or frees on failure (NULL: none).
+ */
 static int
 store_listen(struct loadctx *lc, const config_setting_t *s,
-    struct iod_conf *conf, const char *const *specs, size_t n)
+    struct iod_conf *conf, const char *const *specs,
+    struct conf_listener *opts, size_t n)
 {
 	struct listen_addr	 *addrs;
 	char			**list;
@@ -538,7 +661,9 @@ store_listen(struct loadctx *lc, const config_setting_t *s,
 
 	addrs = calloc(n, sizeof(*addrs));
 	list = calloc(n, sizeof(*list));
-	if (addrs == NULL || list == NULL)
+	if (opts == NULL)
+		opts = calloc(n, sizeof(*opts));
+	if (addrs == NULL || list == NULL || opts == NULL)
 		goto nomem;
 	for (i = 0; i < n; i++) {
 		if (parse_listen(lc, s, specs, addrs, i) == -1)
@@ -548,13 +673,16 @@ store_listen(struct loadctx *lc, const config_setting_t *s,
 	}
 	free(addrs);
 	free_list(conf->listen, conf->nlisten);
+	free_opts(conf->listen_opts, conf->nlisten);
 	conf->listen = list;
+	conf->listen_opts = opts;
 	conf->nlisten = n;
 	return (0);
 nomem:
 	(void)fail(lc, s, "out of memory");
 bad:
 	free_list(list, n);
+	free_opts(opts, n);
 	free(addrs);
 	return (-1);
 }
@@ -585,6 +713,56 @@ parse_listen(struct loadctx *lc, const config_setting_t *s,
 	return (0);
 }
 
+/* Check that s is a list of address blocks, maybe empty; store them. */
+static int
+set_cidrs(struct loadctx *lc, const config_setting_t *s, const char *name,
+    struct conf_cidrs *cc)
+{
+	const char	**specs;
+	int		  i, n, rc = 0;
+
+	if (!config_setting_is_list(s) && !config_setting_is_array(s))
+		return (fail(lc, s, "%s must be a list of address blocks",
+		    name));
+	if ((n = config_setting_length(s)) <= 0)
+		return (store_cidrs(lc, s, name, NULL, 0, cc));
+	if ((specs = calloc((size_t)n, sizeof(*specs))) == NULL)
+		return (fail(lc, s, "out of memory"));
+	for (i = 0; i < n && rc == 0; i++)
+		if ((specs[i] = config_setting_get_string_elem(s, i)) == NULL)
+			rc = fail(lc, s, "%s must be a list of address "
+			    "blocks", name);
+	if (rc == 0)
+		rc = store_cidrs(lc, s, name, specs, (size_t)n, cc);
+	free(specs);
+	return (rc);
+}
+
+/* Replace cc with the n blocks of specs, each checked. */
+static int
+store_cidrs(struct loadctx *lc, const config_setting_t *s, const char *name,
+    const char *const *specs, size_t n, struct conf_cidrs *cc)
+{
+	struct cidr	*list = NULL;
+	char		 cause[128];
+	size_t		 i;
+
+	if (n > 0 && (list = calloc(n, sizeof(*list))) == NULL)
+		return (fail(lc, s, "out of memory"));
+	for (i = 0; i < n; i++) {
+		if (cidr_parse(specs[i], &list[i], cause,
+		    sizeof(cause)) == -1) {
+			free(list);
+			return (fail(lc, s, "%s: \"%s\": %s", name, specs[i],
+			    cause));
+		}
+	}
+	free_cidrs(cc);
+	cc->cc_list = list;
+	cc->cc_n = n;
+	return (0);
+}
+
 /* Free the first n strings of list, then list itself. */
 static void
 free_list(char **list, size_t n)
@@ -596,6 +774,30 @@ free_list(char **list, size_t n)
 	for (i = 0; i < n; i++)
 		free(list[i]);
 	free(list);
+}
+
+/* Free the lists of n listeners' options, then the options. */
+static void
+free_opts(struct conf_listener *opts, size_t n)
+{
+	size_t	i;
+
+	if (opts == NULL)
+		return;
+	for (i = 0; i < n; i++) {
+		free_cidrs(&opts[i].cl_allow);
+		free_cidrs(&opts[i].cl_deny);
+	}
+	free(opts);
+}
+
+/* Free a list of blocks and leave it empty. */
+static void
+free_cidrs(struct conf_cidrs *cc)
+{
+	free(cc->cc_list);
+	cc->cc_list = NULL;
+	cc->cc_n = 0;
 }
 
 /* The engine must be one built into iod that can run here. */
@@ -642,6 +844,13 @@ static int *
 int_at(struct iod_conf *conf, const struct setting *st)
 {
 	return ((int *)(void *)((char *)conf + st->offset));
+}
+
+/* Return the list of blocks that row st sets. */
+static struct conf_cidrs *
+cidrs_at(struct iod_conf *conf, const struct setting *st)
+{
+	return ((struct conf_cidrs *)(void *)((char *)conf + st->offset));
 }
 
 /* Return the string member of conf that row st sets. */

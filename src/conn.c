@@ -28,6 +28,10 @@
  * worker shares it; a descriptor, and so its slot, belongs to one worker
  * at a time, and only that worker's thread touches the slot.  A worker
  * links its connections by descriptor (w_first, c_next, c_prev).
+ *
+ * Beside it, by descriptor too, each connection's source (access.c),
+ * which it gives back to max_per_source's count when it ends.  It is
+ * kept out of struct conn, whose size the libevent engine's depends on.
  */
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -44,11 +48,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "conf.h"
 #include "conn.h"
 #include "engine.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "sources.h"
 #include "stats.h"
 #include "transform.h"
 #include "worker.h"
@@ -64,6 +70,7 @@ static const char *const conn_state_names[] = {
 
 static pthread_mutex_t	 conn_table_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char	*conn_slots;
+static uint8_t		(*conn_keys)[16];	/* sources, by descriptor */
 static size_t		 conn_nslots;
 static unsigned int	 conn_shift;	/* a slot is 1 << conn_shift bytes */
 
@@ -103,6 +110,16 @@ conn_table_init(size_t size, char *cause, size_t len)
 	n = conn_nr_open();
 	p = mmap(NULL, n << shift, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p != MAP_FAILED) {
+		conn_keys = mmap(NULL, n * sizeof(*conn_keys),
+		    PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (conn_keys == MAP_FAILED) {
+			conn_keys = NULL;
+			(void)munmap(p, n << shift);
+			p = MAP_FAILED;
+		}
+	}
 	if (p == MAP_FAILED) {
 		snprintf(cause, len, "cannot map a connection table: %s",
 		    strerror(errno));
@@ -202,22 +219,29 @@ conn_sockopts(const struct iod_conf *conf, int fd)
 }
 
 /*
- * Admit a just-accepted descriptor to worker w, with the worker's
- * settings of the moment: a zeroed slot the size of the engine's
- * connection, at the head of the worker's list.  NULL when it was closed
- * instead.
+ * Admit a descriptor just accepted from listener l (NULL: one the
+ * configuration does not name) to worker w, with the worker's settings
+ * of the moment: who may connect (access_admit), max_connections, then
+ * a zeroed slot the size of the engine's connection, at the head of the
+ * worker's list.  NULL when it was closed instead.
  */
 struct conn *
-conn_admit(struct worker *w, int fd, int64_t now)
+conn_admit(struct worker *w, const struct listener *l, int fd, int64_t now)
 {
 	struct conn	*c;
+	uint8_t		 key[16];
 
-	if (conn_claim(fd) == -1)
+	if (access_admit(w->w_conf, l, fd, key) == -1)
 		return (NULL);
-	if ((size_t)fd >= conn_nslots) {
-		conn_refuse_fd(fd, "descriptor above fs.nr_open");
+	if (conn_claim(fd) == -1) {
+		sources_release(key);
 		return (NULL);
 	}
+	if ((size_t)fd >= conn_nslots) {
+		conn_refuse_fd(fd, key, "descriptor above fs.nr_open");
+		return (NULL);
+	}
+	memcpy(conn_keys[fd], key, sizeof(key));
 	c = conn_at(fd);
 	memset(c, 0, (size_t)1 << conn_shift);
 	conn_init(c, w->w_conf, now);
@@ -231,15 +255,19 @@ void
 conn_refuse(struct worker *w, struct conn *c, const char *why)
 {
 	conn_unlink(w, c);
-	conn_refuse_fd(conn_fd(c), why);
+	conn_refuse_fd(conn_fd(c), conn_keys[conn_fd(c)], why);
 }
 
-/* Close an admitted descriptor that cannot be served, and say why. */
+/*
+ * Close an admitted descriptor, from source key, that cannot be served,
+ * and say why.
+ */
 void
-conn_refuse_fd(int fd, const char *why)
+conn_refuse_fd(int fd, const uint8_t key[16], const char *why)
 {
 	unsigned long	n;
 
+	sources_release(key);
 	close(fd);
 	stats_release();
 	stats_count_reject();
@@ -425,14 +453,19 @@ conn_release(struct worker *w, struct conn *c, const char *why)
 {
 	conn_unlink(w, c);
 	conn_set_state(w, c, CONN_CLOSED);
-	conn_closed(w, conn_fd(c), why);
+	conn_closed(w, conn_fd(c), conn_keys[conn_fd(c)], why);
 }
 
-/* A connection of w's has ended, for why: the one close line, counted. */
+/*
+ * A connection of w's, from source key, has ended, for why: the one
+ * close line, counted, and its place under max_per_source given back.
+ */
 void
-conn_closed(const struct worker *w, int fd, const char *why)
+conn_closed(const struct worker *w, int fd, const uint8_t key[16],
+    const char *why)
 {
 	log_debug("worker %d: closing fd %d: %s", w->w_id, fd, why);
+	sources_release(key);
 	stats_release();
 }
 

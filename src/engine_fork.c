@@ -61,6 +61,7 @@ struct fk_child {
 	struct fk_worker	*ch_fw;
 	pid_t			 ch_pid;
 	int			 ch_fd;		/* the connection's, as it was */
+	uint8_t			 ch_key[16];	/* its source: access.c */
 };
 
 struct fk_worker {
@@ -94,7 +95,8 @@ static unsigned char		 fk_buf[BLOCKING_BUF_MAX];
 static int	fk_probe(char *, size_t);
 static void	fk_init(void);
 static int	fk_start(struct worker *, char *, size_t);
-static void	fk_serve(void *, int, const struct iod_conf *);
+static void	fk_serve(void *, int, const uint8_t [16],
+		    const struct iod_conf *);
 static int	fk_add(struct fk_worker *, struct fk_child *);
 static void	fk_reap(void *);
 static void	fk_child_end(pid_t, int);
@@ -174,7 +176,8 @@ fk_start(struct worker *w, char *cause, size_t len)
 
 /* Fork a child to serve an admitted descriptor, or refuse it. */
 static void
-fk_serve(void *arg, int fd, const struct iod_conf *conf)
+fk_serve(void *arg, int fd, const uint8_t key[16],
+    const struct iod_conf *conf)
 {
 	struct fk_worker	*fw = arg;
 	struct fk_child		*ch;
@@ -183,12 +186,13 @@ fk_serve(void *arg, int fd, const struct iod_conf *conf)
 	char			 why[128];
 
 	if ((ch = calloc(1, sizeof(*ch))) == NULL) {
-		conn_refuse_fd(fd, "out of memory");
+		conn_refuse_fd(fd, key, "out of memory");
 		return;
 	}
 	ch->ch_fw = fw;
 	ch->ch_fd = fd;
-	blocking_init(&bc, fd, conf, fk_buf);
+	memcpy(ch->ch_key, key, sizeof(ch->ch_key));
+	blocking_init(&bc, fd, key, conf, fk_buf);
 	/*
 	 * Hold the table across fork(): a child that exits at once is in
 	 * it before any worker can reap it.  (The kernel serializes the
@@ -199,7 +203,7 @@ fk_serve(void *arg, int fd, const struct iod_conf *conf)
 		pthread_mutex_unlock(&fk_lock);
 		snprintf(why, sizeof(why), "fork: %s", strerror(errno));
 		free(ch);
-		conn_refuse_fd(fd, why);
+		conn_refuse_fd(fd, key, why);
 		return;
 	}
 	if (ch->ch_pid == 0)
@@ -207,7 +211,7 @@ fk_serve(void *arg, int fd, const struct iod_conf *conf)
 	if (fk_add(fw, ch) == -1) {
 		pthread_mutex_unlock(&fk_lock);
 		free(ch);
-		conn_refuse_fd(fd, "out of memory for a child");
+		conn_refuse_fd(fd, key, "out of memory for a child");
 		return;
 	}
 	pthread_mutex_unlock(&fk_lock);
@@ -281,7 +285,7 @@ fk_child_end(pid_t pid, int status)
 	tdelete(ch, &fk_pids, fk_pid_cmp);
 	TAILQ_REMOVE(&fw->fw_children, ch, ch_entry);
 	fw->fw_count--;
-	conn_closed(fw->fw_worker, ch->ch_fd, why);
+	conn_closed(fw->fw_worker, ch->ch_fd, ch->ch_key, why);
 	free(ch);
 }
 

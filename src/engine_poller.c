@@ -100,7 +100,7 @@ static void	pl_tick(struct pl_worker *);
 static void	pl_listener_watch(struct pl_worker *, struct pl_listener *,
 		    int);
 static void	pl_accept(struct pl_worker *, struct pl_listener *);
-static void	pl_admit(struct pl_worker *, int);
+static void	pl_admit(struct pl_worker *, const struct listener *, int);
 static int	pl_conn_read(struct pl_conn *);
 static int	pl_conn_send(struct pl_conn *, const unsigned char *, size_t);
 static int	pl_conn_write(struct pl_conn *);
@@ -430,21 +430,21 @@ pl_accept(struct pl_worker *pw, struct pl_listener *l)
 			    ENGINE_ACCEPT_PAUSE * 1000;
 			return;
 		}
-		pl_admit(pw, fd);
+		pl_admit(pw, l->l_src, fd);
 	}
 	l->l_ready = 1;
 }
 
 /* Serve a just-accepted descriptor, or close it at once. */
 static void
-pl_admit(struct pl_worker *pw, int fd)
+pl_admit(struct pl_worker *pw, const struct listener *l, int fd)
 {
 	struct worker	*w = pw->pw_worker;
 	struct conn	*c;
 	struct pl_conn	*pc;
 	char		 why[128];
 
-	if ((c = conn_admit(w, fd, pw->pw_now)) == NULL)
+	if ((c = conn_admit(w, l, fd, pw->pw_now)) == NULL)
 		return;
 	if (pw->pw_ops->max_fd != -1 && fd > pw->pw_ops->max_fd) {
 		snprintf(why, sizeof(why), "descriptor %d is above %s's "

@@ -85,12 +85,12 @@ ur_conns_init(struct ur_conns *cs, struct worker *w, struct ur_ring *r)
 
 /* Serve a just-accepted descriptor, or close it at once. */
 void
-ur_admit(struct ur_conns *cs, int fd)
+ur_admit(struct ur_conns *cs, const struct listener *l, int fd)
 {
 	struct conn	*c;
 	struct ur_conn	*uc;
 
-	if ((c = conn_admit(cs->cs_worker, fd, cs->cs_now)) == NULL)
+	if ((c = conn_admit(cs->cs_worker, l, fd, cs->cs_now)) == NULL)
 		return;
 	uc = (struct ur_conn *)c;
 	uc->uc_cs = cs;

@@ -152,6 +152,7 @@ sv_open(const struct iod_conf *conf, struct listener *ls,
 
 	for (i = 0; i < conf->nlisten; i++) {
 		ls[i].l_spec = conf->listen[i];
+		ls[i].l_opts = &conf->listen_opts[i];
 		same = sv_find((struct listener *)old, nold, conf->listen[i]);
 		if (same != NULL) {
 			ls[i].l_fd = same->l_fd;
@@ -418,13 +419,20 @@ sig_cb(evutil_socket_t sig, short what, void *arg)
 	case SIGUSR1:
 		stats_read(&s);
 		log_notice("stats: accepted=%llu active=%llu rejected=%llu "
-		    "timed_out=%llu bytes_in=%llu bytes_out=%llu",
+		    "timed_out=%llu bytes_in=%llu bytes_out=%llu "
+		    "%s=%llu %s=%llu %s=%llu",
 		    (unsigned long long)s.accepted,
 		    (unsigned long long)s.active,
 		    (unsigned long long)s.rejected,
 		    (unsigned long long)s.timed_out,
 		    (unsigned long long)s.bytes_in,
-		    (unsigned long long)s.bytes_out);
+		    (unsigned long long)s.bytes_out,
+		    stats_refusal_name(STATS_DENIED),
+		    (unsigned long long)s.refused[STATS_DENIED],
+		    stats_refusal_name(STATS_NOT_ALLOWED),
+		    (unsigned long long)s.refused[STATS_NOT_ALLOWED],
+		    stats_refusal_name(STATS_PER_SOURCE),
+		    (unsigned long long)s.refused[STATS_PER_SOURCE]);
 		break;
 	case SIGCHLD:
 		engine_fork_children_exited();

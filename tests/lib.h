@@ -14,7 +14,9 @@
 #define T_MAXLOOP	(1 << 22)
 
 /* Suites, one per module. */
+Suite	*suite_access(void);
 Suite	*suite_busypoll(void);
+Suite	*suite_cidr(void);
 Suite	*suite_conf(void);
 Suite	*suite_conn(void);
 Suite	*suite_coro(void);
@@ -159,6 +161,9 @@ struct t_stats {
 	uint64_t	timed_out;
 	uint64_t	bytes_in;
 	uint64_t	bytes_out;
+	uint64_t	refused_deny;
+	uint64_t	refused_not_allowed;
+	uint64_t	refused_per_source;
 };
 int	t_stats(struct t_iod *, struct t_stats *, int);
 
@@ -171,6 +176,7 @@ enum t_end {
 };
 int	 t_connect(int);
 int	 t_connect_to(const char *, int);
+int	 t_connect_from(const char *, const char *, int);
 int	 t_connect_rcvbuf(int, int);
 int	 t_refused(const char *, int, int);
 
