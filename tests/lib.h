@@ -31,6 +31,7 @@ Suite	*suite_pidfile(void);
 Suite	*suite_poller(void);
 Suite	*suite_privs(void);
 Suite	*suite_proto(void);
+Suite	*suite_proxy(void);
 Suite	*suite_ratelimit(void);
 Suite	*suite_reload(void);
 Suite	*suite_sigio(void);

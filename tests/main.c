@@ -16,6 +16,7 @@ main(void)
 	srunner_add_suite(sr, suite_conf());
 	srunner_add_suite(sr, suite_conn());
 	srunner_add_suite(sr, suite_listen());
+	srunner_add_suite(sr, suite_proxy());
 	srunner_add_suite(sr, suite_outbuf());
 	srunner_add_suite(sr, suite_ratelimit());
 	srunner_add_suite(sr, suite_poller());
