@@ -7,12 +7,14 @@
 
 struct iod_conf;
 struct listener;
+struct proxy_header;
 struct worker;
 
 /* What a connection waits for. */
 enum conn_state {
 	CONN_READING,		/* reading, and writing whatever is owed */
 	CONN_PAUSED,		/* owed max_pending_bytes: writing only */
+	CONN_PROXY,		/* waiting for its PROXY header: no reply */
 	CONN_DRAINING,		/* read no more: write what is owed, then end */
 	CONN_LINGERING,		/* all sent: discard input until the client's end */
 	CONN_CLOSED		/* released: the engine frees what is left */
@@ -56,6 +58,8 @@ int	conn_claim(int);
 void	conn_sockopts(const struct iod_conf *, int);
 struct conn *conn_admit(struct worker *, const struct listener *, int,
 	    int64_t);
+int	conn_proxy(struct worker *, struct conn *, const char **);
+int	conn_proxy_source(int, const struct proxy_header *, uint8_t [16]);
 void	conn_refuse(struct worker *, struct conn *, const char *);
 void	conn_refuse_fd(int, const uint8_t [16], const char *);
 

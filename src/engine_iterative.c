@@ -30,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "blocking.h"
 #include "conn.h"
 #include "engine.h"
@@ -49,7 +50,7 @@ struct it_worker {
 
 static int	it_start(struct worker *, char *, size_t);
 static void	it_serve(void *, int, const uint8_t [16],
-		    const struct iod_conf *);
+		    struct access_rules *, const struct iod_conf *);
 static void	it_reap(void *);
 static void	it_halt(void *, enum conn_order);
 static size_t	it_count(void *);
@@ -97,13 +98,13 @@ it_start(struct worker *w, char *cause, size_t len)
  */
 static void
 it_serve(void *arg, int fd, const uint8_t key[16],
-    const struct iod_conf *conf)
+    struct access_rules *rules, const struct iod_conf *conf)
 {
 	struct it_worker	*iw = arg;
 	char			 why[128];
 	int			 error;
 
-	blocking_init(&iw->iw_bc, fd, key, conf, iw->iw_buf);
+	blocking_init(&iw->iw_bc, fd, key, rules, conf, iw->iw_buf);
 	/* Open first: the thread may end, and say so, at once. */
 	pthread_mutex_lock(&iw->iw_lock);
 	iw->iw_open = 1;
@@ -113,6 +114,7 @@ it_serve(void *arg, int fd, const uint8_t key[16],
 		pthread_mutex_lock(&iw->iw_lock);
 		iw->iw_open = 0;
 		pthread_mutex_unlock(&iw->iw_lock);
+		access_rules_free(iw->iw_bc.bc_rules);
 		snprintf(why, sizeof(why), "cannot start a thread: %s",
 		    strerror(error));
 		conn_refuse_fd(fd, key, why);

@@ -470,8 +470,18 @@ pl_conn_read(struct pl_conn *pc)
 {
 	struct pl_worker	*pw = pc->pc_pw;
 	struct conn		*c = &pc->pc_conn;
+	const char		*why;
 	ssize_t			 n;
 
+	if (c->c_state == CONN_PROXY) {
+		switch (conn_proxy(pw->pw_worker, c, &why)) {
+		case -1:
+			pl_conn_end(pc, why);
+			return (-1);
+		case 0:
+			return (0);
+		}
+	}
 	n = recv(conn_fd(c), pw->pw_buf, sizeof(pw->pw_buf), 0);
 	if (n == -1) {
 		if (errno == EINTR)
@@ -594,7 +604,8 @@ pl_conn_watch(struct pl_conn *pc)
 	struct conn		*c = &pc->pc_conn;
 	int			 mask = 0;
 
-	if (c->c_state == CONN_READING || c->c_state == CONN_LINGERING)
+	if (c->c_state == CONN_READING || c->c_state == CONN_PROXY ||
+	    c->c_state == CONN_LINGERING)
 		mask |= POLLER_READ;
 	if (outbuf_pending(&pc->pc_out) > 0)
 		mask |= POLLER_WRITE;

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "blocking.h"
 #include "conf.h"
 #include "conn.h"
@@ -66,7 +67,7 @@ struct th_worker {
 
 static int	th_start(struct worker *, char *, size_t);
 static void	th_serve(void *, int, const uint8_t [16],
-		    const struct iod_conf *);
+		    struct access_rules *, const struct iod_conf *);
 static void	th_reap(void *);
 static void	th_halt(void *, enum conn_order);
 static size_t	th_count(void *);
@@ -118,7 +119,7 @@ th_start(struct worker *w, char *cause, size_t len)
 /* Start a thread for an admitted descriptor, or refuse it. */
 static void
 th_serve(void *arg, int fd, const uint8_t key[16],
-    const struct iod_conf *conf)
+    struct access_rules *rules, const struct iod_conf *conf)
 {
 	struct th_worker	*tw = arg;
 	struct th_conn		*c;
@@ -126,11 +127,12 @@ th_serve(void *arg, int fd, const uint8_t key[16],
 	int			 error;
 
 	if ((c = malloc(sizeof(*c) + blocking_buflen(conf))) == NULL) {
+		access_rules_free(rules);
 		conn_refuse_fd(fd, key, "out of memory");
 		return;
 	}
 	c->c_tw = tw;
-	blocking_init(&c->c_bc, fd, key, conf, c->c_buf);
+	blocking_init(&c->c_bc, fd, key, rules, conf, c->c_buf);
 	/* Listed first: the thread may end, and move itself, at once. */
 	pthread_mutex_lock(&tw->tw_lock);
 	TAILQ_INSERT_TAIL(&tw->tw_live, c, c_entry);
@@ -140,6 +142,7 @@ th_serve(void *arg, int fd, const uint8_t key[16],
 		pthread_mutex_lock(&tw->tw_lock);
 		TAILQ_REMOVE(&tw->tw_live, c, c_entry);
 		pthread_mutex_unlock(&tw->tw_lock);
+		access_rules_free(c->c_bc.bc_rules);
 		free(c);
 		snprintf(why, sizeof(why), "cannot start a thread: %s",
 		    strerror(error));

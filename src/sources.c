@@ -17,12 +17,17 @@
  * and gives that back; the unspecified address (all zeroes), which no
  * peer has, is the key of a connection that counts against no source.
  *
- * With the fork engine the parent admits every connection and reaps its
- * child, so the parent alone claims and releases, and the table needs no
- * shared memory.
+ * The table is in memory shared with the fork engine's children: the
+ * parent claims and releases for the connections it admits, but one
+ * that waits for a PROXY header is judged by its child, which claims,
+ * and releases before it exits.  A child killed by a signal other than
+ * the drain's SIGTERM keeps its source's count until iod restarts.  The
+ * lock is robust, so that a child killed while holding it cannot stop
+ * the parent.
  */
 #include <sys/mman.h>
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>
@@ -45,6 +50,7 @@ struct sources {
 
 static struct sources	*sources;
 
+static void	sources_lock(void);
 static uint32_t	sources_hash(const uint8_t [16]);
 static uint32_t	sources_find(const uint8_t [16]);
 static void	sources_remove(uint32_t);
@@ -57,17 +63,34 @@ static void	sources_remove(uint32_t);
 int
 sources_init(void)
 {
-	void	*p;
+	pthread_mutexattr_t	 attr;
+	void			*p;
 
 	if (sources != NULL)
 		return (0);
 	p = mmap(NULL, sizeof(*sources), PROT_READ | PROT_WRITE,
-	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	    MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return (-1);
 	sources = p;
-	pthread_mutex_init(&sources->sr_lock, NULL);
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+	pthread_mutexattr_setrobust(&attr, PTHREAD_MUTEX_ROBUST);
+	pthread_mutex_init(&sources->sr_lock, &attr);
+	pthread_mutexattr_destroy(&attr);
 	return (0);
+}
+
+/*
+ * Take the table's lock.  A process that died holding it left the
+ * table as it was between two statements of a claim or a release: at
+ * worst one count off, which is no reason to stop counting.
+ */
+static void
+sources_lock(void)
+{
+	if (pthread_mutex_lock(&sources->sr_lock) == EOWNERDEAD)
+		pthread_mutex_consistent(&sources->sr_lock);
 }
 
 /*
@@ -82,7 +105,7 @@ sources_claim(const uint8_t key[16], int max)
 
 	if (sources_none(key) || sources == NULL)
 		return (0);
-	pthread_mutex_lock(&sources->sr_lock);
+	sources_lock();
 	so = &sources->sr_table[sources_find(key)];
 	if (max > 0 && so->so_count >= (uint32_t)max)
 		rc = -1;
@@ -102,7 +125,7 @@ sources_release(const uint8_t key[16])
 
 	if (sources_none(key) || sources == NULL)
 		return;
-	pthread_mutex_lock(&sources->sr_lock);
+	sources_lock();
 	i = sources_find(key);
 	if (sources->sr_table[i].so_count > 0 &&
 	    --sources->sr_table[i].so_count == 0)
@@ -127,7 +150,7 @@ sources_count(const uint8_t key[16])
 
 	if (sources == NULL)
 		return (0);
-	pthread_mutex_lock(&sources->sr_lock);
+	sources_lock();
 	n = sources->sr_table[sources_find(key)].so_count;
 	pthread_mutex_unlock(&sources->sr_lock);
 	return (n);

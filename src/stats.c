@@ -28,7 +28,8 @@ struct counters {
 
 /* The names of the refusal counters in the SIGUSR1 line. */
 static const char *const stats_refusal_names[STATS_NREFUSALS] = {
-	"refused_deny", "refused_not_allowed", "refused_per_source"
+	"refused_deny", "refused_not_allowed", "refused_per_source",
+	"refused_proxy_untrusted", "refused_proxy_bad", "refused_proxy_timeout"
 };
 
 static struct counters	 stats_private = { .limit = 1 };

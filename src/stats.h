@@ -9,6 +9,9 @@ enum stats_refusal {
 	STATS_DENIED,		/* its source is in deny */
 	STATS_NOT_ALLOWED,	/* allow is not empty and lacks it */
 	STATS_PER_SOURCE,	/* its source has max_per_source open */
+	STATS_PROXY_UNTRUSTED,	/* PROXY listener, source not proxy_trusted */
+	STATS_PROXY_BAD,	/* a malformed or truncated PROXY header */
+	STATS_PROXY_TIMEOUT,	/* no whole PROXY header in proxy_timeout */
 	STATS_NREFUSALS
 };
 

@@ -509,7 +509,8 @@ END_TEST
 START_TEST(test_conn_states)
 {
 	static const char *const names[] = {
-		"reading", "paused", "draining", "lingering", "closed"
+		"reading", "paused", "proxy", "draining", "lingering",
+		"closed"
 	};
 	struct worker	 w;
 	struct conn	*c;

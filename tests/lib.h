@@ -31,6 +31,7 @@ Suite	*suite_pidfile(void);
 Suite	*suite_poller(void);
 Suite	*suite_privs(void);
 Suite	*suite_proto(void);
+Suite	*suite_proxied(void);
 Suite	*suite_proxy(void);
 Suite	*suite_ratelimit(void);
 Suite	*suite_reload(void);
@@ -165,6 +166,9 @@ struct t_stats {
 	uint64_t	refused_deny;
 	uint64_t	refused_not_allowed;
 	uint64_t	refused_per_source;
+	uint64_t	refused_proxy_untrusted;
+	uint64_t	refused_proxy_bad;
+	uint64_t	refused_proxy_timeout;
 };
 int	t_stats(struct t_iod *, struct t_stats *, int);
 
