@@ -165,16 +165,26 @@ access_rules_new(const struct iod_conf *conf, const struct conf_listener *cl)
 	return (ar);
 }
 
-/* access_judge() by a copy of the rules. */
+/*
+ * access_judge() by a copy of the rules, for source key from a PROXY
+ * header; local is set for a LOCAL header, a balancer's health check,
+ * whose source is the balancer itself.  A health check is judged by the
+ * lists but is no client: it counts against no source (key is zeroed),
+ * so checks never take a client's place under max_per_source, nor are
+ * refused by it when several overlap.
+ */
 int
-access_rules_judge(const struct access_rules *ar, const uint8_t key[16])
+access_rules_judge(const struct access_rules *ar, uint8_t key[16],
+    int local)
 {
 	int	why;
 
 	if ((why = access_lists(&ar->ar_allow, &ar->ar_deny, key)) !=
 	    ACCESS_OK)
 		return (why);
-	if (sources_claim(key, ar->ar_max_per_source) == -1)
+	if (local)
+		memset(key, 0, 16);
+	else if (sources_claim(key, ar->ar_max_per_source) == -1)
 		return (STATS_PER_SOURCE);
 	return (ACCESS_OK);
 }

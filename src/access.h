@@ -36,7 +36,7 @@ struct access_rules {
 };
 struct access_rules *access_rules_new(const struct iod_conf *,
 	    const struct conf_listener *);
-int	access_rules_judge(const struct access_rules *, const uint8_t [16]);
+int	access_rules_judge(const struct access_rules *, uint8_t [16], int);
 void	access_rules_free(struct access_rules *);
 
 /* Admission and refusal. */

@@ -451,7 +451,8 @@ blk_proxy(struct blocking_conn *bc)
 	}
 	if (st == PROXY_DONE) {
 		conn_proxy_source(bc->bc_fd, &ph, bc->bc_key);
-		refusal = access_rules_judge(ar, bc->bc_key);
+		refusal = access_rules_judge(ar, bc->bc_key,
+		    ph.ph_local);
 		bc->bc_conn.c_idle = (unsigned int)ar->ar_idle_timeout;
 	} else if (engine_now_ms() >= deadline)
 		refusal = STATS_PROXY_TIMEOUT;

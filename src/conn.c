@@ -360,7 +360,8 @@ conn_proxy(struct worker *w, struct conn *c, const char **why)
 		break;
 	}
 	(void)conn_proxy_source(fd, &ph, cs->cs_key);
-	refusal = access_rules_judge(cs->cs_rules, cs->cs_key);
+	refusal = access_rules_judge(cs->cs_rules, cs->cs_key,
+	    ph.ph_local);
 	c->c_idle = (unsigned int)cs->cs_rules->ar_idle_timeout;
 	conn_side_free(cs);
 	if (refusal != ACCESS_OK) {

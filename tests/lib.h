@@ -21,6 +21,7 @@ Suite	*suite_conf(void);
 Suite	*suite_conn(void);
 Suite	*suite_coro(void);
 Suite	*suite_drain(void);
+Suite	*suite_haproxy(void);
 Suite	*suite_iterative(void);
 Suite	*suite_life(void);
 Suite	*suite_limits(void);

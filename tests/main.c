@@ -28,6 +28,7 @@ main(void)
 	srunner_add_suite(sr, suite_limits());
 	srunner_add_suite(sr, suite_access());
 	srunner_add_suite(sr, suite_proxied());
+	srunner_add_suite(sr, suite_haproxy());
 	srunner_add_suite(sr, suite_life());
 	srunner_add_suite(sr, suite_reload());
 	srunner_add_suite(sr, suite_sigio());
