@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +14,8 @@
 #include <libconfig.h>
 
 #include "conf.h"
+#include "conf_lists.h"
 #include "engine.h"
-#include "listen.h"
 #include "transform.h"
 
 enum setting_type {
@@ -31,13 +30,6 @@ enum setting_type {
 struct choice {
 	const char	*name;
 	int		 value;
-};
-
-/* Where a failing check writes its one line, and the file to blame. */
-struct loadctx {
-	const char	*path;
-	char		*buf;
-	size_t		 len;
 };
 
 typedef int	 check_fn(struct loadctx *, const config_setting_t *,
@@ -71,8 +63,6 @@ static int	 apply_file(struct loadctx *, config_t *, struct iod_conf *);
 static const struct setting *find_setting(const char *);
 static int	 set_setting(struct loadctx *, const config_setting_t *,
 		    const struct setting *, struct iod_conf *);
-static int	 set_list(struct loadctx *, const config_setting_t *,
-		    const struct setting *, struct iod_conf *);
 static int	 store_int(struct loadctx *, const config_setting_t *,
 		    const struct setting *, struct iod_conf *, long long);
 static int	 store_str(struct loadctx *, const config_setting_t *,
@@ -83,31 +73,10 @@ static int	 store_octal(struct loadctx *, const config_setting_t *,
 		    const struct setting *, struct iod_conf *, const char *);
 static int	 store_string(struct loadctx *, const config_setting_t *,
 		    const struct setting *, struct iod_conf *, const char *);
-static int	 set_listener(struct loadctx *, const config_setting_t *,
-		    const config_setting_t *, const char **,
-		    struct conf_listener *);
-static int	 set_group_member(struct loadctx *, const config_setting_t *,
-		    const char **, struct conf_listener *);
-static int	 store_listen(struct loadctx *, const config_setting_t *,
-		    struct iod_conf *, const char *const *,
-		    struct conf_listener *, size_t);
-static int	 parse_listen(struct loadctx *, const config_setting_t *,
-		    const char *const *, struct listen_addr *, size_t);
-static int	 set_cidrs(struct loadctx *, const config_setting_t *,
-		    const char *, struct conf_cidrs *);
-static int	 store_cidrs(struct loadctx *, const config_setting_t *,
-		    const char *, const char *const *, size_t,
-		    struct conf_cidrs *);
-static void	 free_list(char **, size_t);
-static void	 free_opts(struct conf_listener *, size_t);
-static void	 free_cidrs(struct conf_cidrs *);
 static check_fn	 check_engine, check_user, check_group, check_pidfile;
 static int	*int_at(struct iod_conf *, const struct setting *);
 static struct conf_cidrs *cidrs_at(struct iod_conf *, const struct setting *);
 static char	**str_at(struct iod_conf *, const struct setting *);
-static int	 fail(struct loadctx *, const config_setting_t *,
-		    const char *, ...)
-		    __attribute__((__format__(printf, 3, 4)));
 
 #define OFF(m)		offsetof(struct iod_conf, m)
 #define INTDEF(n)	.def = #n, .defint = (n)
@@ -266,11 +235,11 @@ void
 conf_free(struct iod_conf *conf)
 {
 	free(conf->path);
-	free_list(conf->listen, conf->nlisten);
-	free_opts(conf->listen_opts, conf->nlisten);
-	free_cidrs(&conf->allow);
-	free_cidrs(&conf->deny);
-	free_cidrs(&conf->proxy_trusted);
+	conf_free_list(conf->listen, conf->nlisten);
+	conf_free_opts(conf->listen_opts, conf->nlisten);
+	conf_free_cidrs(&conf->allow);
+	conf_free_cidrs(&conf->deny);
+	conf_free_cidrs(&conf->proxy_trusted);
 	free(conf->engine);
 	free(conf->user);
 	free(conf->group);
@@ -343,14 +312,14 @@ store_default(struct loadctx *lc, const struct setting *st,
 	case SET_INT:
 		return (store_int(lc, NULL, st, conf, st->defint));
 	case SET_LIST:
-		return (store_listen(lc, NULL, conf, listen_default, NULL,
+		return (conf_store_listen(lc, NULL, conf, listen_default, NULL,
 		    NLISTEN_DEFAULT));
 	case SET_CIDRS:
 		if (strcmp(st->name, "proxy_trusted") == 0)
-			return (store_cidrs(lc, NULL, st->name,
+			return (conf_store_cidrs(lc, NULL, st->name,
 			    trusted_default, NTRUSTED_DEFAULT,
 			    cidrs_at(conf, st)));
-		return (store_cidrs(lc, NULL, st->name, NULL, 0,
+		return (conf_store_cidrs(lc, NULL, st->name, NULL, 0,
 		    cidrs_at(conf, st)));
 	default:
 		return (store_str(lc, NULL, st, conf, st->defstr));
@@ -366,7 +335,7 @@ open_file(struct loadctx *lc)
 	int		 error;
 
 	if ((fp = fopen(lc->path, "r")) == NULL) {
-		(void)fail(lc, NULL, "%s: %s", lc->path, strerror(errno));
+		(void)conf_fail(lc, NULL, "%s: %s", lc->path, strerror(errno));
 		return (NULL);
 	}
 	if (fstat(fileno(fp), &sb) == -1)
@@ -376,7 +345,7 @@ open_file(struct loadctx *lc)
 	else
 		return (fp);
 	fclose(fp);
-	(void)fail(lc, NULL, "%s: %s", lc->path, strerror(error));
+	(void)conf_fail(lc, NULL, "%s: %s", lc->path, strerror(error));
 	return (NULL);
 }
 
@@ -399,9 +368,9 @@ read_file(struct loadctx *lc, config_t *cfg)
 	text = config_error_text(cfg);
 	/* libconfig's usual text is "syntax error": say it once. */
 	if (strcmp(text, "syntax error") == 0)
-		return (fail(lc, NULL, "%s:%d: syntax error", file,
+		return (conf_fail(lc, NULL, "%s:%d: syntax error", file,
 		    config_error_line(cfg)));
-	return (fail(lc, NULL, "%s:%d: syntax error: %s", file,
+	return (conf_fail(lc, NULL, "%s:%d: syntax error: %s", file,
 	    config_error_line(cfg), text));
 }
 
@@ -417,13 +386,13 @@ apply_file(struct loadctx *lc, config_t *cfg, struct iod_conf *conf)
 	for (i = 0; i < config_setting_length(root); i++) {
 		s = config_setting_get_elem(root, i);
 		if ((st = find_setting(config_setting_name(s))) == NULL)
-			return (fail(lc, s, "unknown setting \"%s\"",
+			return (conf_fail(lc, s, "unknown setting \"%s\"",
 			    config_setting_name(s)));
 		if (set_setting(lc, s, st, conf) == -1)
 			return (-1);
 	}
 	if (conf->group != NULL && conf->user == NULL)
-		return (fail(lc, config_lookup(cfg, "group"),
+		return (conf_fail(lc, config_lookup(cfg, "group"),
 		    "group requires user"));
 	return (0);
 }
@@ -450,113 +419,21 @@ set_setting(struct loadctx *lc, const config_setting_t *s,
 	switch (st->type) {
 	case SET_INT:
 		if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
-			return (fail(lc, s, "%s must be an integer",
+			return (conf_fail(lc, s, "%s must be an integer",
 			    st->name));
 		return (store_int(lc, s, st, conf,
 		    config_setting_get_int64(s)));
 	case SET_LIST:
-		return (set_list(lc, s, st, conf));
+		return (conf_set_listen(lc, s, conf));
 	case SET_CIDRS:
-		return (set_cidrs(lc, s, st->name, cidrs_at(conf, st)));
+		return (conf_set_cidrs(lc, s, st->name, cidrs_at(conf, st)));
 	default:
 		if (type != CONFIG_TYPE_STRING)
-			return (fail(lc, s, "%s must be a string", st->name));
+			return (conf_fail(lc, s, "%s must be a string",
+			    st->name));
 		return (store_str(lc, s, st, conf,
 		    config_setting_get_string(s)));
 	}
-}
-
-/*
- * Check that s is a non-empty list of addresses and groups, then store
- * them.
- */
-static int
-set_list(struct loadctx *lc, const config_setting_t *s,
-    const struct setting *st, struct iod_conf *conf)
-{
-	const char		**specs;
-	struct conf_listener	 *opts;
-	int			  i, n, rc = 0;
-
-	if (!config_setting_is_list(s) && !config_setting_is_array(s))
-		return (fail(lc, s, "%s must be a list of addresses or groups",
-		    st->name));
-	if ((n = config_setting_length(s)) <= 0)
-		return (fail(lc, s, "%s must name at least one address",
-		    st->name));
-	specs = calloc((size_t)n, sizeof(*specs));
-	opts = calloc((size_t)n, sizeof(*opts));
-	if (specs == NULL || opts == NULL)
-		rc = fail(lc, s, "out of memory");
-	for (i = 0; i < n && rc == 0; i++)
-		rc = set_listener(lc, s, config_setting_get_elem(s, i),
-		    &specs[i], &opts[i]);
-	if (rc == 0)
-		rc = store_listen(lc, s, conf, specs, opts, (size_t)n);
-	else if (opts != NULL)
-		free_opts(opts, (size_t)n);
-	free(specs);
-	return (rc);
-}
-
-/*
- * One element of listen: an address string, or a group with an address
- * and what applies to its clients.  Errors about a member name its line.
- */
-static int
-set_listener(struct loadctx *lc, const config_setting_t *list,
-    const config_setting_t *e, const char **spec, struct conf_listener *cl)
-{
-	int	i;
-
-	if (config_setting_type(e) == CONFIG_TYPE_STRING) {
-		*spec = config_setting_get_string(e);
-		return (0);
-	}
-	if (!config_setting_is_group(e))
-		return (fail(lc, list, "listen must be a list of addresses "
-		    "or groups"));
-	for (i = 0; i < config_setting_length(e); i++)
-		if (set_group_member(lc, config_setting_get_elem(e, i), spec,
-		    cl) == -1)
-			return (-1);
-	if (*spec == NULL)
-		return (fail(lc, e, "listen: a group needs an address"));
-	return (0);
-}
-
-/* One member of a group in listen. */
-static int
-set_group_member(struct loadctx *lc, const config_setting_t *m,
-    const char **spec, struct conf_listener *cl)
-{
-	const char	*name = config_setting_name(m);
-	int		 type = config_setting_type(m);
-
-	if (strcmp(name, "address") == 0) {
-		if (type != CONFIG_TYPE_STRING)
-			return (fail(lc, m, "listen: address must be a "
-			    "string"));
-		*spec = config_setting_get_string(m);
-		return (0);
-	}
-	if (strcmp(name, "proxy_protocol") == 0) {
-		if (type != CONFIG_TYPE_BOOL)
-			return (fail(lc, m, "listen: proxy_protocol must be "
-			    "true or false"));
-		cl->cl_proxy = config_setting_get_bool(m);
-		return (0);
-	}
-	if (strcmp(name, "allow") == 0) {
-		cl->cl_has_allow = 1;
-		return (set_cidrs(lc, m, "listen: allow", &cl->cl_allow));
-	}
-	if (strcmp(name, "deny") == 0) {
-		cl->cl_has_deny = 1;
-		return (set_cidrs(lc, m, "listen: deny", &cl->cl_deny));
-	}
-	return (fail(lc, m, "listen: unknown setting \"%s\" in a group "
-	    "(address, proxy_protocol, allow, deny)", name));
 }
 
 /* Store an integer setting if it is in range. */
@@ -565,8 +442,8 @@ store_int(struct loadctx *lc, const config_setting_t *s,
     const struct setting *st, struct iod_conf *conf, long long v)
 {
 	if (v < st->min || v > st->max)
-		return (fail(lc, s, "%s must be between %d and %d (got %lld)",
-		    st->name, st->min, st->max, v));
+		return (conf_fail(lc, s, "%s must be between %d and %d "
+		    "(got %lld)", st->name, st->min, st->max, v));
 	*int_at(conf, st) = (int)v;
 	return (0);
 }
@@ -605,7 +482,7 @@ store_choice(struct loadctx *lc, const config_setting_t *s,
 	for (c = st->choices; c->name != NULL && off < sizeof(names); c++)
 		off += snprintf(names + off, sizeof(names) - off, "%s%s",
 		    c == st->choices ? "" : ", ", c->name);
-	return (fail(lc, s, "%s must be one of %s (got \"%s\")", st->name,
+	return (conf_fail(lc, s, "%s must be one of %s (got \"%s\")", st->name,
 	    names, v));
 }
 
@@ -624,7 +501,7 @@ store_octal(struct loadctx *lc, const config_setting_t *s,
 			return (0);
 		}
 	}
-	return (fail(lc, s, "%s must be an octal mode from %04o to %04o "
+	return (conf_fail(lc, s, "%s must be an octal mode from %04o to %04o "
 	    "(got \"%s\")", st->name, st->min, st->max, v));
 }
 
@@ -639,165 +516,11 @@ store_string(struct loadctx *lc, const config_setting_t *s,
 		if (st->check != NULL && st->check(lc, s, v) == -1)
 			return (-1);
 		if ((copy = strdup(v)) == NULL)
-			return (fail(lc, s, "out of memory"));
+			return (conf_fail(lc, s, "out of memory"));
 	}
 	free(*p);
 	*p = copy;
 	return (0);
-}
-
-/*
- * Replace conf's listeners with n checked, distinct address specs and
- * their options, which conf takes over, or frees on failure (NULL: none).
- */
-static int
-store_listen(struct loadctx *lc, const config_setting_t *s,
-    struct iod_conf *conf, const char *const *specs,
-    struct conf_listener *opts, size_t n)
-{
-	struct listen_addr	 *addrs;
-	char			**list;
-	size_t			  i;
-
-	addrs = calloc(n, sizeof(*addrs));
-	list = calloc(n, sizeof(*list));
-	if (opts == NULL)
-		opts = calloc(n, sizeof(*opts));
-	if (addrs == NULL || list == NULL || opts == NULL)
-		goto nomem;
-	for (i = 0; i < n; i++) {
-		if (parse_listen(lc, s, specs, addrs, i) == -1)
-			goto bad;
-		if ((list[i] = strdup(specs[i])) == NULL)
-			goto nomem;
-	}
-	free(addrs);
-	free_list(conf->listen, conf->nlisten);
-	free_opts(conf->listen_opts, conf->nlisten);
-	conf->listen = list;
-	conf->listen_opts = opts;
-	conf->nlisten = n;
-	return (0);
-nomem:
-	(void)fail(lc, s, "out of memory");
-bad:
-	free_list(list, n);
-	free_opts(opts, n);
-	free(addrs);
-	return (-1);
-}
-
-/*
- * Parse specs[i] into addrs[i]; it must differ from every earlier one.
- * Errors name the list's line: libconfig dates an element by the token
- * after it, which may be on the next line.
- */
-static int
-parse_listen(struct loadctx *lc, const config_setting_t *s,
-    const char *const *specs, struct listen_addr *addrs, size_t i)
-{
-	char	cause[128];
-	size_t	j;
-
-	memset(&addrs[i], 0, sizeof(addrs[i]));
-	if (listen_parse(specs[i], &addrs[i], cause, sizeof(cause)) == -1)
-		return (fail(lc, s, "listen: \"%s\": %s", specs[i], cause));
-	for (j = 0; j < i; j++) {
-		if (addrs[j].la_family == addrs[i].la_family &&
-		    addrs[j].la_len == addrs[i].la_len &&
-		    memcmp(&addrs[j].la_ss, &addrs[i].la_ss,
-		    addrs[i].la_len) == 0)
-			return (fail(lc, s, "listen: \"%s\" is listed twice",
-			    specs[i]));
-	}
-	return (0);
-}
-
-/* Check that s is a list of address blocks, maybe empty; store them. */
-static int
-set_cidrs(struct loadctx *lc, const config_setting_t *s, const char *name,
-    struct conf_cidrs *cc)
-{
-	const char	**specs;
-	int		  i, n, rc = 0;
-
-	if (!config_setting_is_list(s) && !config_setting_is_array(s))
-		return (fail(lc, s, "%s must be a list of address blocks",
-		    name));
-	if ((n = config_setting_length(s)) <= 0)
-		return (store_cidrs(lc, s, name, NULL, 0, cc));
-	if ((specs = calloc((size_t)n, sizeof(*specs))) == NULL)
-		return (fail(lc, s, "out of memory"));
-	for (i = 0; i < n && rc == 0; i++)
-		if ((specs[i] = config_setting_get_string_elem(s, i)) == NULL)
-			rc = fail(lc, s, "%s must be a list of address "
-			    "blocks", name);
-	if (rc == 0)
-		rc = store_cidrs(lc, s, name, specs, (size_t)n, cc);
-	free(specs);
-	return (rc);
-}
-
-/* Replace cc with the n blocks of specs, each checked. */
-static int
-store_cidrs(struct loadctx *lc, const config_setting_t *s, const char *name,
-    const char *const *specs, size_t n, struct conf_cidrs *cc)
-{
-	struct cidr	*list = NULL;
-	char		 cause[128];
-	size_t		 i;
-
-	if (n > 0 && (list = calloc(n, sizeof(*list))) == NULL)
-		return (fail(lc, s, "out of memory"));
-	for (i = 0; i < n; i++) {
-		if (cidr_parse(specs[i], &list[i], cause,
-		    sizeof(cause)) == -1) {
-			free(list);
-			return (fail(lc, s, "%s: \"%s\": %s", name, specs[i],
-			    cause));
-		}
-	}
-	free_cidrs(cc);
-	cc->cc_list = list;
-	cc->cc_n = n;
-	return (0);
-}
-
-/* Free the first n strings of list, then list itself. */
-static void
-free_list(char **list, size_t n)
-{
-	size_t	i;
-
-	if (list == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		free(list[i]);
-	free(list);
-}
-
-/* Free the lists of n listeners' options, then the options. */
-static void
-free_opts(struct conf_listener *opts, size_t n)
-{
-	size_t	i;
-
-	if (opts == NULL)
-		return;
-	for (i = 0; i < n; i++) {
-		free_cidrs(&opts[i].cl_allow);
-		free_cidrs(&opts[i].cl_deny);
-	}
-	free(opts);
-}
-
-/* Free a list of blocks and leave it empty. */
-static void
-free_cidrs(struct conf_cidrs *cc)
-{
-	free(cc->cc_list);
-	cc->cc_list = NULL;
-	cc->cc_n = 0;
 }
 
 /* The engine must be one built into iod that can run here. */
@@ -807,7 +530,7 @@ check_engine(struct loadctx *lc, const config_setting_t *s, const char *v)
 	char	why[512];
 
 	if (conf_check_engine(v, why, sizeof(why)) == -1)
-		return (fail(lc, s, "%s", why));
+		return (conf_fail(lc, s, "%s", why));
 	return (0);
 }
 
@@ -816,7 +539,7 @@ static int
 check_user(struct loadctx *lc, const config_setting_t *s, const char *v)
 {
 	if (getpwnam(v) == NULL)
-		return (fail(lc, s, "user: no such user \"%s\"", v));
+		return (conf_fail(lc, s, "user: no such user \"%s\"", v));
 	return (0);
 }
 
@@ -825,7 +548,7 @@ static int
 check_group(struct loadctx *lc, const config_setting_t *s, const char *v)
 {
 	if (getgrnam(v) == NULL)
-		return (fail(lc, s, "group: no such group \"%s\"", v));
+		return (conf_fail(lc, s, "group: no such group \"%s\"", v));
 	return (0);
 }
 
@@ -834,7 +557,7 @@ static int
 check_pidfile(struct loadctx *lc, const config_setting_t *s, const char *v)
 {
 	if (*v != '/')
-		return (fail(lc, s, "pidfile must be an absolute path "
+		return (conf_fail(lc, s, "pidfile must be an absolute path "
 		    "(got \"%s\")", v));
 	return (0);
 }
@@ -860,36 +583,3 @@ str_at(struct iod_conf *conf, const struct setting *st)
 	return ((char **)(void *)((char *)conf + st->offset));
 }
 
-/*
- * Write one line to lc's buffer, after "FILE:LINE: " when a setting is
- * given, and return -1.  Control characters, which a quoted value may hold,
- * become '?' so the message stays on one line.
- */
-static int
-fail(struct loadctx *lc, const config_setting_t *s, const char *fmt, ...)
-{
-	va_list		 ap;
-	const char	*file;
-	size_t		 off = 0;
-	int		 n;
-	unsigned char	*p;
-
-	if (lc->len == 0)
-		return (-1);
-	if (s != NULL) {
-		if ((file = config_setting_source_file(s)) == NULL)
-			file = lc->path;
-		n = snprintf(lc->buf, lc->len, "%s:%u: ", file,
-		    config_setting_source_line(s));
-		off = n < 0 ? 0 : (size_t)n;
-	}
-	if (off < lc->len) {
-		va_start(ap, fmt);
-		vsnprintf(lc->buf + off, lc->len - off, fmt, ap);
-		va_end(ap);
-	}
-	for (p = (unsigned char *)lc->buf; *p != '\0'; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	return (-1);
-}
