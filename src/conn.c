@@ -377,8 +377,9 @@ conn_proxy(struct worker *w, struct conn *c, const char **why)
 
 /*
  * The source a PROXY header gives, in key: the client it names, or the
- * connection's own peer for LOCAL (a balancer's health check) and when
- * it names none.  A unix or unspecified source has no address: -1.
+ * connection's own peer for LOCAL (a balancer's health check; proxy.c
+ * takes an unspecified family or transport for LOCAL too).  A unix
+ * source has no address: -1, and a zero key.
  */
 int
 conn_proxy_source(int fd, const struct proxy_header *ph, uint8_t key[16])
