@@ -14,12 +14,15 @@
 #define T_MAXLOOP	(1 << 22)
 
 /* Suites, one per module. */
+Suite	*suite_access(void);
 Suite	*suite_busypoll(void);
+Suite	*suite_cidr(void);
 Suite	*suite_conf(void);
 Suite	*suite_conf_include(void);
 Suite	*suite_conn(void);
 Suite	*suite_coro(void);
 Suite	*suite_drain(void);
+Suite	*suite_haproxy(void);
 Suite	*suite_iterative(void);
 Suite	*suite_life(void);
 Suite	*suite_limits(void);
@@ -30,6 +33,7 @@ Suite	*suite_pidfile(void);
 Suite	*suite_poller(void);
 Suite	*suite_privs(void);
 Suite	*suite_proto(void);
+Suite	*suite_proxied(void);
 Suite	*suite_proxy(void);
 Suite	*suite_ratelimit(void);
 Suite	*suite_reload(void);
@@ -161,6 +165,12 @@ struct t_stats {
 	uint64_t	timed_out;
 	uint64_t	bytes_in;
 	uint64_t	bytes_out;
+	uint64_t	refused_deny;
+	uint64_t	refused_not_allowed;
+	uint64_t	refused_per_source;
+	uint64_t	refused_proxy_untrusted;
+	uint64_t	refused_proxy_bad;
+	uint64_t	refused_proxy_timeout;
 };
 int	t_stats(struct t_iod *, struct t_stats *, int);
 
@@ -173,6 +183,7 @@ enum t_end {
 };
 int	 t_connect(int);
 int	 t_connect_to(const char *, int);
+int	 t_connect_from(const char *, const char *, int);
 int	 t_connect_rcvbuf(int, int);
 int	 t_refused(const char *, int, int);
 

@@ -12,6 +12,7 @@ main(void)
 	int	 failed;
 
 	sr = srunner_create(suite_transform());
+	srunner_add_suite(sr, suite_cidr());
 	srunner_add_suite(sr, suite_conf());
 	srunner_add_suite(sr, suite_conf_include());
 	srunner_add_suite(sr, suite_conn());
@@ -26,6 +27,9 @@ main(void)
 	srunner_add_suite(sr, suite_privs());
 	srunner_add_suite(sr, suite_proto());
 	srunner_add_suite(sr, suite_limits());
+	srunner_add_suite(sr, suite_access());
+	srunner_add_suite(sr, suite_proxied());
+	srunner_add_suite(sr, suite_haproxy());
 	srunner_add_suite(sr, suite_life());
 	srunner_add_suite(sr, suite_reload());
 	srunner_add_suite(sr, suite_sigio());
