@@ -20,7 +20,8 @@
  * budget says how many may exist at once.  A connection that finds the
  * budget spent, or pipe() failing (EMFILE, ENFILE, ENOMEM), or the pipe
  * not growing to its size, simply goes on with recv() and send(): no
- * connection is refused or dropped for want of a pipe.
+ * connection is refused or dropped for want of a pipe, and it does not
+ * ask again.
  *
  * The pipes live in a table by the connection's descriptor, like the
  * core's: address space for a slot per descriptor the kernel could hand
@@ -58,6 +59,7 @@ struct zcopy_pipe {
 	int		z_wr;
 	uint32_t	z_held;		/* bytes in the pipe */
 	uint32_t	z_room;		/* the most it may hold; 0: no pipe */
+	int		z_refused;	/* could not have one: do not ask */
 };
 
 static struct zcopy_pipe	*zcopy_table;
@@ -132,15 +134,18 @@ zcopy_at(int fd)
 int
 zcopy_wanted(const struct conn *c, const struct iod_conf *conf, size_t n)
 {
+	int	fd = conn_fd(c);
+
 	return (c->c_mode == TRANSFORM_ECHO && conf->splice_min_read > 0 &&
 	    n >= (size_t)conf->splice_min_read && zcopy_table != NULL &&
-	    !zcopy_active(conn_fd(c)));
+	    (size_t)fd < zcopy_nslots && zcopy_at(fd)->z_room == 0 &&
+	    !zcopy_at(fd)->z_refused);
 }
 
 /*
  * Give connection c a pipe the size of its max_pending_bytes.  Return 0,
- * or -1 when it must go on without one (the reason is logged, at most
- * once a second).
+ * or -1 when it must go on without one, for good (the reason is logged,
+ * at most once a second).
  */
 int
 zcopy_open(const struct conn *c)
@@ -150,12 +155,14 @@ zcopy_open(const struct conn *c)
 	int			 fds[2], size;
 
 	if (!zcopy_claim()) {
+		z->z_refused = 1;
 		zcopy_refused("no descriptors to spare under the open-file "
 		    "limit");
 		return (-1);
 	}
 	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) == -1) {
 		atomic_fetch_sub(&zcopy_open_now, 1);
+		z->z_refused = 1;
 		zcopy_refused(strerror(errno));
 		return (-1);
 	}
@@ -165,6 +172,7 @@ zcopy_open(const struct conn *c)
 	if (size != -1 && (size_t)size < want)
 		size = fcntl(fds[0], F_SETPIPE_SZ, (int)want);
 	if (size == -1) {
+		z->z_refused = 1;
 		zcopy_refused(strerror(errno));
 		close(fds[0]);
 		close(fds[1]);
@@ -198,8 +206,8 @@ zcopy_refused(const char *why)
 	unsigned long	n;
 
 	if (ratelimit_allow(&zcopy_rl, &n))
-		log_info("%lu connections echo through user space, without "
-		    "splice: %s", n, why);
+		log_info("echoing without splice (%lu connections): %s", n,
+		    why);
 }
 
 /* Has connection fd a pipe? */
@@ -219,15 +227,24 @@ zcopy_held(int fd)
 	return (zcopy_at(fd)->z_held);
 }
 
-/* Close connection fd's pipe, if it has one, and forget what it held. */
+/*
+ * Close connection fd's pipe, if it has one, and forget what it held, or
+ * that it could not have one: the descriptor's next connection may.
+ */
 void
 zcopy_close(int fd)
 {
 	struct zcopy_pipe	*z;
 
-	if (!zcopy_active(fd))
+	if (zcopy_table == NULL || (size_t)fd >= zcopy_nslots)
 		return;
 	z = zcopy_at(fd);
+	if (z->z_room == 0) {
+		/* Untouched slots stay unbacked: write only what changes. */
+		if (z->z_refused)
+			z->z_refused = 0;
+		return;
+	}
 	close(z->z_rd);
 	close(z->z_wr);
 	memset(z, 0, sizeof(*z));
