@@ -311,7 +311,7 @@ END_TEST
  * again and again if reading did not pause), another client is served,
  * and once the writer reads, every byte comes back unchanged.
  */
-#define S_BP_TOTAL	(32 * S_MIB)
+#define S_BP_TOTAL	T_STUCK_BYTES
 #define S_BP_PENDING	65536
 #define S_BP_IDLE_TICKS	20		/* of CPU in 500 ms: 0.2 s */
 START_TEST(test_splice_backpressure)
@@ -390,7 +390,7 @@ START_TEST(test_splice_drain)
 	struct t_xfer		 x;
 	unsigned char		*out, *in;
 	uint64_t		 rnd = 0xd7a5 + (uint64_t)_i;
-	size_t			 len = 32 * S_MIB, sent, owed, bad;
+	size_t			 len = T_STUCK_BYTES, sent, owed, bad;
 	int			 fd;
 
 	iod = t_spawn_variant(v, "mode = \"echo\";\nmax_pending_bytes = 1048576;\n"
