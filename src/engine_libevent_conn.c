@@ -296,7 +296,7 @@ lev_reader_cb(evutil_socket_t fd, short what, void *arg)
 	    (size_t)n) == -1)
 		return;
 	if (zcopy_wanted(&lc->lc_conn, lev_self->lw_worker->w_conf, (size_t)n))
-		(void)zcopy_open(&lc->lc_conn);
+		(void)zcopy_open(&lc->lc_conn, 0);
 	lev_backpressure(lc);
 }
 

@@ -517,7 +517,7 @@ pl_conn_read(struct pl_conn *pc)
 	if (pl_conn_send(pc, pw->pw_buf, (size_t)n) == -1)
 		return (-1);
 	if (zcopy_wanted(c, pw->pw_worker->w_conf, (size_t)n))
-		(void)zcopy_open(c);
+		(void)zcopy_open(c, pw->pw_ops->max_fd + 1);
 	if (conn_full(c, outbuf_pending(&pc->pc_out)))
 		pl_conn_state(pc, CONN_PAUSED);
 	else if ((size_t)n == sizeof(pw->pw_buf) || pc->pc_hup)

@@ -72,6 +72,7 @@ static struct ratelimit		 zcopy_rl = RATELIMIT_INITIALIZER(1);
 static void	zcopy_map(void);
 static struct zcopy_pipe *zcopy_at(int);
 static int	zcopy_claim(void);
+static int	zcopy_pipe(int *, int);
 static void	zcopy_refused(const char *);
 
 /*
@@ -143,12 +144,12 @@ zcopy_wanted(const struct conn *c, const struct iod_conf *conf, size_t n)
 }
 
 /*
- * Give connection c a pipe the size of its max_pending_bytes.  Return 0,
- * or -1 when it must go on without one, for good (the reason is logged,
- * at most once a second).
+ * Give connection c a pipe the size of its max_pending_bytes, its ends
+ * numbered lowest or above.  Return 0, or -1 when it must go on without
+ * one, for good (the reason is logged, at most once a second).
  */
 int
-zcopy_open(const struct conn *c)
+zcopy_open(const struct conn *c, int lowest)
 {
 	struct zcopy_pipe	*z = zcopy_at(conn_fd(c));
 	size_t			 want = c->c_max_pending;
@@ -160,7 +161,7 @@ zcopy_open(const struct conn *c)
 		    "limit");
 		return (-1);
 	}
-	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) == -1) {
+	if (zcopy_pipe(fds, lowest) == -1) {
 		atomic_fetch_sub(&zcopy_open_now, 1);
 		z->z_refused = 1;
 		zcopy_refused(strerror(errno));
@@ -183,6 +184,35 @@ zcopy_open(const struct conn *c)
 	z->z_wr = fds[1];
 	z->z_held = 0;
 	z->z_room = (uint32_t)((size_t)size < want ? (size_t)size : want);
+	return (0);
+}
+
+/*
+ * Make a nonblocking pipe whose ends are numbered lowest or above: select
+ * cannot watch a descriptor from FD_SETSIZE on, and a pipe, which is never
+ * watched, must not take a number below it that a connection could have.
+ * Return -1 with errno on failure.
+ */
+static int
+zcopy_pipe(int *fds, int lowest)
+{
+	int	i, fd, saved;
+
+	if (pipe2(fds, O_NONBLOCK | O_CLOEXEC) == -1)
+		return (-1);
+	for (i = 0; i < 2 && lowest > 0; i++) {
+		if (fds[i] >= lowest)
+			continue;
+		if ((fd = fcntl(fds[i], F_DUPFD_CLOEXEC, lowest)) == -1) {
+			saved = errno;
+			close(fds[0]);
+			close(fds[1]);
+			errno = saved;
+			return (-1);
+		}
+		close(fds[i]);
+		fds[i] = fd;
+	}
 	return (0);
 }
 

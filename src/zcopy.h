@@ -15,7 +15,7 @@ long	zcopy_pipes(void);
 
 /* A connection's pipe. */
 int	zcopy_wanted(const struct conn *, const struct iod_conf *, size_t);
-int	zcopy_open(const struct conn *);
+int	zcopy_open(const struct conn *, int);
 int	zcopy_active(int);
 size_t	zcopy_held(int);
 void	zcopy_close(int);
