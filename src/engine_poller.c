@@ -29,11 +29,13 @@
  * moves the rest of its bytes through a pipe of its own with splice(2)
  * (zcopy.c): what it owes is then what its outbuf holds, written first,
  * and what its pipe holds after it.  The pipe is never watched: the
- * socket's readiness says when to splice either way.  A splice into the
- * pipe that finds no room while the pipe holds something pauses reading
- * until writing makes room, so a level-triggered backend does not report
- * the socket readable again and again for nothing.
+ * socket's readiness says when to splice either way.  The connection
+ * splices only while its outbuf is empty; when the pipe is full and the
+ * socket still has input (a client that sends without reading), what the
+ * pipe holds moves into the outbuf and reading goes on with recv() up to
+ * max_pending_bytes, as for any connection, until the outbuf has drained.
  */
+#include <sys/ioctl.h>
 #include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -115,6 +117,8 @@ static int	pl_conn_read(struct pl_conn *);
 static int	pl_conn_splice(struct pl_conn *);
 static int	pl_conn_splice_out(struct pl_conn *);
 static size_t	pl_conn_owed(struct pl_conn *);
+static int	pl_conn_pipe_full(struct pl_conn *);
+static int	pl_conn_unsplice(struct pl_conn *);
 static int	pl_conn_send(struct pl_conn *, const unsigned char *, size_t);
 static int	pl_conn_write(struct pl_conn *);
 static void	pl_conn_state(struct pl_conn *, enum conn_state);
@@ -486,7 +490,8 @@ pl_conn_read(struct pl_conn *pc)
 	struct conn		*c = &pc->pc_conn;
 	ssize_t			 n;
 
-	if (c->c_state != CONN_LINGERING && zcopy_active(conn_fd(c)))
+	if (c->c_state != CONN_LINGERING && zcopy_active(conn_fd(c)) &&
+	    outbuf_pending(&pc->pc_out) == 0)
 		return (pl_conn_splice(pc));
 	n = recv(conn_fd(c), pw->pw_buf, sizeof(pw->pw_buf), 0);
 	if (n == -1) {
@@ -551,8 +556,8 @@ pl_conn_splice(struct pl_conn *pc)
 			pl_conn_end(pc, strerror(errno));
 			return (-1);
 		}
-		if (zcopy_held(conn_fd(c)) > 0)
-			pl_conn_state(pc, CONN_PAUSED);
+		if (pl_conn_pipe_full(pc) && pl_conn_unsplice(pc) == -1)
+			return (-1);
 		return (pl_conn_watch(pc));
 	}
 	if (n == 0) {
@@ -588,6 +593,47 @@ pl_conn_splice_out(struct pl_conn *pc)
 	}
 	if (n > 0)
 		conn_touch(c, pc->pc_pw->pw_now);
+	return (0);
+}
+
+/*
+ * The pipe refused more: is that because it is full while the socket
+ * still has input?  (Its slots can fill before its bytes do, one a
+ * segment.)
+ */
+static int
+pl_conn_pipe_full(struct pl_conn *pc)
+{
+	int	fd = conn_fd(&pc->pc_conn), unread = 0;
+
+	return (zcopy_held(fd) > 0 && ioctl(fd, FIONREAD, &unread) == 0 &&
+	    unread > 0);
+}
+
+/*
+ * Move what the pipe holds into the outbuf, a copy, so that reading goes
+ * on with recv() up to max_pending_bytes, as the core's rule promises,
+ * and the pipe is used again once the outbuf has drained.  Return -1 if
+ * the connection was closed.
+ */
+static int
+pl_conn_unsplice(struct pl_conn *pc)
+{
+	struct pl_worker	*pw = pc->pc_pw;
+	int			 fd = conn_fd(&pc->pc_conn), i;
+	ssize_t			 n;
+
+	for (i = 0; i < 64 && zcopy_held(fd) > 0; i++) {
+		if ((n = zcopy_take(fd, pw->pw_buf, sizeof(pw->pw_buf))) <= 0) {
+			pl_conn_end(pc, "cannot read its pipe");
+			return (-1);
+		}
+		if (outbuf_append(&pc->pc_out, pw->pw_buf, (size_t)n) == -1) {
+			pl_conn_end(pc, "out of memory");
+			return (-1);
+		}
+	}
+	pl_conn_mark_ready(pc, POLLER_READ);
 	return (0);
 }
 
