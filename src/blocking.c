@@ -37,11 +37,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "blocking.h"
 #include "conf.h"
 #include "conn.h"
 #include "engine.h"
+#include "gate.h"
 #include "log.h"
+#include "sources.h"
 #include "stats.h"
 #include "transform.h"
 #include "worker.h"
@@ -85,7 +88,8 @@ static int	blk_pollfds(struct blk_acceptor *);
 static int	blk_timeout(const struct blk_acceptor *);
 static void	blk_resume(struct blk_acceptor *);
 static void	blk_accept(struct blk_acceptor *, struct blk_listener *);
-static void	blk_admit(struct blk_acceptor *, int);
+static void	blk_admit(struct blk_acceptor *, const struct listener *, int);
+static int	blk_proxy(struct blocking_conn *);
 static int	blk_timeouts(const struct blocking_conn *);
 static int	blk_send(struct blocking_conn *, size_t);
 static int	blk_halted(struct blocking_conn *);
@@ -312,20 +316,46 @@ blk_accept(struct blk_acceptor *ba, struct blk_listener *l)
 			    ENGINE_ACCEPT_PAUSE * 1000;
 			return;
 		}
-		blk_admit(ba, fd);
+		blk_admit(ba, l->bl_src, fd);
 	}
 }
 
-/* Hand a just-accepted descriptor to the model, or close it at once. */
+/*
+ * Hand a descriptor just accepted from listener l to the model, or close
+ * it at once: the same admission as conn_admit() for the other engines.
+ * On a proxy_protocol listener the source is known only once the PROXY
+ * header has come: the connection's own flow of control waits for it
+ * (blk_proxy), with a copy of the rules of the moment.
+ */
 static void
-blk_admit(struct blk_acceptor *ba, int fd)
+blk_admit(struct blk_acceptor *ba, const struct listener *l, int fd)
 {
 	const struct iod_conf	*conf = ba->ba_worker->w_conf;
+	struct access_rules	*ar = NULL;
+	uint8_t			 key[16];
 
-	if (conn_claim(fd) == -1)
-		return;
+	if (l != NULL && l->l_opts != NULL && l->l_opts->cl_proxy) {
+		if (!access_trusted(conf, fd, key)) {
+			access_refuse(fd, STATS_PROXY_UNTRUSTED, key);
+			return;
+		}
+		memset(key, 0, sizeof(key));
+		if (conn_claim(fd) == -1)
+			return;
+		if ((ar = access_rules_new(conf, l->l_opts)) == NULL) {
+			conn_refuse_fd(fd, key, "out of memory");
+			return;
+		}
+	} else {
+		if (access_admit(conf, l, fd, key) == -1)
+			return;
+		if (conn_claim(fd) == -1) {
+			sources_release(key);
+			return;
+		}
+	}
 	conn_sockopts(conf, fd);
-	ba->ba_model->bm_serve(ba->ba_arg, fd, conf);
+	ba->ba_model->bm_serve(ba->ba_arg, fd, key, ar, conf);
 }
 
 /* How big a connection's buffer is under conf. */
@@ -337,13 +367,19 @@ blocking_buflen(const struct iod_conf *conf)
 	return (max < BLOCKING_BUF_MAX ? max : BLOCKING_BUF_MAX);
 }
 
-/* Set bc up to serve fd with the settings of conf, in buf. */
+/*
+ * Set bc up to serve fd, from source key, with the settings of conf;
+ * with rules, which bc takes, its PROXY header comes first.
+ */
 void
-blocking_init(struct blocking_conn *bc, int fd, const struct iod_conf *conf,
+blocking_init(struct blocking_conn *bc, int fd, const uint8_t key[16],
+    struct access_rules *rules, const struct iod_conf *conf,
     unsigned char *buf)
 {
 	conn_init(&bc->bc_conn, conf, engine_now_ms());
 	bc->bc_fd = fd;
+	memcpy(bc->bc_key, key, sizeof(bc->bc_key));
+	bc->bc_rules = rules;
 	atomic_init(&bc->bc_order, CONN_RUN);
 	bc->bc_buf = buf;
 	bc->bc_buflen = blocking_buflen(conf);
@@ -359,6 +395,8 @@ blocking_serve(struct blocking_conn *bc)
 	ssize_t	n;
 	int	end;
 
+	if (bc->bc_rules != NULL && (end = blk_proxy(bc)) != -1)
+		return (end);
 	if (blk_timeouts(bc) == -1)
 		return (blk_failed(bc, errno));
 	for (;;) {
@@ -382,6 +420,51 @@ blocking_serve(struct blocking_conn *bc)
 		if ((end = blk_send(bc, (size_t)n)) != -1)
 			return (end);
 	}
+}
+
+/*
+ * Wait up to proxy_timeout for the PROXY header, then judge the source
+ * it names (conn.c says how, for the other engines).  Return -1 when the
+ * connection may be served, its source in bc_key and counted; or how it
+ * ended: refused, counted and logged, or told to stop meanwhile.
+ */
+static int
+blk_proxy(struct blocking_conn *bc)
+{
+	struct access_rules	*ar = bc->bc_rules;
+	struct proxy_header	 ph;
+	struct gate		*g;
+	char			 why[128];
+	int64_t			 deadline;
+	int			 st, refusal = STATS_PROXY_BAD;
+
+	bc->bc_rules = NULL;
+	deadline = engine_now_ms() + (int64_t)ar->ar_proxy_timeout * 1000;
+	if ((g = gate_new()) == NULL)
+		snprintf(why, sizeof(why), "out of memory");
+	st = g == NULL ? PROXY_ERROR : gate_wait(g, bc->bc_fd, deadline, &ph,
+	    why, sizeof(why));
+	gate_free(g);
+	if (atomic_load(&bc->bc_order) != CONN_RUN) {
+		access_rules_free(ar);
+		return (blk_halted(bc));
+	}
+	if (st == PROXY_DONE) {
+		conn_proxy_source(bc->bc_fd, &ph, bc->bc_key);
+		refusal = access_rules_judge(ar, bc->bc_key,
+		    ph.ph_local);
+		bc->bc_conn.c_idle = (unsigned int)ar->ar_idle_timeout;
+	} else if (engine_now_ms() >= deadline)
+		refusal = STATS_PROXY_TIMEOUT;
+	access_rules_free(ar);
+	if (refusal == ACCESS_OK)
+		return (-1);
+	if (st != PROXY_DONE)
+		(void)access_source(bc->bc_fd, bc->bc_key);
+	access_count(refusal, bc->bc_key, st == PROXY_DONE ||
+	    refusal == STATS_PROXY_TIMEOUT ? NULL : why);
+	memset(bc->bc_key, 0, sizeof(bc->bc_key));
+	return (BLOCKING_REFUSED);
 }
 
 /*
@@ -540,6 +623,8 @@ blocking_reason(int end)
 		return ("shutdown deadline");
 	case BLOCKING_IDLE:
 		return ("idle timeout");
+	case BLOCKING_REFUSED:
+		return ("refused for its PROXY header");
 	}
 	if (end > BLOCKING_ERRNO && end <= 255)
 		return (strerror(end - BLOCKING_ERRNO));

@@ -11,9 +11,11 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "conn.h"
 
+struct access_rules;
 struct iod_conf;
 struct worker;
 
@@ -27,6 +29,7 @@ enum blocking_end {
 	BLOCKING_STOPPED,	/* told to drain, and drained */
 	BLOCKING_DEADLINE,	/* told to end now */
 	BLOCKING_IDLE,		/* idle_timeout */
+	BLOCKING_REFUSED,	/* its PROXY header, or the source it named */
 	BLOCKING_ERRNO = 64	/* plus errno: the socket failed */
 };
 
@@ -38,6 +41,8 @@ enum blocking_end {
 struct blocking_conn {
 	struct conn		 bc_conn;
 	int			 bc_fd;
+	uint8_t			 bc_key[16];	/* its source: access.c */
+	struct access_rules	*bc_rules;	/* PROXY header awaited */
 	atomic_int		 bc_order;	/* enum conn_order */
 	unsigned char		*bc_buf;
 	size_t			 bc_buflen;	/* read at most this much */
@@ -48,8 +53,13 @@ struct blocking_conn {
  * one of these on the worker thread.
  */
 struct blocking_model {
-	/* Serve an admitted descriptor, or conn_refuse_fd() it. */
-	void	(*bm_serve)(void *, int, const struct iod_conf *);
+	/*
+	 * Serve an admitted descriptor from source key (access.c), or
+	 * conn_refuse_fd() it.  With rules, its PROXY header is awaited
+	 * first, and judged by them; the connection owns them.
+	 */
+	void	(*bm_serve)(void *, int, const uint8_t [16],
+		    struct access_rules *, const struct iod_conf *);
 	/* The model's descriptor is readable: connections have ended. */
 	void	(*bm_reap)(void *);
 	/* Tell every connection CONN_DRAIN or CONN_CUT. */
@@ -74,8 +84,8 @@ size_t	blocking_count(const struct worker *);
 
 /* One connection. */
 size_t	blocking_buflen(const struct iod_conf *);
-void	blocking_init(struct blocking_conn *, int, const struct iod_conf *,
-	    unsigned char *);
+void	blocking_init(struct blocking_conn *, int, const uint8_t [16],
+	    struct access_rules *, const struct iod_conf *, unsigned char *);
 int	blocking_serve(struct blocking_conn *);
 void	blocking_halt(struct blocking_conn *, enum conn_order);
 const char *blocking_reason(int);

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <grp.h>
 #include <pwd.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,8 +14,8 @@
 #include <libconfig.h>
 
 #include "conf.h"
+#include "conf_lists.h"
 #include "engine.h"
-#include "listen.h"
 #include "transform.h"
 
 enum setting_type {
@@ -24,19 +23,13 @@ enum setting_type {
 	SET_CHOICE,	/* a string from choices, stored as its value */
 	SET_OCTAL,	/* a string of 3 or 4 octal digits, from min to max */
 	SET_STRING,	/* a string, stored as a copy */
-	SET_LIST	/* listen: a list of address strings */
+	SET_LIST,	/* listen: a list of addresses and groups */
+	SET_CIDRS	/* a list of address blocks, maybe empty */
 };
 
 struct choice {
 	const char	*name;
 	int		 value;
-};
-
-/* Where a failing check writes its one line, and the file to blame. */
-struct loadctx {
-	const char	*path;
-	char		*buf;
-	size_t		 len;
 };
 
 typedef int	 check_fn(struct loadctx *, const config_setting_t *,
@@ -70,8 +63,6 @@ static int	 apply_file(struct loadctx *, config_t *, struct iod_conf *);
 static const struct setting *find_setting(const char *);
 static int	 set_setting(struct loadctx *, const config_setting_t *,
 		    const struct setting *, struct iod_conf *);
-static int	 set_list(struct loadctx *, const config_setting_t *,
-		    const struct setting *, struct iod_conf *);
 static int	 store_int(struct loadctx *, const config_setting_t *,
 		    const struct setting *, struct iod_conf *, long long);
 static int	 store_str(struct loadctx *, const config_setting_t *,
@@ -82,17 +73,10 @@ static int	 store_octal(struct loadctx *, const config_setting_t *,
 		    const struct setting *, struct iod_conf *, const char *);
 static int	 store_string(struct loadctx *, const config_setting_t *,
 		    const struct setting *, struct iod_conf *, const char *);
-static int	 store_listen(struct loadctx *, const config_setting_t *,
-		    struct iod_conf *, const char *const *, size_t);
-static int	 parse_listen(struct loadctx *, const config_setting_t *,
-		    const char *const *, struct listen_addr *, size_t);
-static void	 free_list(char **, size_t);
 static check_fn	 check_engine, check_user, check_group, check_pidfile;
 static int	*int_at(struct iod_conf *, const struct setting *);
+static struct conf_cidrs *cidrs_at(struct iod_conf *, const struct setting *);
 static char	**str_at(struct iod_conf *, const struct setting *);
-static int	 fail(struct loadctx *, const config_setting_t *,
-		    const char *, ...)
-		    __attribute__((__format__(printf, 3, 4)));
 
 #define OFF(m)		offsetof(struct iod_conf, m)
 #define INTDEF(n)	.def = #n, .defint = (n)
@@ -104,6 +88,14 @@ static const char *const listen_default[] = {
 };
 #define LISTEN_DEFAULT	"[\"127.0.0.1:7777\", \"[::1]:7777\"]"
 #define NLISTEN_DEFAULT	(sizeof(listen_default) / sizeof(listen_default[0]))
+
+static const char *const trusted_default[] = {
+	"127.0.0.0/8",
+	"::1/128"
+};
+#define TRUSTED_DEFAULT	"[\"127.0.0.0/8\", \"::1/128\"]"
+#define NTRUSTED_DEFAULT \
+	(sizeof(trusted_default) / sizeof(trusted_default[0]))
 
 static const struct choice modes[] = {
 	{ "upper",	TRANSFORM_UPPER },
@@ -188,7 +180,22 @@ static const struct setting settings[] = {
 	  .help = "the group to run as; needs user" },
 	{ .name = "pidfile", .type = SET_STRING, .check = check_pidfile,
 	  STRDEF(""), .offset = OFF(pidfile),
-	  .help = "a file to write the daemon's pid to" }
+	  .help = "a file to write the daemon's pid to" },
+	{ .name = "max_per_source", .type = SET_INT, .min = 0,
+	  .max = 1000000, INTDEF(0), .offset = OFF(max_per_source),
+	  .help = "open connections from one source address; 0: no limit" },
+	{ .name = "allow", .type = SET_CIDRS, .def = "[]",
+	  .offset = OFF(allow),
+	  .help = "when not empty, the only sources served" },
+	{ .name = "deny", .type = SET_CIDRS, .def = "[]",
+	  .offset = OFF(deny),
+	  .help = "sources refused, even when allowed" },
+	{ .name = "proxy_trusted", .type = SET_CIDRS, .def = TRUSTED_DEFAULT,
+	  .offset = OFF(proxy_trusted),
+	  .help = "sources whose PROXY header is believed" },
+	{ .name = "proxy_timeout", .type = SET_INT, .min = 1, .max = 3600,
+	  INTDEF(5), .offset = OFF(proxy_timeout),
+	  .help = "seconds to wait for a whole PROXY header" }
 };
 #define NSETTINGS	(sizeof(settings) / sizeof(settings[0]))
 
@@ -233,7 +240,11 @@ void
 conf_free(struct iod_conf *conf)
 {
 	free(conf->path);
-	free_list(conf->listen, conf->nlisten);
+	conf_free_list(conf->listen, conf->nlisten);
+	conf_free_opts(conf->listen_opts, conf->nlisten);
+	conf_free_cidrs(&conf->allow);
+	conf_free_cidrs(&conf->deny);
+	conf_free_cidrs(&conf->proxy_trusted);
 	free(conf->engine);
 	free(conf->user);
 	free(conf->group);
@@ -306,8 +317,15 @@ store_default(struct loadctx *lc, const struct setting *st,
 	case SET_INT:
 		return (store_int(lc, NULL, st, conf, st->defint));
 	case SET_LIST:
-		return (store_listen(lc, NULL, conf, listen_default,
+		return (conf_store_listen(lc, NULL, conf, listen_default, NULL,
 		    NLISTEN_DEFAULT));
+	case SET_CIDRS:
+		if (strcmp(st->name, "proxy_trusted") == 0)
+			return (conf_store_cidrs(lc, NULL, st->name,
+			    trusted_default, NTRUSTED_DEFAULT,
+			    cidrs_at(conf, st)));
+		return (conf_store_cidrs(lc, NULL, st->name, NULL, 0,
+		    cidrs_at(conf, st)));
 	default:
 		return (store_str(lc, NULL, st, conf, st->defstr));
 	}
@@ -322,7 +340,7 @@ open_file(struct loadctx *lc)
 	int		 error;
 
 	if ((fp = fopen(lc->path, "r")) == NULL) {
-		(void)fail(lc, NULL, "%s: %s", lc->path, strerror(errno));
+		(void)conf_fail(lc, NULL, "%s: %s", lc->path, strerror(errno));
 		return (NULL);
 	}
 	if (fstat(fileno(fp), &sb) == -1)
@@ -332,7 +350,7 @@ open_file(struct loadctx *lc)
 	else
 		return (fp);
 	fclose(fp);
-	(void)fail(lc, NULL, "%s: %s", lc->path, strerror(error));
+	(void)conf_fail(lc, NULL, "%s: %s", lc->path, strerror(error));
 	return (NULL);
 }
 
@@ -355,9 +373,9 @@ read_file(struct loadctx *lc, config_t *cfg)
 	text = config_error_text(cfg);
 	/* libconfig's usual text is "syntax error": say it once. */
 	if (strcmp(text, "syntax error") == 0)
-		return (fail(lc, NULL, "%s:%d: syntax error", file,
+		return (conf_fail(lc, NULL, "%s:%d: syntax error", file,
 		    config_error_line(cfg)));
-	return (fail(lc, NULL, "%s:%d: syntax error: %s", file,
+	return (conf_fail(lc, NULL, "%s:%d: syntax error: %s", file,
 	    config_error_line(cfg), text));
 }
 
@@ -373,13 +391,13 @@ apply_file(struct loadctx *lc, config_t *cfg, struct iod_conf *conf)
 	for (i = 0; i < config_setting_length(root); i++) {
 		s = config_setting_get_elem(root, i);
 		if ((st = find_setting(config_setting_name(s))) == NULL)
-			return (fail(lc, s, "unknown setting \"%s\"",
+			return (conf_fail(lc, s, "unknown setting \"%s\"",
 			    config_setting_name(s)));
 		if (set_setting(lc, s, st, conf) == -1)
 			return (-1);
 	}
 	if (conf->group != NULL && conf->user == NULL)
-		return (fail(lc, config_lookup(cfg, "group"),
+		return (conf_fail(lc, config_lookup(cfg, "group"),
 		    "group requires user"));
 	return (0);
 }
@@ -406,43 +424,21 @@ set_setting(struct loadctx *lc, const config_setting_t *s,
 	switch (st->type) {
 	case SET_INT:
 		if (type != CONFIG_TYPE_INT && type != CONFIG_TYPE_INT64)
-			return (fail(lc, s, "%s must be an integer",
+			return (conf_fail(lc, s, "%s must be an integer",
 			    st->name));
 		return (store_int(lc, s, st, conf,
 		    config_setting_get_int64(s)));
 	case SET_LIST:
-		return (set_list(lc, s, st, conf));
+		return (conf_set_listen(lc, s, conf));
+	case SET_CIDRS:
+		return (conf_set_cidrs(lc, s, st->name, cidrs_at(conf, st)));
 	default:
 		if (type != CONFIG_TYPE_STRING)
-			return (fail(lc, s, "%s must be a string", st->name));
+			return (conf_fail(lc, s, "%s must be a string",
+			    st->name));
 		return (store_str(lc, s, st, conf,
 		    config_setting_get_string(s)));
 	}
-}
-
-/* Check that s is a non-empty list of strings, then store them. */
-static int
-set_list(struct loadctx *lc, const config_setting_t *s,
-    const struct setting *st, struct iod_conf *conf)
-{
-	const char	**specs;
-	int		  i, n, rc = 0;
-
-	if (!config_setting_is_list(s) && !config_setting_is_array(s))
-		return (fail(lc, s, "%s must be a list of strings", st->name));
-	if ((n = config_setting_length(s)) <= 0)
-		return (fail(lc, s, "%s must name at least one address",
-		    st->name));
-	if ((specs = calloc((size_t)n, sizeof(*specs))) == NULL)
-		return (fail(lc, s, "out of memory"));
-	for (i = 0; i < n && rc == 0; i++)
-		if ((specs[i] = config_setting_get_string_elem(s, i)) == NULL)
-			rc = fail(lc, s, "%s must be a list of strings",
-			    st->name);
-	if (rc == 0)
-		rc = store_listen(lc, s, conf, specs, (size_t)n);
-	free(specs);
-	return (rc);
 }
 
 /* Store an integer setting if it is in range. */
@@ -451,8 +447,8 @@ store_int(struct loadctx *lc, const config_setting_t *s,
     const struct setting *st, struct iod_conf *conf, long long v)
 {
 	if (v < st->min || v > st->max)
-		return (fail(lc, s, "%s must be between %d and %d (got %lld)",
-		    st->name, st->min, st->max, v));
+		return (conf_fail(lc, s, "%s must be between %d and %d "
+		    "(got %lld)", st->name, st->min, st->max, v));
 	*int_at(conf, st) = (int)v;
 	return (0);
 }
@@ -491,7 +487,7 @@ store_choice(struct loadctx *lc, const config_setting_t *s,
 	for (c = st->choices; c->name != NULL && off < sizeof(names); c++)
 		off += snprintf(names + off, sizeof(names) - off, "%s%s",
 		    c == st->choices ? "" : ", ", c->name);
-	return (fail(lc, s, "%s must be one of %s (got \"%s\")", st->name,
+	return (conf_fail(lc, s, "%s must be one of %s (got \"%s\")", st->name,
 	    names, v));
 }
 
@@ -510,7 +506,7 @@ store_octal(struct loadctx *lc, const config_setting_t *s,
 			return (0);
 		}
 	}
-	return (fail(lc, s, "%s must be an octal mode from %04o to %04o "
+	return (conf_fail(lc, s, "%s must be an octal mode from %04o to %04o "
 	    "(got \"%s\")", st->name, st->min, st->max, v));
 }
 
@@ -525,82 +521,11 @@ store_string(struct loadctx *lc, const config_setting_t *s,
 		if (st->check != NULL && st->check(lc, s, v) == -1)
 			return (-1);
 		if ((copy = strdup(v)) == NULL)
-			return (fail(lc, s, "out of memory"));
+			return (conf_fail(lc, s, "out of memory"));
 	}
 	free(*p);
 	*p = copy;
 	return (0);
-}
-
-/* Replace conf's listeners with n checked, distinct address specs. */
-static int
-store_listen(struct loadctx *lc, const config_setting_t *s,
-    struct iod_conf *conf, const char *const *specs, size_t n)
-{
-	struct listen_addr	 *addrs;
-	char			**list;
-	size_t			  i;
-
-	addrs = calloc(n, sizeof(*addrs));
-	list = calloc(n, sizeof(*list));
-	if (addrs == NULL || list == NULL)
-		goto nomem;
-	for (i = 0; i < n; i++) {
-		if (parse_listen(lc, s, specs, addrs, i) == -1)
-			goto bad;
-		if ((list[i] = strdup(specs[i])) == NULL)
-			goto nomem;
-	}
-	free(addrs);
-	free_list(conf->listen, conf->nlisten);
-	conf->listen = list;
-	conf->nlisten = n;
-	return (0);
-nomem:
-	(void)fail(lc, s, "out of memory");
-bad:
-	free_list(list, n);
-	free(addrs);
-	return (-1);
-}
-
-/*
- * Parse specs[i] into addrs[i]; it must differ from every earlier one.
- * Errors name the list's line: libconfig dates an element by the token
- * after it, which may be on the next line.
- */
-static int
-parse_listen(struct loadctx *lc, const config_setting_t *s,
-    const char *const *specs, struct listen_addr *addrs, size_t i)
-{
-	char	cause[128];
-	size_t	j;
-
-	memset(&addrs[i], 0, sizeof(addrs[i]));
-	if (listen_parse(specs[i], &addrs[i], cause, sizeof(cause)) == -1)
-		return (fail(lc, s, "listen: \"%s\": %s", specs[i], cause));
-	for (j = 0; j < i; j++) {
-		if (addrs[j].la_family == addrs[i].la_family &&
-		    addrs[j].la_len == addrs[i].la_len &&
-		    memcmp(&addrs[j].la_ss, &addrs[i].la_ss,
-		    addrs[i].la_len) == 0)
-			return (fail(lc, s, "listen: \"%s\" is listed twice",
-			    specs[i]));
-	}
-	return (0);
-}
-
-/* Free the first n strings of list, then list itself. */
-static void
-free_list(char **list, size_t n)
-{
-	size_t	i;
-
-	if (list == NULL)
-		return;
-	for (i = 0; i < n; i++)
-		free(list[i]);
-	free(list);
 }
 
 /* The engine must be one built into iod that can run here. */
@@ -610,7 +535,7 @@ check_engine(struct loadctx *lc, const config_setting_t *s, const char *v)
 	char	why[512];
 
 	if (conf_check_engine(v, why, sizeof(why)) == -1)
-		return (fail(lc, s, "%s", why));
+		return (conf_fail(lc, s, "%s", why));
 	return (0);
 }
 
@@ -619,7 +544,7 @@ static int
 check_user(struct loadctx *lc, const config_setting_t *s, const char *v)
 {
 	if (getpwnam(v) == NULL)
-		return (fail(lc, s, "user: no such user \"%s\"", v));
+		return (conf_fail(lc, s, "user: no such user \"%s\"", v));
 	return (0);
 }
 
@@ -628,7 +553,7 @@ static int
 check_group(struct loadctx *lc, const config_setting_t *s, const char *v)
 {
 	if (getgrnam(v) == NULL)
-		return (fail(lc, s, "group: no such group \"%s\"", v));
+		return (conf_fail(lc, s, "group: no such group \"%s\"", v));
 	return (0);
 }
 
@@ -637,7 +562,7 @@ static int
 check_pidfile(struct loadctx *lc, const config_setting_t *s, const char *v)
 {
 	if (*v != '/')
-		return (fail(lc, s, "pidfile must be an absolute path "
+		return (conf_fail(lc, s, "pidfile must be an absolute path "
 		    "(got \"%s\")", v));
 	return (0);
 }
@@ -649,6 +574,13 @@ int_at(struct iod_conf *conf, const struct setting *st)
 	return ((int *)(void *)((char *)conf + st->offset));
 }
 
+/* Return the list of blocks that row st sets. */
+static struct conf_cidrs *
+cidrs_at(struct iod_conf *conf, const struct setting *st)
+{
+	return ((struct conf_cidrs *)(void *)((char *)conf + st->offset));
+}
+
 /* Return the string member of conf that row st sets. */
 static char **
 str_at(struct iod_conf *conf, const struct setting *st)
@@ -656,36 +588,3 @@ str_at(struct iod_conf *conf, const struct setting *st)
 	return ((char **)(void *)((char *)conf + st->offset));
 }
 
-/*
- * Write one line to lc's buffer, after "FILE:LINE: " when a setting is
- * given, and return -1.  Control characters, which a quoted value may hold,
- * become '?' so the message stays on one line.
- */
-static int
-fail(struct loadctx *lc, const config_setting_t *s, const char *fmt, ...)
-{
-	va_list		 ap;
-	const char	*file;
-	size_t		 off = 0;
-	int		 n;
-	unsigned char	*p;
-
-	if (lc->len == 0)
-		return (-1);
-	if (s != NULL) {
-		if ((file = config_setting_source_file(s)) == NULL)
-			file = lc->path;
-		n = snprintf(lc->buf, lc->len, "%s:%u: ", file,
-		    config_setting_source_line(s));
-		off = n < 0 ? 0 : (size_t)n;
-	}
-	if (off < lc->len) {
-		va_start(ap, fmt);
-		vsnprintf(lc->buf + off, lc->len - off, fmt, ap);
-		va_end(ap);
-	}
-	for (p = (unsigned char *)lc->buf; *p != '\0'; p++)
-		if (*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	return (-1);
-}

@@ -4,6 +4,23 @@
 
 #include <stddef.h>
 
+#include "cidr.h"
+
+/* A list of address blocks: allow, deny, proxy_trusted. */
+struct conf_cidrs {
+	struct cidr	*cc_list;
+	size_t		 cc_n;
+};
+
+/* What a group in listen says besides its address. */
+struct conf_listener {
+	int			 cl_proxy;	/* proxy_protocol */
+	int			 cl_has_allow;	/* replaces the global allow */
+	int			 cl_has_deny;	/* replaces the global deny */
+	struct conf_cidrs	 cl_allow;
+	struct conf_cidrs	 cl_deny;
+};
+
 /*
  * Plain data, produced whole by conf_load() and never changed afterwards:
  * a reload builds a new one.  The runtime never sees libconfig types.
@@ -11,6 +28,7 @@
 struct iod_conf {
 	char		 *path;		/* the file this was loaded from */
 	char		**listen;	/* address specs, as written */
+	struct conf_listener *listen_opts; /* one per spec */
 	size_t		  nlisten;
 	int		  mode;		/* enum transform_mode */
 	char		 *engine;	/* an engine name known to engine.c */
@@ -28,6 +46,11 @@ struct iod_conf {
 	char		 *user;		/* NULL: keep the starting user */
 	char		 *group;	/* NULL: the user's primary group */
 	char		 *pidfile;	/* NULL: no pidfile */
+	int		  max_per_source; /* per source address; 0: none */
+	struct conf_cidrs allow;	/* empty: every source */
+	struct conf_cidrs deny;
+	struct conf_cidrs proxy_trusted; /* who may send a PROXY header */
+	int		  proxy_timeout; /* seconds for a whole header */
 };
 
 /* Loading. */

@@ -28,6 +28,22 @@
  * worker shares it; a descriptor, and so its slot, belongs to one worker
  * at a time, and only that worker's thread touches the slot.  A worker
  * links its connections by descriptor (w_first, c_next, c_prev).
+ *
+ * Beside it, by descriptor too, what only some connections need, kept
+ * out of struct conn, whose size the libevent engine's depends on: the
+ * source (access.c), which a connection gives back to max_per_source's
+ * count when it ends, and, while a connection waits for its PROXY
+ * header, what has come of that (gate.c) and the rules it connected
+ * under.
+ *
+ * The PROXY protocol: a connection to a proxy_protocol listener from a
+ * source in proxy_trusted is admitted in state PROXY, with proxy_timeout
+ * for its idle time.  The engine watches it for input as if it were
+ * READING, and calls conn_proxy() when input comes instead of reading
+ * itself, until the header is whole: then the source the header names
+ * is judged by the rules in force when it connected (access.c), it
+ * takes their idle_timeout and is READING, and whatever followed the
+ * header is still in the socket for the engine to read.
  */
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -44,11 +60,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "access.h"
+#include "cidr.h"
 #include "conf.h"
 #include "conn.h"
 #include "engine.h"
+#include "gate.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "sources.h"
 #include "stats.h"
 #include "transform.h"
 #include "worker.h"
@@ -59,11 +79,19 @@
 _Static_assert(sizeof(struct conn) == 20, "struct conn grew");
 
 static const char *const conn_state_names[] = {
-	"reading", "paused", "draining", "lingering", "closed"
+	"reading", "paused", "proxy", "draining", "lingering", "closed"
 };
 
 static pthread_mutex_t	 conn_table_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned char	*conn_slots;
+
+/* What some connections have besides, by descriptor. */
+struct conn_side {
+	uint8_t		 cs_key[16];	/* its source: access.c */
+	struct gate	*cs_gate;	/* its PROXY header so far, or NULL */
+	struct access_rules *cs_rules;	/* and the rules it will meet */
+};
+static struct conn_side	*conn_sides;
 static size_t		 conn_nslots;
 static unsigned int	 conn_shift;	/* a slot is 1 << conn_shift bytes */
 
@@ -74,6 +102,11 @@ static size_t	conn_nr_open(void);
 static void	conn_link(struct worker *, struct conn *);
 static void	conn_unlink(struct worker *, struct conn *);
 static int	conn_reset(int);
+static struct conn *conn_admit_proxied(struct worker *,
+		    const struct listener *, int, int64_t);
+static struct conn *conn_take(struct worker *, int, const uint8_t [16],
+		    int64_t);
+static void	conn_side_free(struct conn_side *);
 
 /*
  * Make the table for connections of size bytes, once per process; every
@@ -103,6 +136,16 @@ conn_table_init(size_t size, char *cause, size_t len)
 	n = conn_nr_open();
 	p = mmap(NULL, n << shift, PROT_READ | PROT_WRITE,
 	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p != MAP_FAILED) {
+		conn_sides = mmap(NULL, n * sizeof(*conn_sides),
+		    PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (conn_sides == MAP_FAILED) {
+			conn_sides = NULL;
+			(void)munmap(p, n << shift);
+			p = MAP_FAILED;
+		}
+	}
 	if (p == MAP_FAILED) {
 		snprintf(cause, len, "cannot map a connection table: %s",
 		    strerror(errno));
@@ -202,22 +245,86 @@ conn_sockopts(const struct iod_conf *conf, int fd)
 }
 
 /*
- * Admit a just-accepted descriptor to worker w, with the worker's
- * settings of the moment: a zeroed slot the size of the engine's
- * connection, at the head of the worker's list.  NULL when it was closed
- * instead.
+ * Admit a descriptor just accepted from listener l (NULL: one the
+ * configuration does not name) to worker w, with the worker's settings
+ * of the moment: who may connect (access_admit), max_connections, then
+ * a zeroed slot the size of the engine's connection, at the head of the
+ * worker's list.  NULL when it was closed instead.
  */
 struct conn *
-conn_admit(struct worker *w, int fd, int64_t now)
+conn_admit(struct worker *w, const struct listener *l, int fd, int64_t now)
+{
+	uint8_t	key[16];
+
+	if (l != NULL && l->l_opts != NULL && l->l_opts->cl_proxy)
+		return (conn_admit_proxied(w, l, fd, now));
+	if (access_admit(w->w_conf, l, fd, key) == -1)
+		return (NULL);
+	if (conn_claim(fd) == -1) {
+		sources_release(key);
+		return (NULL);
+	}
+	return (conn_take(w, fd, key, now));
+}
+
+/*
+ * Admit a descriptor from a proxy_protocol listener, if its peer may
+ * send a PROXY header, in state PROXY until the header has come
+ * (conn_proxy); its source is not known yet, and counts against none.
+ */
+static struct conn *
+conn_admit_proxied(struct worker *w, const struct listener *l, int fd,
+    int64_t now)
+{
+	static const uint8_t	 none[16];
+	struct conn		*c;
+	struct gate		*g;
+	struct access_rules	*ar;
+	uint8_t			 key[16];
+
+	if (!access_trusted(w->w_conf, fd, key)) {
+		access_refuse(fd, STATS_PROXY_UNTRUSTED, key);
+		return (NULL);
+	}
+	if (conn_claim(fd) == -1)
+		return (NULL);
+	g = gate_new();
+	ar = access_rules_new(w->w_conf, l->l_opts);
+	if (g == NULL || ar == NULL) {
+		gate_free(g);
+		access_rules_free(ar);
+		conn_refuse_fd(fd, none, "out of memory");
+		return (NULL);
+	}
+	if ((c = conn_take(w, fd, none, now)) == NULL) {
+		gate_free(g);
+		access_rules_free(ar);
+		return (NULL);
+	}
+	conn_sides[fd].cs_gate = g;
+	conn_sides[fd].cs_rules = ar;
+	c->c_idle = (unsigned int)w->w_conf->proxy_timeout;
+	conn_set_state(w, c, CONN_PROXY);
+	return (c);
+}
+
+/*
+ * Give admitted descriptor fd, from source key, its slot: zeroed, the
+ * size of the engine's connection, with the settings of the moment, at
+ * the head of w's list.  NULL when it was closed instead.
+ */
+static struct conn *
+conn_take(struct worker *w, int fd, const uint8_t key[16], int64_t now)
 {
 	struct conn	*c;
 
-	if (conn_claim(fd) == -1)
-		return (NULL);
 	if ((size_t)fd >= conn_nslots) {
-		conn_refuse_fd(fd, "descriptor above fs.nr_open");
+		conn_refuse_fd(fd, key, "descriptor above fs.nr_open");
 		return (NULL);
 	}
+	memcpy(conn_sides[fd].cs_key, key, sizeof(conn_sides[fd].cs_key));
+	conn_sides[fd].cs_gate = NULL;
+	conn_sides[fd].cs_rules = NULL;
 	c = conn_at(fd);
 	memset(c, 0, (size_t)1 << conn_shift);
 	conn_init(c, w->w_conf, now);
@@ -226,20 +333,99 @@ conn_admit(struct worker *w, int fd, int64_t now)
 	return (c);
 }
 
+/*
+ * Input has come for c, in state PROXY: read what there is of its
+ * header.  Return 0 to wait for more, 1 when the header is whole and c
+ * is READING (what followed the header is in the socket, to be read at
+ * once), or -1 when c is refused, with why: the engine closes it.
+ */
+int
+conn_proxy(struct worker *w, struct conn *c, const char **why)
+{
+	struct proxy_header	 ph;
+	struct conn_side	*cs = &conn_sides[conn_fd(c)];
+	char			 detail[128];
+	int			 fd = conn_fd(c), refusal;
+
+	switch (gate_read(cs->cs_gate, fd, &ph, detail, sizeof(detail))) {
+	case PROXY_MORE:
+		return (0);
+	case PROXY_ERROR:
+		(void)access_source(fd, cs->cs_key);
+		access_count(STATS_PROXY_BAD, cs->cs_key, detail);
+		memset(cs->cs_key, 0, sizeof(cs->cs_key));
+		*why = "bad PROXY header";
+		return (-1);
+	case PROXY_DONE:
+		break;
+	}
+	(void)conn_proxy_source(fd, &ph, cs->cs_key);
+	refusal = access_rules_judge(cs->cs_rules, cs->cs_key,
+	    ph.ph_local);
+	c->c_idle = (unsigned int)cs->cs_rules->ar_idle_timeout;
+	conn_side_free(cs);
+	if (refusal != ACCESS_OK) {
+		access_count(refusal, cs->cs_key, NULL);
+		memset(cs->cs_key, 0, sizeof(cs->cs_key));
+		*why = "refused after its PROXY header";
+		return (-1);
+	}
+	conn_touch(c, engine_now_ms());
+	conn_set_state(w, c, CONN_READING);
+	return (1);
+}
+
+/*
+ * The source a PROXY header gives, in key: the client it names, or the
+ * connection's own peer for LOCAL (a balancer's health check; proxy.c
+ * takes an unspecified family or transport for LOCAL too).  A unix
+ * source has no address: -1, and a zero key.
+ */
+int
+conn_proxy_source(int fd, const struct proxy_header *ph, uint8_t key[16])
+{
+	memset(key, 0, 16);
+	if (ph->ph_local)
+		return (access_source(fd, key));
+	if (cidr_key((const struct sockaddr *)&ph->ph_src, ph->ph_srclen,
+	    key) == -1) {
+		memset(key, 0, 16);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Free what a connection waiting for its PROXY header holds, if any. */
+static void
+conn_side_free(struct conn_side *cs)
+{
+	gate_free(cs->cs_gate);
+	access_rules_free(cs->cs_rules);
+	cs->cs_gate = NULL;
+	cs->cs_rules = NULL;
+}
+
 /* Close an admitted connection the engine cannot serve, and say why. */
 void
 conn_refuse(struct worker *w, struct conn *c, const char *why)
 {
+	struct conn_side	*cs = &conn_sides[conn_fd(c)];
+
 	conn_unlink(w, c);
-	conn_refuse_fd(conn_fd(c), why);
+	conn_side_free(cs);
+	conn_refuse_fd(conn_fd(c), cs->cs_key, why);
 }
 
-/* Close an admitted descriptor that cannot be served, and say why. */
+/*
+ * Close an admitted descriptor, from source key, that cannot be served,
+ * and say why.
+ */
 void
-conn_refuse_fd(int fd, const char *why)
+conn_refuse_fd(int fd, const uint8_t key[16], const char *why)
 {
 	unsigned long	n;
 
+	sources_release(key);
 	close(fd);
 	stats_release();
 	stats_count_reject();
@@ -423,16 +609,24 @@ conn_reset(int fd)
 void
 conn_release(struct worker *w, struct conn *c, const char *why)
 {
+	struct conn_side	*cs = &conn_sides[conn_fd(c)];
+
 	conn_unlink(w, c);
 	conn_set_state(w, c, CONN_CLOSED);
-	conn_closed(w, conn_fd(c), why);
+	conn_side_free(cs);
+	conn_closed(w, conn_fd(c), cs->cs_key, why);
 }
 
-/* A connection of w's has ended, for why: the one close line, counted. */
+/*
+ * A connection of w's, from source key, has ended, for why: the one
+ * close line, counted, and its place under max_per_source given back.
+ */
 void
-conn_closed(const struct worker *w, int fd, const char *why)
+conn_closed(const struct worker *w, int fd, const uint8_t key[16],
+    const char *why)
 {
 	log_debug("worker %d: closing fd %d: %s", w->w_id, fd, why);
+	sources_release(key);
 	stats_release();
 }
 
@@ -459,10 +653,18 @@ conn_tick(struct worker *w, int64_t now)
 			continue;
 		if (e->sync != NULL)
 			e->sync(c);
-		if (conn_idle_left(c, now) == 0) {
-			stats_count_timeout();
-			e->close(w, c, "idle timeout");
+		if (conn_idle_left(c, now) != 0)
+			continue;
+		if (c->c_state == CONN_PROXY) {
+			(void)access_source(fd, conn_sides[fd].cs_key);
+			access_count(STATS_PROXY_TIMEOUT,
+			    conn_sides[fd].cs_key, NULL);
+			memset(conn_sides[fd].cs_key, 0, 16);
+			e->close(w, c, "no PROXY header in time");
+			continue;
 		}
+		stats_count_timeout();
+		e->close(w, c, "idle timeout");
 	}
 }
 

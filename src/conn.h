@@ -6,12 +6,15 @@
 #include <stdint.h>
 
 struct iod_conf;
+struct listener;
+struct proxy_header;
 struct worker;
 
 /* What a connection waits for. */
 enum conn_state {
 	CONN_READING,		/* reading, and writing whatever is owed */
 	CONN_PAUSED,		/* owed max_pending_bytes: writing only */
+	CONN_PROXY,		/* waiting for its PROXY header: no reply */
 	CONN_DRAINING,		/* read no more: write what is owed, then end */
 	CONN_LINGERING,		/* all sent: discard input until the client's end */
 	CONN_CLOSED		/* released: the engine frees what is left */
@@ -53,9 +56,12 @@ int	conn_fd(const struct conn *);
 void	conn_init(struct conn *, const struct iod_conf *, int64_t);
 int	conn_claim(int);
 void	conn_sockopts(const struct iod_conf *, int);
-struct conn *conn_admit(struct worker *, int, int64_t);
+struct conn *conn_admit(struct worker *, const struct listener *, int,
+	    int64_t);
+int	conn_proxy(struct worker *, struct conn *, const char **);
+int	conn_proxy_source(int, const struct proxy_header *, uint8_t [16]);
 void	conn_refuse(struct worker *, struct conn *, const char *);
-void	conn_refuse_fd(int, const char *);
+void	conn_refuse_fd(int, const uint8_t [16], const char *);
 
 /* States and the rules of a live connection. */
 void	conn_set_state(const struct worker *, struct conn *, enum conn_state);
@@ -72,7 +78,8 @@ int	conn_finish(const struct worker *, struct conn *);
 int	conn_must_linger(int);
 int	conn_unacked(int);
 void	conn_release(struct worker *, struct conn *, const char *);
-void	conn_closed(const struct worker *, int, const char *);
+void	conn_closed(const struct worker *, int, const uint8_t [16],
+	    const char *);
 
 /* Every connection of a worker. */
 void	conn_tick(struct worker *, int64_t);

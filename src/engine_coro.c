@@ -63,7 +63,7 @@ static void	co_tick(struct co_worker *);
 static void	co_listener_watch(struct co_worker *, struct co_listener *,
 		    int);
 static void	co_accept(struct co_worker *, struct co_listener *);
-static void	co_admit(struct co_worker *, int);
+static void	co_admit(struct co_worker *, const struct listener *, int);
 static void	co_ready(struct co_conn *);
 static void	co_resume(struct co_conn *);
 static void	co_end(struct co_conn *);
@@ -355,7 +355,7 @@ co_accept(struct co_worker *cw, struct co_listener *l)
 			    ENGINE_ACCEPT_PAUSE * 1000;
 			return;
 		}
-		co_admit(cw, fd);
+		co_admit(cw, l->l_src, fd);
 	}
 	l->l_ready = 1;
 }
@@ -366,14 +366,14 @@ co_accept(struct co_worker *cw, struct co_listener *l)
  * may have come before epoll watched the socket.
  */
 static void
-co_admit(struct co_worker *cw, int fd)
+co_admit(struct co_worker *cw, const struct listener *l, int fd)
 {
 	struct worker	*w = cw->cw_worker;
 	struct conn	*c;
 	struct co_conn	*cc;
 	int		 error;
 
-	if ((c = conn_admit(w, fd, cw->cw_now)) == NULL)
+	if ((c = conn_admit(w, l, fd, cw->cw_now)) == NULL)
 		return;
 	cc = (struct co_conn *)c;
 	cc->cc_cw = cw;

@@ -41,6 +41,7 @@ _Static_assert(CO_BUF <= CORO_STACK / 2, "CO_BUF leaves too little stack");
 #define CO_HALT		(-2)	/* co_conn_read(): told to drain */
 
 static void	co_conn_serve(struct co_conn *);
+static int	co_conn_proxy(struct co_conn *);
 static void	co_conn_finish(struct co_conn *, unsigned char *,
 		    const char *);
 static ssize_t	co_conn_read(struct co_conn *, unsigned char *, size_t);
@@ -72,6 +73,8 @@ co_conn_serve(struct co_conn *cc)
 			    CO_BUF;
 	ssize_t		 n;
 
+	if (co_conn_proxy(cc) == -1)
+		return;
 	for (;;) {
 		n = co_conn_read(cc, buf, len);
 		if (n == CO_END)
@@ -90,6 +93,29 @@ co_conn_serve(struct co_conn *cc)
 		if (co_conn_write(cc, buf, (size_t)n) == -1)
 			return;
 	}
+}
+
+/*
+ * While c waits for its PROXY header (conn.c), read what comes of it,
+ * waiting as long as it takes.  Return -1 once the connection has been
+ * refused or closed; cc_why says why.
+ */
+static int
+co_conn_proxy(struct co_conn *cc)
+{
+	struct conn	*c = &cc->cc_conn;
+	const char	*why;
+	int		 r;
+
+	while (c->c_state == CONN_PROXY) {
+		if ((r = conn_proxy(cc->cc_cw->cw_worker, c, &why)) == -1) {
+			cc->cc_why = why;
+			return (-1);
+		}
+		if (r == 0 && co_conn_wait(cc, POLLER_READ) == -1)
+			return (-1);
+	}
+	return (0);
 }
 
 /*

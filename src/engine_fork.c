@@ -43,12 +43,15 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "blocking.h"
 #include "conf.h"
 #include "conn.h"
 #include "engine.h"
 #include "engine_fork.h"
 #include "log.h"
+#include "ratelimit.h"
+#include "sources.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -61,6 +64,7 @@ struct fk_child {
 	struct fk_worker	*ch_fw;
 	pid_t			 ch_pid;
 	int			 ch_fd;		/* the connection's, as it was */
+	uint8_t			 ch_key[16];	/* its source: access.c */
 };
 
 struct fk_worker {
@@ -83,6 +87,7 @@ static void			*fk_pids;	/* tsearch() tree */
  */
 static atomic_int		 fk_wake[FK_MAX_WORKERS];
 static pthread_once_t		 fk_once = PTHREAD_ONCE_INIT;
+static struct ratelimit		 fk_rl_refused = RATELIMIT_INITIALIZER(1);
 
 /*
  * Used in children only.  The buffer is never touched by the parent, so
@@ -94,10 +99,12 @@ static unsigned char		 fk_buf[BLOCKING_BUF_MAX];
 static int	fk_probe(char *, size_t);
 static void	fk_init(void);
 static int	fk_start(struct worker *, char *, size_t);
-static void	fk_serve(void *, int, const struct iod_conf *);
+static void	fk_serve(void *, int, const uint8_t [16],
+		    struct access_rules *, const struct iod_conf *);
 static int	fk_add(struct fk_worker *, struct fk_child *);
 static void	fk_reap(void *);
 static void	fk_child_end(pid_t, int);
+static void	fk_refused(pid_t);
 static int	fk_pid_cmp(const void *, const void *);
 static void	fk_halt(void *, enum conn_order);
 static size_t	fk_count(void *);
@@ -174,7 +181,8 @@ fk_start(struct worker *w, char *cause, size_t len)
 
 /* Fork a child to serve an admitted descriptor, or refuse it. */
 static void
-fk_serve(void *arg, int fd, const struct iod_conf *conf)
+fk_serve(void *arg, int fd, const uint8_t key[16],
+    struct access_rules *rules, const struct iod_conf *conf)
 {
 	struct fk_worker	*fw = arg;
 	struct fk_child		*ch;
@@ -183,12 +191,14 @@ fk_serve(void *arg, int fd, const struct iod_conf *conf)
 	char			 why[128];
 
 	if ((ch = calloc(1, sizeof(*ch))) == NULL) {
-		conn_refuse_fd(fd, "out of memory");
+		access_rules_free(rules);
+		conn_refuse_fd(fd, key, "out of memory");
 		return;
 	}
 	ch->ch_fw = fw;
 	ch->ch_fd = fd;
-	blocking_init(&bc, fd, conf, fk_buf);
+	memcpy(ch->ch_key, key, sizeof(ch->ch_key));
+	blocking_init(&bc, fd, key, rules, conf, fk_buf);
 	/*
 	 * Hold the table across fork(): a child that exits at once is in
 	 * it before any worker can reap it.  (The kernel serializes the
@@ -198,16 +208,19 @@ fk_serve(void *arg, int fd, const struct iod_conf *conf)
 	if ((ch->ch_pid = fork()) == -1) {
 		pthread_mutex_unlock(&fk_lock);
 		snprintf(why, sizeof(why), "fork: %s", strerror(errno));
+		access_rules_free(rules);
 		free(ch);
-		conn_refuse_fd(fd, why);
+		conn_refuse_fd(fd, key, why);
 		return;
 	}
 	if (ch->ch_pid == 0)
 		fk_child_main(&bc, parent);
+	/* The child has its own copy of the rules, if any. */
+	access_rules_free(rules);
 	if (fk_add(fw, ch) == -1) {
 		pthread_mutex_unlock(&fk_lock);
 		free(ch);
-		conn_refuse_fd(fd, "out of memory for a child");
+		conn_refuse_fd(fd, key, "out of memory for a child");
 		return;
 	}
 	pthread_mutex_unlock(&fk_lock);
@@ -269,6 +282,8 @@ fk_child_end(pid_t pid, int status)
 	}
 	ch = *found;
 	fw = ch->ch_fw;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == BLOCKING_REFUSED)
+		fk_refused(pid);
 	if (WIFEXITED(status))
 		snprintf(why, sizeof(why), "%s (pid %d)",
 		    blocking_reason(WEXITSTATUS(status)), (int)pid);
@@ -281,8 +296,25 @@ fk_child_end(pid_t pid, int status)
 	tdelete(ch, &fk_pids, fk_pid_cmp);
 	TAILQ_REMOVE(&fw->fw_children, ch, ch_entry);
 	fw->fw_count--;
-	conn_closed(fw->fw_worker, ch->ch_fd, why);
+	conn_closed(fw->fw_worker, ch->ch_fd, ch->ch_key, why);
 	free(ch);
+}
+
+/*
+ * A child refused its connection for its PROXY header, or for the
+ * source the header named: counted by reason already (the child cannot
+ * log), so say so here, at most once a second.
+ */
+static void
+fk_refused(pid_t pid)
+{
+	unsigned long	n;
+
+	if (ratelimit_allow(&fk_rl_refused, &n))
+		log_warnx("refused %lu connection%s with a bad PROXY header "
+		    "or from a refused source it named, the last in pid %d "
+		    "(the refused_ counters say which)", n, n == 1 ? "" : "s",
+		    (int)pid);
 }
 
 /* Order the table by pid. */
@@ -360,8 +392,11 @@ engine_fork_children_exited(void)
 /*
  * A child: a copy of a multithreaded process in which only this thread
  * exists, and locks that other threads held stay held forever.  So it
- * does not log, use stdio or allocate; it serves bc and exits with how
- * the connection ended, which the parent logs.
+ * does not log (access_quiet) or use stdio; it serves bc and exits with
+ * how the connection ended, which the parent logs.  Only a connection
+ * that waits for its PROXY header allocates (gate.c), through glibc's
+ * malloc, which fork() leaves usable in the child.  The table of sources
+ * is shared memory under a robust process-shared lock (sources.c).
  *
  * PR_SET_PDEATHSIG ties the child to the acceptor thread that forked it,
  * which outlives all its children unless iod itself dies; then the
@@ -370,12 +405,19 @@ engine_fork_children_exited(void)
 static __dead void
 fk_child_main(struct blocking_conn *bc, pid_t parent)
 {
+	int	end, proxied = bc->bc_rules != NULL;
+
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 || getppid() != parent)
 		_exit(BLOCKING_DEADLINE);
 	fk_child_fds(bc->bc_fd);
 	fk_conn = bc;
 	fk_child_signals();
-	_exit(blocking_serve(bc));
+	access_quiet();
+	end = blocking_serve(bc);
+	/* A source the child learnt from a PROXY header, it counted. */
+	if (proxied)
+		sources_release(bc->bc_key);
+	_exit(end);
 }
 
 /*

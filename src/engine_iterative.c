@@ -30,6 +30,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "blocking.h"
 #include "conn.h"
 #include "engine.h"
@@ -48,7 +49,8 @@ struct it_worker {
 };
 
 static int	it_start(struct worker *, char *, size_t);
-static void	it_serve(void *, int, const struct iod_conf *);
+static void	it_serve(void *, int, const uint8_t [16],
+		    struct access_rules *, const struct iod_conf *);
 static void	it_reap(void *);
 static void	it_halt(void *, enum conn_order);
 static size_t	it_count(void *);
@@ -95,13 +97,14 @@ it_start(struct worker *w, char *cause, size_t len)
  * acceptor asks only when no client is being served (bm_max).
  */
 static void
-it_serve(void *arg, int fd, const struct iod_conf *conf)
+it_serve(void *arg, int fd, const uint8_t key[16],
+    struct access_rules *rules, const struct iod_conf *conf)
 {
 	struct it_worker	*iw = arg;
 	char			 why[128];
 	int			 error;
 
-	blocking_init(&iw->iw_bc, fd, conf, iw->iw_buf);
+	blocking_init(&iw->iw_bc, fd, key, rules, conf, iw->iw_buf);
 	/* Open first: the thread may end, and say so, at once. */
 	pthread_mutex_lock(&iw->iw_lock);
 	iw->iw_open = 1;
@@ -111,9 +114,10 @@ it_serve(void *arg, int fd, const struct iod_conf *conf)
 		pthread_mutex_lock(&iw->iw_lock);
 		iw->iw_open = 0;
 		pthread_mutex_unlock(&iw->iw_lock);
+		access_rules_free(iw->iw_bc.bc_rules);
 		snprintf(why, sizeof(why), "cannot start a thread: %s",
 		    strerror(error));
-		conn_refuse_fd(fd, why);
+		conn_refuse_fd(fd, key, why);
 		return;
 	}
 	iw->iw_busy = 1;
@@ -196,7 +200,7 @@ it_conn_close(struct it_worker *iw, const char *why)
 	iw->iw_open = 0;
 	pthread_mutex_unlock(&iw->iw_lock);
 	close(fd);
-	conn_closed(iw->iw_worker, fd, why);
+	conn_closed(iw->iw_worker, fd, iw->iw_bc.bc_key, why);
 	if (write(iw->iw_ended_fd, &one, sizeof(one)) == -1)
 		log_warn("worker %d: write eventfd", iw->iw_worker->w_id);
 }

@@ -344,7 +344,7 @@ lev_accept(struct lev_listener *ll, int fd)
 	struct conn		*c;
 	const char		*why;
 
-	c = conn_admit(lw->lw_worker, fd, engine_now_ms());
+	c = conn_admit(lw->lw_worker, ll->ll_src, fd, engine_now_ms());
 	if (c != NULL && lev_conn_new(lw, c, &why) == -1)
 		conn_refuse(lw->lw_worker, c, why);
 }

@@ -171,6 +171,19 @@ lev_conn_new(struct lev_worker *lw, struct conn *c, const char **why)
 	 * less, and a connection 48 bytes less.
 	 */
 	evbuffer_setcb(bufferevent_get_output(lc->lc_bev), NULL, NULL);
+	/*
+	 * A connection waiting for its PROXY header reads for itself from
+	 * the start: the bufferevent would take the header and what follows
+	 * it as one.
+	 */
+	if (c->c_state == CONN_PROXY) {
+		lev_reader_start(lc);
+		if (!(c->c_flags & C_READER)) {
+			*why = "out of memory";
+			return (-1);
+		}
+		return (0);
+	}
 	/* The write event is only wanted while output waits: lev_write_now. */
 	bufferevent_enable(lc->lc_bev, EV_READ);
 	return (0);
@@ -267,11 +280,23 @@ lev_reader_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct lev_conn	*lc = arg;
 	unsigned char	*buf = lev_self->lw_buf;
+	const char	*why;
 	ssize_t		 n;
 
 	if (what & EV_TIMEOUT) {
-		lev_quiet(lc);
+		/* Waiting for a PROXY header is the core's tick to judge. */
+		if (lc->lc_conn.c_state != CONN_PROXY)
+			lev_quiet(lc);
 		return;
+	}
+	if (lc->lc_conn.c_state == CONN_PROXY) {
+		switch (conn_proxy(lev_self->lw_worker, &lc->lc_conn, &why)) {
+		case -1:
+			lev_end(lc, why);
+			return;
+		case 0:
+			return;
+		}
 	}
 	lev_sent(lc);
 	if (lc->lc_unsent == 0 && zcopy_active(fd)) {

@@ -112,7 +112,7 @@ static void	pl_tick(struct pl_worker *);
 static void	pl_listener_watch(struct pl_worker *, struct pl_listener *,
 		    int);
 static void	pl_accept(struct pl_worker *, struct pl_listener *);
-static void	pl_admit(struct pl_worker *, int);
+static void	pl_admit(struct pl_worker *, const struct listener *, int);
 static int	pl_conn_read(struct pl_conn *);
 static int	pl_conn_splice(struct pl_conn *);
 static int	pl_conn_splice_out(struct pl_conn *);
@@ -448,21 +448,21 @@ pl_accept(struct pl_worker *pw, struct pl_listener *l)
 			    ENGINE_ACCEPT_PAUSE * 1000;
 			return;
 		}
-		pl_admit(pw, fd);
+		pl_admit(pw, l->l_src, fd);
 	}
 	l->l_ready = 1;
 }
 
 /* Serve a just-accepted descriptor, or close it at once. */
 static void
-pl_admit(struct pl_worker *pw, int fd)
+pl_admit(struct pl_worker *pw, const struct listener *l, int fd)
 {
 	struct worker	*w = pw->pw_worker;
 	struct conn	*c;
 	struct pl_conn	*pc;
 	char		 why[128];
 
-	if ((c = conn_admit(w, fd, pw->pw_now)) == NULL)
+	if ((c = conn_admit(w, l, fd, pw->pw_now)) == NULL)
 		return;
 	if (pw->pw_ops->max_fd != -1 && fd > pw->pw_ops->max_fd) {
 		snprintf(why, sizeof(why), "descriptor %d is above %s's "
@@ -488,8 +488,18 @@ pl_conn_read(struct pl_conn *pc)
 {
 	struct pl_worker	*pw = pc->pc_pw;
 	struct conn		*c = &pc->pc_conn;
+	const char		*why;
 	ssize_t			 n;
 
+	if (c->c_state == CONN_PROXY) {
+		switch (conn_proxy(pw->pw_worker, c, &why)) {
+		case -1:
+			pl_conn_end(pc, why);
+			return (-1);
+		case 0:
+			return (0);
+		}
+	}
 	if (c->c_state != CONN_LINGERING && zcopy_active(conn_fd(c)) &&
 	    outbuf_pending(&pc->pc_out) == 0)
 		return (pl_conn_splice(pc));
@@ -737,7 +747,8 @@ pl_conn_watch(struct pl_conn *pc)
 	struct conn		*c = &pc->pc_conn;
 	int			 mask = 0;
 
-	if (c->c_state == CONN_READING || c->c_state == CONN_LINGERING)
+	if (c->c_state == CONN_READING || c->c_state == CONN_PROXY ||
+	    c->c_state == CONN_LINGERING)
 		mask |= POLLER_READ;
 	if (pl_conn_owed(pc) > 0)
 		mask |= POLLER_WRITE;

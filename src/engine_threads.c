@@ -23,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "access.h"
 #include "blocking.h"
 #include "conf.h"
 #include "conn.h"
@@ -65,7 +66,8 @@ struct th_worker {
 };
 
 static int	th_start(struct worker *, char *, size_t);
-static void	th_serve(void *, int, const struct iod_conf *);
+static void	th_serve(void *, int, const uint8_t [16],
+		    struct access_rules *, const struct iod_conf *);
 static void	th_reap(void *);
 static void	th_halt(void *, enum conn_order);
 static size_t	th_count(void *);
@@ -116,7 +118,8 @@ th_start(struct worker *w, char *cause, size_t len)
 
 /* Start a thread for an admitted descriptor, or refuse it. */
 static void
-th_serve(void *arg, int fd, const struct iod_conf *conf)
+th_serve(void *arg, int fd, const uint8_t key[16],
+    struct access_rules *rules, const struct iod_conf *conf)
 {
 	struct th_worker	*tw = arg;
 	struct th_conn		*c;
@@ -124,11 +127,12 @@ th_serve(void *arg, int fd, const struct iod_conf *conf)
 	int			 error;
 
 	if ((c = malloc(sizeof(*c) + blocking_buflen(conf))) == NULL) {
-		conn_refuse_fd(fd, "out of memory");
+		access_rules_free(rules);
+		conn_refuse_fd(fd, key, "out of memory");
 		return;
 	}
 	c->c_tw = tw;
-	blocking_init(&c->c_bc, fd, conf, c->c_buf);
+	blocking_init(&c->c_bc, fd, key, rules, conf, c->c_buf);
 	/* Listed first: the thread may end, and move itself, at once. */
 	pthread_mutex_lock(&tw->tw_lock);
 	TAILQ_INSERT_TAIL(&tw->tw_live, c, c_entry);
@@ -138,10 +142,11 @@ th_serve(void *arg, int fd, const struct iod_conf *conf)
 		pthread_mutex_lock(&tw->tw_lock);
 		TAILQ_REMOVE(&tw->tw_live, c, c_entry);
 		pthread_mutex_unlock(&tw->tw_lock);
+		access_rules_free(c->c_bc.bc_rules);
 		free(c);
 		snprintf(why, sizeof(why), "cannot start a thread: %s",
 		    strerror(error));
-		conn_refuse_fd(fd, why);
+		conn_refuse_fd(fd, key, why);
 		return;
 	}
 	tw->tw_count++;
@@ -235,7 +240,7 @@ th_conn_close(struct th_conn *c, const char *why)
 	TAILQ_INSERT_TAIL(&tw->tw_ended, c, c_entry);
 	pthread_mutex_unlock(&tw->tw_lock);
 	close(fd);
-	conn_closed(tw->tw_worker, fd, why);
+	conn_closed(tw->tw_worker, fd, c->c_bc.bc_key, why);
 	if (write(tw->tw_ended_fd, &one, sizeof(one)) == -1)
 		log_warn("worker %d: write eventfd", tw->tw_worker->w_id);
 }

@@ -494,7 +494,8 @@ ur_accept_done(struct ur_worker *uw, struct ur_listener *l, int res)
 	l->l_armed = 0;
 	l->l_cancelling = 0;
 	if (res >= 0) {
-		ur_admit(&uw->uw_conns, res);
+		/* A dropped listener's may be freed: no group applies. */
+		ur_admit(&uw->uw_conns, l->l_gone ? NULL : l->l_src, res);
 		return;
 	}
 	if (res == -ECANCELED || l->l_gone ||

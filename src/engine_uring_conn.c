@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,6 +68,7 @@ static int	ur_out_append(struct ur_out **, const unsigned char *,
 		    uint32_t, uint32_t);
 static int	ur_conn_send(struct ur_conn *);
 static void	ur_conn_state(struct ur_conn *, enum conn_state);
+static void	ur_conn_proxy(struct ur_conn *);
 static void	ur_conn_finish(struct ur_conn *, const char *);
 static void	ur_conn_next(struct ur_conn *);
 static void	ur_conn_end(struct ur_conn *, const char *);
@@ -85,12 +87,12 @@ ur_conns_init(struct ur_conns *cs, struct worker *w, struct ur_ring *r)
 
 /* Serve a just-accepted descriptor, or close it at once. */
 void
-ur_admit(struct ur_conns *cs, int fd)
+ur_admit(struct ur_conns *cs, const struct listener *l, int fd)
 {
 	struct conn	*c;
 	struct ur_conn	*uc;
 
-	if ((c = conn_admit(cs->cs_worker, fd, cs->cs_now)) == NULL)
+	if ((c = conn_admit(cs->cs_worker, l, fd, cs->cs_now)) == NULL)
 		return;
 	uc = (struct ur_conn *)c;
 	uc->uc_cs = cs;
@@ -139,11 +141,19 @@ ur_conn_recv(struct ur_conn *c)
 
 	if ((sqe = ur_sqe(c->uc_cs->cs_ring, c, UR_RECV)) == NULL)
 		return (-1);
+	c->uc_ops |= UR_OP_RECV;
+	/*
+	 * A PROXY header is read by the core, byte-exact (gate.c): wait
+	 * for input, and take no buffer.
+	 */
+	if (c->uc_conn.c_state == CONN_PROXY) {
+		io_uring_prep_poll_add(sqe, conn_fd(&c->uc_conn), POLLIN);
+		return (0);
+	}
 	io_uring_prep_recv(sqe, conn_fd(&c->uc_conn), NULL, len < UR_BUFSZ ? len : UR_BUFSZ,
 	    0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = UR_BGID;
-	c->uc_ops |= UR_OP_RECV;
 	return (0);
 }
 
@@ -157,6 +167,10 @@ ur_conn_recv_done(struct conn *cc, int res, unsigned flags)
 	c->uc_ops &= ~UR_OP_RECV;
 	if (flags & IORING_CQE_F_BUFFER)
 		bid = (int)(flags >> IORING_CQE_BUFFER_SHIFT);
+	if (res > 0 && c->uc_conn.c_state == CONN_PROXY) {
+		ur_conn_proxy(c);
+		return;
+	}
 	if (res > 0 && bid != -1 && c->uc_conn.c_state != CONN_CLOSED) {
 		ur_conn_input(c, bid, res);
 		return;
@@ -183,6 +197,19 @@ ur_conn_recv_done(struct conn *cc, int res, unsigned flags)
 	else
 		ur_conn_end(c, res > 0 ? "recv without a buffer" :
 		    strerror(-res));
+}
+
+/* Input came for a connection waiting for its PROXY header. */
+static void
+ur_conn_proxy(struct ur_conn *c)
+{
+	const char	*why;
+
+	if (conn_proxy(c->uc_cs->cs_worker, &c->uc_conn, &why) == -1) {
+		ur_conn_end(c, why);
+		return;
+	}
+	ur_conn_next(c);
 }
 
 /*
@@ -317,8 +344,8 @@ ur_conn_next(struct ur_conn *c)
 		ur_conn_finish(c, "drained");
 		return;
 	}
-	if ((cc->c_state == CONN_READING || cc->c_state == CONN_LINGERING) &&
-	    !(c->uc_ops & UR_OP_RECV) && !c->uc_starved &&
+	if ((cc->c_state == CONN_READING || cc->c_state == CONN_PROXY ||
+	    cc->c_state == CONN_LINGERING) && !(c->uc_ops & UR_OP_RECV) && !c->uc_starved &&
 	    ur_conn_recv(c) == -1)
 		ur_conn_end(c, "no io_uring submission slot");
 }

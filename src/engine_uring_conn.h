@@ -34,7 +34,7 @@ struct ur_conns {
 
 /* The worker's connections. */
 void	ur_conns_init(struct ur_conns *, struct worker *, struct ur_ring *);
-void	ur_admit(struct ur_conns *, int);
+void	ur_admit(struct ur_conns *, const struct listener *, int);
 void	ur_conns_retry(struct ur_conns *);
 void	ur_conns_shutdown(struct ur_conns *);
 

@@ -27,6 +27,7 @@
 #include "poller.h"
 #include "privs.h"
 #include "sdnotify.h"
+#include "sources.h"
 #include "stats.h"
 #include "supervisor.h"
 
@@ -111,7 +112,8 @@ main(int argc, char *argv[])
  * What the process needs before anything else: SIGPIPE ignored, the
  * sigio engine's signals blocked before any thread exists (so that
  * every thread inherits the mask and none dies of one), counters that
- * forked children share, libevent's locking and its log lines.
+ * forked children share, the count of connections per source,
+ * libevent's locking and its log lines.
  */
 static void
 prepare_process(void)
@@ -120,6 +122,8 @@ prepare_process(void)
 	poller_sigio_block();
 	if (stats_share() == -1)
 		fatal(EX_OSERR, "cannot map shared counters");
+	if (sources_init() == -1)
+		fatal(EX_OSERR, "cannot map the table of sources");
 	if (evthread_use_pthreads() == -1)
 		fatalx(EX_OSERR, "libevent has no thread support");
 	event_set_log_callback(libevent_log_cb);

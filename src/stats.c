@@ -24,6 +24,13 @@ struct counters {
 	_Atomic uint64_t	bytes_in;
 	_Atomic uint64_t	bytes_out;
 	_Atomic uint64_t	spliced;
+	_Atomic uint64_t	refused[STATS_NREFUSALS];
+};
+
+/* The names of the refusal counters in the SIGUSR1 line. */
+static const char *const stats_refusal_names[STATS_NREFUSALS] = {
+	"refused_deny", "refused_not_allowed", "refused_per_source",
+	"refused_proxy_untrusted", "refused_proxy_bad", "refused_proxy_timeout"
 };
 
 static struct counters	 stats_private = { .limit = 1 };
@@ -117,10 +124,22 @@ stats_count_reject(void)
 	atomic_fetch_add_explicit(&stats->rejected, 1, memory_order_relaxed);
 }
 
+/* Count a connection refused for who it is, by reason. */
+void
+stats_count_refused(enum stats_refusal why)
+{
+	atomic_fetch_add_explicit(&stats->refused[why], 1,
+	    memory_order_relaxed);
+}
+
 /* Copy every counter. */
 void
 stats_read(struct stats_snapshot *s)
 {
+	int	i;
+
+	for (i = 0; i < STATS_NREFUSALS; i++)
+		s->refused[i] = atomic_load(&stats->refused[i]);
 	s->accepted = atomic_load(&stats->accepted);
 	s->active = atomic_load(&stats->active);
 	s->rejected = atomic_load(&stats->rejected);
@@ -128,4 +147,11 @@ stats_read(struct stats_snapshot *s)
 	s->bytes_in = atomic_load(&stats->bytes_in);
 	s->bytes_out = atomic_load(&stats->bytes_out);
 	s->spliced = atomic_load(&stats->spliced);
+}
+
+/* The name of a refusal counter, as the SIGUSR1 line shows it. */
+const char *
+stats_refusal_name(enum stats_refusal why)
+{
+	return (stats_refusal_names[why]);
 }

@@ -60,6 +60,8 @@ static void	 sv_fit_limit(const struct iod_conf *);
 static void	 sv_keep_restart_settings(const struct iod_conf *,
 		    struct iod_conf *);
 static void	 sv_reload(void);
+static const char *sv_refusals(const struct stats_snapshot *, char *,
+		    size_t);
 static int	 sv_relisten(const struct iod_conf *, struct listener **,
 		    size_t *, char *, size_t);
 static void	 sv_shutdown(const char *);
@@ -154,6 +156,7 @@ sv_open(const struct iod_conf *conf, struct listener *ls,
 
 	for (i = 0; i < conf->nlisten; i++) {
 		ls[i].l_spec = conf->listen[i];
+		ls[i].l_opts = &conf->listen_opts[i];
 		same = sv_find((struct listener *)old, nold, conf->listen[i]);
 		if (same != NULL) {
 			ls[i].l_fd = same->l_fd;
@@ -412,6 +415,7 @@ static void
 sig_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct stats_snapshot	s;
+	char			refused[512];
 
 	switch (sig) {
 	case SIGTERM:
@@ -429,14 +433,15 @@ sig_cb(evutil_socket_t sig, short what, void *arg)
 		stats_read(&s);
 		log_notice("stats: accepted=%llu active=%llu rejected=%llu "
 		    "timed_out=%llu bytes_in=%llu bytes_out=%llu "
-		    "spliced=%llu",
+		    "spliced=%llu%s",
 		    (unsigned long long)s.accepted,
 		    (unsigned long long)s.active,
 		    (unsigned long long)s.rejected,
 		    (unsigned long long)s.timed_out,
 		    (unsigned long long)s.bytes_in,
 		    (unsigned long long)s.bytes_out,
-		    (unsigned long long)s.spliced);
+		    (unsigned long long)s.spliced,
+		    sv_refusals(&s, refused, sizeof(refused)));
 		break;
 	case SIGCHLD:
 		engine_fork_children_exited();
@@ -498,6 +503,21 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	sv_unasked = !sv_stopping;
 	event_base_loopexit(sv_base, NULL);
+}
+
+/* The refusal counters for the SIGUSR1 line: " NAME=N" each, by reason. */
+static const char *
+sv_refusals(const struct stats_snapshot *s, char *buf, size_t len)
+{
+	size_t	off = 0;
+	int	i;
+
+	buf[0] = '\0';
+	for (i = 0; i < STATS_NREFUSALS && off < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, " %s=%llu",
+		    stats_refusal_name((enum stats_refusal)i),
+		    (unsigned long long)s->refused[i]);
+	return (buf);
 }
 
 /*

@@ -7,6 +7,7 @@
 
 #include "engine.h"
 
+struct conf_listener;
 struct iod_conf;
 
 /* An open listening socket, shared by every worker. */
@@ -14,6 +15,8 @@ struct listener {
 	int		 l_fd;
 	char		*l_spec;	/* as written in the config */
 	char		 l_name[128];	/* as bound: "127.0.0.1:43121" */
+	/* Its group's options in the same config; NULL: none (systemd's). */
+	const struct conf_listener *l_opts;
 };
 
 /*

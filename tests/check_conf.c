@@ -15,7 +15,7 @@
 #include "transform.h"
 #include "lib.h"
 
-#define NSETTINGS	17
+#define NSETTINGS	22
 
 static char	*srcfile(const char *, const char *);
 static const char *say(char *, size_t, const char *, ...)
@@ -29,6 +29,11 @@ static const char *diff_conf(const struct iod_conf *,
 		    const struct iod_conf *, char *, size_t);
 static void	 assert_defaults(const struct iod_conf *);
 static void	 assert_empty(const struct iod_conf *);
+static int	 cidrs_same(const struct conf_cidrs *,
+		    const struct conf_cidrs *);
+static int	 opts_same(const struct conf_listener *,
+		    const struct conf_listener *);
+static void	 assert_block(const struct conf_cidrs *, size_t, const char *);
 
 /* The bad-*.conf fixtures, found when the suite is built. */
 static glob_t	 bad;
@@ -49,7 +54,19 @@ static const struct {
 	{ "log_level",		offsetof(struct iod_conf, log_level) },
 	{ "syslog_facility",	offsetof(struct iod_conf, syslog_facility) },
 	{ "tcp_keepalive",	offsetof(struct iod_conf, tcp_keepalive) },
-	{ "unix_mode",		offsetof(struct iod_conf, unix_mode) }
+	{ "unix_mode",		offsetof(struct iod_conf, unix_mode) },
+	{ "max_per_source",	offsetof(struct iod_conf, max_per_source) },
+	{ "proxy_timeout",	offsetof(struct iod_conf, proxy_timeout) }
+};
+
+/* The lists of address blocks in struct iod_conf. */
+static const struct {
+	const char	*name;
+	size_t		 off;
+} cidrs[] = {
+	{ "allow",		offsetof(struct iod_conf, allow) },
+	{ "deny",		offsetof(struct iod_conf, deny) },
+	{ "proxy_trusted",	offsetof(struct iod_conf, proxy_trusted) }
 };
 
 /* The string members of struct iod_conf, for comparing two of them. */
@@ -190,6 +207,16 @@ diff_conf(const struct iod_conf *a, const struct iod_conf *b, char *buf,
 			return (say(buf, len, "%s %d, not %d", ints[i].name,
 			    ia, ib));
 	}
+	for (i = 0; i < a->nlisten; i++)
+		if (!opts_same(&a->listen_opts[i], &b->listen_opts[i]))
+			return (say(buf, len, "listen[%zu]'s group differs",
+			    i));
+	for (i = 0; i < sizeof(cidrs) / sizeof(cidrs[0]); i++)
+		if (!cidrs_same((const struct conf_cidrs *)(const void *)
+		    ((const char *)a + cidrs[i].off),
+		    (const struct conf_cidrs *)(const void *)
+		    ((const char *)b + cidrs[i].off)))
+			return (say(buf, len, "%s differs", cidrs[i].name));
 	for (i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
 		memcpy(&sa, (const char *)a + strs[i].off, sizeof(sa));
 		memcpy(&sb, (const char *)b + strs[i].off, sizeof(sb));
@@ -198,6 +225,41 @@ diff_conf(const struct iod_conf *a, const struct iod_conf *b, char *buf,
 			    sa ? sa : "unset", sb ? sb : "unset"));
 	}
 	return (NULL);
+}
+
+/* Are two lists of blocks the same blocks in the same order? */
+static int
+cidrs_same(const struct conf_cidrs *a, const struct conf_cidrs *b)
+{
+	return (a->cc_n == b->cc_n && (a->cc_n == 0 ||
+	    memcmp(a->cc_list, b->cc_list, a->cc_n * sizeof(*a->cc_list))
+	    == 0));
+}
+
+/* Do two listeners say the same besides their address? */
+static int
+opts_same(const struct conf_listener *a, const struct conf_listener *b)
+{
+	return (a->cl_proxy == b->cl_proxy &&
+	    a->cl_has_allow == b->cl_has_allow &&
+	    a->cl_has_deny == b->cl_has_deny &&
+	    cidrs_same(&a->cl_allow, &b->cl_allow) &&
+	    cidrs_same(&a->cl_deny, &b->cl_deny));
+}
+
+/* Assert that block i of cc is spec. */
+static void
+assert_block(const struct conf_cidrs *cc, size_t i, const char *spec)
+{
+	struct cidr	want;
+	char		cause[128];
+
+	ck_assert_msg(cidr_parse(spec, &want, cause, sizeof(cause)) == 0,
+	    "%s: %s", spec, cause);
+	ck_assert_msg(i < cc->cc_n, "no block %zu (of %zu) for %s", i,
+	    cc->cc_n, spec);
+	ck_assert_msg(memcmp(&cc->cc_list[i], &want, sizeof(want)) == 0,
+	    "block %zu is not %s", i, spec);
 }
 
 /* Assert that conf holds the defaults. */
@@ -253,6 +315,16 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(conf.user);
 	ck_assert_ptr_null(conf.group);
 	ck_assert_ptr_null(conf.pidfile);
+	ck_assert_int_eq(conf.max_per_source, 0);
+	ck_assert_int_eq(conf.proxy_timeout, 5);
+	ck_assert_msg(conf.allow.cc_n == 0 && conf.deny.cc_n == 0,
+	    "allow %zu, deny %zu blocks", conf.allow.cc_n, conf.deny.cc_n);
+	ck_assert_msg(conf.proxy_trusted.cc_n == 2, "proxy_trusted %zu blocks",
+	    conf.proxy_trusted.cc_n);
+	assert_block(&conf.proxy_trusted, 0, "127.0.0.0/8");
+	assert_block(&conf.proxy_trusted, 1, "::1/128");
+	ck_assert_msg(!conf.listen_opts[0].cl_proxy &&
+	    !conf.listen_opts[1].cl_proxy, "a default listener takes PROXY");
 	conf_free(&conf);
 }
 END_TEST
@@ -475,6 +547,45 @@ START_TEST(test_good_all)
 	ck_assert_pstr_eq(conf.user, "root");
 	ck_assert_pstr_eq(conf.group, "root");
 	ck_assert_pstr_eq(conf.pidfile, "/run/iod.pid");
+	ck_assert_int_eq(conf.max_per_source, 3);
+	ck_assert_int_eq(conf.proxy_timeout, 9);
+	assert_block(&conf.allow, 0, "10.0.0.0/8");
+	assert_block(&conf.allow, 1, "2001:db8::/32");
+	assert_block(&conf.deny, 0, "10.9.9.9");
+	ck_assert_msg(conf.proxy_trusted.cc_n == 1, "proxy_trusted %zu blocks",
+	    conf.proxy_trusted.cc_n);
+	assert_block(&conf.proxy_trusted, 0, "192.0.2.0/24");
+	conf_free(&conf);
+	free(path);
+}
+END_TEST
+
+/*
+ * A listen group: its address, proxy_protocol and its own lists, each
+ * given or not; a plain string beside it has none of them.
+ */
+START_TEST(test_good_groups)
+{
+	char			*path = srcfile("tests/conf", "good-groups.conf");
+	struct iod_conf		 conf;
+	struct conf_listener	*o;
+
+	load_ok(path, &conf);
+	ck_assert_msg(conf.nlisten == 3, "%zu listeners", conf.nlisten);
+	o = conf.listen_opts;
+	ck_assert_str_eq(conf.listen[0], "127.0.0.1:7777");
+	ck_assert_msg(!o[0].cl_proxy && !o[0].cl_has_allow &&
+	    !o[0].cl_has_deny, "a string listener has a group's options");
+	ck_assert_str_eq(conf.listen[1], "127.0.0.1:7778");
+	ck_assert_msg(o[1].cl_proxy && o[1].cl_has_allow &&
+	    !o[1].cl_has_deny, "group 1: proxy %d allow %d deny %d",
+	    o[1].cl_proxy, o[1].cl_has_allow, o[1].cl_has_deny);
+	assert_block(&o[1].cl_allow, 0, "10.0.0.0/8");
+	ck_assert_str_eq(conf.listen[2], "unix:/run/iod/p.sock");
+	ck_assert_msg(!o[2].cl_proxy && !o[2].cl_has_allow &&
+	    o[2].cl_has_deny && o[2].cl_deny.cc_n == 0,
+	    "group 2: proxy %d allow %d deny %d (%zu blocks)", o[2].cl_proxy,
+	    o[2].cl_has_allow, o[2].cl_has_deny, o[2].cl_deny.cc_n);
 	conf_free(&conf);
 	free(path);
 }
@@ -510,6 +621,8 @@ START_TEST(test_good_min)
 	ck_assert_int_eq(conf.tcp_keepalive, 0);
 	ck_assert_int_eq(conf.unix_mode, 0);
 	ck_assert_int_eq(conf.log_level, LOG_DEBUG);
+	ck_assert_int_eq(conf.max_per_source, 0);
+	ck_assert_int_eq(conf.proxy_timeout, 1);
 	conf_free(&conf);
 	free(path);
 }
@@ -533,6 +646,8 @@ START_TEST(test_good_max)
 	ck_assert_int_eq(conf.unix_mode, 0777);
 	ck_assert_int_eq(conf.log_level, LOG_ERR);
 	ck_assert_int_eq(conf.syslog_facility, LOG_LOCAL7);
+	ck_assert_int_eq(conf.max_per_source, 1000000);
+	ck_assert_int_eq(conf.proxy_timeout, 3600);
 	conf_free(&conf);
 	free(path);
 }
@@ -611,6 +726,7 @@ suite_conf(void)
 	tcase_add_test(tc, test_short_errbuf);
 	tcase_add_test(tc, test_free_twice);
 	tcase_add_test(tc, test_good_all);
+	tcase_add_test(tc, test_good_groups);
 	tcase_add_test(tc, test_good_empty);
 	tcase_add_test(tc, test_good_min);
 	tcase_add_test(tc, test_good_max);

@@ -280,8 +280,10 @@ START_TEST(test_conn_admit)
 	fa = socket(AF_INET, SOCK_STREAM, 0);
 	fb = socket(AF_INET, SOCK_STREAM, 0);
 	fc = socket(AF_INET, SOCK_STREAM, 0);
-	ck_assert_msg((a = conn_admit(&w, fa, 0)) != NULL, "first refused");
-	ck_assert_msg((b = conn_admit(&w, fb, 0)) != NULL, "second refused");
+	ck_assert_msg((a = conn_admit(&w, NULL, fa, 0)) != NULL,
+	    "first refused");
+	ck_assert_msg((b = conn_admit(&w, NULL, fb, 0)) != NULL,
+	    "second refused");
 	ck_assert_msg(conn_at(fa) == a && conn_fd(a) == fa, "slot of %d is "
 	    "for %d", fa, conn_fd(a));
 	errf = tmpfile();
@@ -289,7 +291,7 @@ START_TEST(test_conn_admit)
 	errfd = fileno(errf);
 	saved = dup(2);
 	dup2(errfd, 2);
-	refused = conn_admit(&w, fc, 0) == NULL;
+	refused = conn_admit(&w, NULL, fc, 0) == NULL;
 	dup2(saved, 2);
 	ck_assert_msg(refused, "third admitted over a limit of 2");
 	n = pread(errfd, log, sizeof(log) - 1, 0);
@@ -337,7 +339,7 @@ START_TEST(test_conn_finish)
 
 	setup_worker(&w, &fake_table);
 	tcp_pair(&cl, &sv);
-	c = conn_admit(&w, sv, 0);
+	c = conn_admit(&w, NULL, sv, 0);
 	ck_assert_msg(conn_finish(&w, c) == 0, "lingers with nothing owed "
 	    "or unread");
 	ck_assert_msg(t_send_all(cl, "abc", 3, 1000) == 3, "send");
@@ -356,7 +358,7 @@ START_TEST(test_conn_finish)
 	close(cl);
 
 	tcp_pair(&cl, &sv);
-	c = conn_admit(&w, sv, 0);
+	c = conn_admit(&w, NULL, sv, 0);
 	ck_assert_msg(t_send_all(cl, "abc", 3, 1000) == 3, "send");
 	ck_assert_msg(poll(&(struct pollfd){ sv, POLLIN, 0 }, 1, 1000) == 1,
 	    "input never arrived");
@@ -392,9 +394,9 @@ START_TEST(test_conn_tick)
 	fi = socket(AF_INET, SOCK_STREAM, 0);
 	ff = socket(AF_INET, SOCK_STREAM, 0);
 	fl = socket(AF_INET, SOCK_STREAM, 0);
-	idle = conn_admit(&w, fi, 10000);
-	fresh = conn_admit(&w, ff, 10000);
-	linger = conn_admit(&w, fl, 10000);
+	idle = conn_admit(&w, NULL, fi, 10000);
+	fresh = conn_admit(&w, NULL, ff, 10000);
+	linger = conn_admit(&w, NULL, fl, 10000);
 	conn_touch(fresh, 10500);
 	conn_set_state(&w, linger, CONN_LINGERING);
 	conn_touch(linger, 10900);
@@ -440,7 +442,7 @@ START_TEST(test_conn_tick_linger_idle)
 	setup_worker(&w, &fake_table);
 	conf.idle_timeout = 1;
 	tcp_pair(&cl, &sv);
-	c = conn_admit(&w, sv, 10000);
+	c = conn_admit(&w, NULL, sv, 10000);
 	ck_assert_msg(t_send_all(cl, "abc", 3, 1000) == 3, "send");
 	ck_assert_msg(poll(&(struct pollfd){ sv, POLLIN, 0 }, 1, 1000) == 1,
 	    "input never arrived");
@@ -470,8 +472,8 @@ START_TEST(test_engine_command)
 	setup_worker(&w, &fake_table);
 	fa = socket(AF_INET, SOCK_STREAM, 0);
 	fb = socket(AF_INET, SOCK_STREAM, 0);
-	(void)conn_admit(&w, fa, 0);
-	(void)conn_admit(&w, fb, 0);
+	(void)conn_admit(&w, NULL, fa, 0);
+	(void)conn_admit(&w, NULL, fb, 0);
 	engine_command(&w, ENGINE_APPLY);
 	ck_assert_msg(fake.listens == 1 && fake.unlistens == 0, "APPLY: "
 	    "%d listens, %d unlistens", fake.listens, fake.unlistens);
@@ -507,7 +509,8 @@ END_TEST
 START_TEST(test_conn_states)
 {
 	static const char *const names[] = {
-		"reading", "paused", "draining", "lingering", "closed"
+		"reading", "paused", "proxy", "draining", "lingering",
+		"closed"
 	};
 	struct worker	 w;
 	struct conn	*c;
@@ -515,7 +518,7 @@ START_TEST(test_conn_states)
 
 	setup_worker(&w, &fake_table);
 	fd = socket(AF_INET, SOCK_STREAM, 0);
-	c = conn_admit(&w, fd, 0);
+	c = conn_admit(&w, NULL, fd, 0);
 	for (s = CONN_READING; s <= CONN_CLOSED; s++) {
 		ck_assert_str_eq(conn_state_name(s), names[s]);
 		conn_set_state(&w, c, s);

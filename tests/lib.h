@@ -14,11 +14,14 @@
 #define T_MAXLOOP	(1 << 22)
 
 /* Suites, one per module. */
+Suite	*suite_access(void);
 Suite	*suite_busypoll(void);
+Suite	*suite_cidr(void);
 Suite	*suite_conf(void);
 Suite	*suite_conn(void);
 Suite	*suite_coro(void);
 Suite	*suite_drain(void);
+Suite	*suite_haproxy(void);
 Suite	*suite_iterative(void);
 Suite	*suite_life(void);
 Suite	*suite_limits(void);
@@ -29,6 +32,8 @@ Suite	*suite_pidfile(void);
 Suite	*suite_poller(void);
 Suite	*suite_privs(void);
 Suite	*suite_proto(void);
+Suite	*suite_proxied(void);
+Suite	*suite_proxy(void);
 Suite	*suite_ratelimit(void);
 Suite	*suite_reload(void);
 Suite	*suite_sigio(void);
@@ -164,6 +169,12 @@ struct t_stats {
 	uint64_t	bytes_in;
 	uint64_t	bytes_out;
 	uint64_t	spliced;
+	uint64_t	refused_deny;
+	uint64_t	refused_not_allowed;
+	uint64_t	refused_per_source;
+	uint64_t	refused_proxy_untrusted;
+	uint64_t	refused_proxy_bad;
+	uint64_t	refused_proxy_timeout;
 };
 int	t_stats(struct t_iod *, struct t_stats *, int);
 
@@ -176,6 +187,7 @@ enum t_end {
 };
 int	 t_connect(int);
 int	 t_connect_to(const char *, int);
+int	 t_connect_from(const char *, const char *, int);
 int	 t_connect_rcvbuf(int, int);
 int	 t_refused(const char *, int, int);
 

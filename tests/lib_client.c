@@ -20,39 +20,49 @@
 
 #include "lib.h"
 
-static int	t_connect_sock(const char *, int, int);
+static int	t_connect_sock(const char *, const char *, int, int);
 static int	t_poll1(int, short, int64_t);
 
 /* Connect to 127.0.0.1:port; return a nonblocking socket, or -1. */
 int
 t_connect(int port)
 {
-	return (t_connect_sock("127.0.0.1", port, 0));
+	return (t_connect_sock(NULL, "127.0.0.1", port, 0));
 }
 
 /* Connect to host:port (IPv4); return a nonblocking socket, or -1. */
 int
 t_connect_to(const char *host, int port)
 {
-	return (t_connect_sock(host, port, 0));
+	return (t_connect_sock(NULL, host, port, 0));
+}
+
+/*
+ * Connect to host:port from source address src (any of 127.0.0.0/8 is
+ * this machine's); return a nonblocking socket, or -1.
+ */
+int
+t_connect_from(const char *src, const char *host, int port)
+{
+	return (t_connect_sock(src, host, port, 0));
 }
 
 /* Connect to 127.0.0.1:port with a receive buffer of rcvbuf bytes. */
 int
 t_connect_rcvbuf(int port, int rcvbuf)
 {
-	return (t_connect_sock("127.0.0.1", port, rcvbuf));
+	return (t_connect_sock(NULL, "127.0.0.1", port, rcvbuf));
 }
 
 /*
- * Connect to host:port, bounded, with SO_RCVBUF set first unless rcvbuf
- * is 0 (it sets the window, so it must precede connect).  Return a
- * nonblocking socket, or -1 with errno.
+ * Connect to host:port, bounded, from src unless it is NULL, with
+ * SO_RCVBUF set first unless rcvbuf is 0 (it sets the window, so it must
+ * precede connect).  Return a nonblocking socket, or -1 with errno.
  */
 static int
-t_connect_sock(const char *host, int port, int rcvbuf)
+t_connect_sock(const char *src, const char *host, int port, int rcvbuf)
 {
-	struct sockaddr_in	sin;
+	struct sockaddr_in	sin, from;
 	struct pollfd		pfd;
 	socklen_t		len = sizeof(int);
 	int			fd, err = 0;
@@ -70,6 +80,16 @@ t_connect_sock(const char *host, int port, int rcvbuf)
 	if (rcvbuf != 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
 	    sizeof(rcvbuf)) == -1)
 		goto fail;
+	if (src != NULL) {
+		memset(&from, 0, sizeof(from));
+		from.sin_family = AF_INET;
+		if (inet_pton(AF_INET, src, &from.sin_addr) != 1) {
+			errno = EINVAL;
+			goto fail;
+		}
+		if (bind(fd, (struct sockaddr *)&from, sizeof(from)) == -1)
+			goto fail;
+	}
 	if (connect(fd, (struct sockaddr *)&sin, sizeof(sin)) == 0)
 		return (fd);
 	if (errno != EINPROGRESS)

@@ -627,5 +627,13 @@ t_stats(struct t_iod *iod, struct t_stats *st, int timeout_ms)
 	    &st->active, &st->rejected, &st->timed_out, &st->bytes_in,
 	    &st->bytes_out, &st->spliced) != 7)
 		return (-1);
+	if ((p = strstr(line, " refused_deny=")) == NULL ||
+	    sscanf(p, " refused_deny=%" SCNu64 " refused_not_allowed=%" SCNu64
+	    " refused_per_source=%" SCNu64 " refused_proxy_untrusted=%" SCNu64
+	    " refused_proxy_bad=%" SCNu64 " refused_proxy_timeout=%" SCNu64,
+	    &st->refused_deny, &st->refused_not_allowed,
+	    &st->refused_per_source, &st->refused_proxy_untrusted,
+	    &st->refused_proxy_bad, &st->refused_proxy_timeout) != 6)
+		return (-1);
 	return (0);
 }

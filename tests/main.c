@@ -12,9 +12,11 @@ main(void)
 	int	 failed;
 
 	sr = srunner_create(suite_transform());
+	srunner_add_suite(sr, suite_cidr());
 	srunner_add_suite(sr, suite_conf());
 	srunner_add_suite(sr, suite_conn());
 	srunner_add_suite(sr, suite_listen());
+	srunner_add_suite(sr, suite_proxy());
 	srunner_add_suite(sr, suite_outbuf());
 	srunner_add_suite(sr, suite_ratelimit());
 	srunner_add_suite(sr, suite_poller());
@@ -24,6 +26,9 @@ main(void)
 	srunner_add_suite(sr, suite_privs());
 	srunner_add_suite(sr, suite_proto());
 	srunner_add_suite(sr, suite_limits());
+	srunner_add_suite(sr, suite_access());
+	srunner_add_suite(sr, suite_proxied());
+	srunner_add_suite(sr, suite_haproxy());
 	srunner_add_suite(sr, suite_life());
 	srunner_add_suite(sr, suite_reload());
 	srunner_add_suite(sr, suite_sigio());
