@@ -148,6 +148,11 @@ static const struct setting settings[] = {
 	  .max = 1073741824, INTDEF(262144),
 	  .offset = OFF(max_pending_bytes),
 	  .help = "unsent bytes per connection before iod stops reading" },
+	{ .name = "splice_min_read", .type = SET_INT, .min = 0,
+	  .max = ENGINE_IO_MAX, INTDEF(65536),
+	  .offset = OFF(splice_min_read),
+	  .help = "echo mode: a read this large moves a connection to "
+	  "splice(2); 0: never" },
 	{ .name = "idle_timeout", .type = SET_INT, .min = 0, .max = 604800,
 	  INTDEF(300), .offset = OFF(idle_timeout),
 	  .help = "seconds without traffic before a client is closed" },

@@ -35,6 +35,7 @@ struct iod_conf {
 	int		  workers;
 	int		  max_connections;
 	int		  max_pending_bytes;
+	int		  splice_min_read; /* bytes; 0: never splice */
 	int		  idle_timeout;	/* seconds; 0 disables */
 	int		  shutdown_timeout; /* seconds */
 	int		  backlog;

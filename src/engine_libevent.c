@@ -58,6 +58,7 @@
 #include "engine_libevent.h"
 #include "log.h"
 #include "worker.h"
+#include "zcopy.h"
 
 struct lev_listener {
 	struct evconnlistener	*ll_lev;
@@ -116,6 +117,7 @@ lev_start(struct worker *w, char *cause, size_t len)
 
 	if (lev_conn_init(cause, len) == -1)
 		return (-1);
+	zcopy_init();
 	if ((lw = calloc(1, sizeof(*lw))) == NULL) {
 		snprintf(cause, len, "out of memory");
 		return (-1);

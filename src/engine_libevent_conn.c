@@ -26,6 +26,7 @@
 #include "stats.h"
 #include "transform.h"
 #include "worker.h"
+#include "zcopy.h"
 
 /*
  * A connection, in the core's table: the core's part, what lev_sent()
@@ -78,6 +79,8 @@ static void	lev_read_off(struct lev_conn *);
 static void	lev_reader_start(struct lev_conn *);
 static void	lev_reader_stop(struct lev_conn *);
 static void	lev_quiet(struct lev_conn *);
+static void	lev_splice(struct lev_conn *);
+static int	lev_unsplice(struct lev_conn *);
 static int	lev_write_now(struct lev_conn *, struct evbuffer *,
 		    const struct evbuffer_iovec *, int, const unsigned char *,
 		    size_t);
@@ -268,7 +271,9 @@ lev_read_cb(struct bufferevent *bev, void *arg)
 /*
  * A connection's reader: read up to ENGINE_IO_MAX in one call, transform
  * and write as lev_read_cb does; after lev_quiet_wait without a byte, give
- * the reader back.
+ * the reader back.  In echo mode, a read of splice_min_read bytes gives
+ * the connection a pipe, and from then on, while nothing else is owed,
+ * the reader splices instead (lev_splice).
  */
 static void
 lev_reader_cb(evutil_socket_t fd, short what, void *arg)
@@ -293,6 +298,11 @@ lev_reader_cb(evutil_socket_t fd, short what, void *arg)
 			return;
 		}
 	}
+	lev_sent(lc);
+	if (lc->lc_unsent == 0 && zcopy_active(fd)) {
+		lev_splice(lc);
+		return;
+	}
 	if ((n = recv(fd, buf, ENGINE_IO_MAX, 0)) == -1) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			lev_end(lc, strerror(errno));
@@ -305,13 +315,85 @@ lev_reader_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	lev_touch(lc);
-	lev_sent(lc);
 	transform_apply(lc->lc_conn.c_mode, buf, (size_t)n);
 	stats_add_in((uint64_t)n);
 	if (lev_write_now(lc, bufferevent_get_input(lc->lc_bev), NULL, 0, buf,
 	    (size_t)n) == -1)
 		return;
+	if (zcopy_wanted(&lc->lc_conn, lev_self->lw_worker->w_conf, (size_t)n))
+		(void)zcopy_open(&lc->lc_conn, 0);
 	lev_backpressure(lc);
+}
+
+/*
+ * Splice what the client sent into lc's pipe and straight back, with
+ * nothing owed before it.  What the socket does not take moves on into
+ * the bufferevent's output, a copy, so the pipe is empty whenever this
+ * returns and the bufferevent's rules (write event, backpressure, drain)
+ * hold as they are.
+ */
+static void
+lev_splice(struct lev_conn *lc)
+{
+	int	fd = lev_fd(lc);
+	size_t	max = lc->lc_conn.c_max_pending;
+	ssize_t	n;
+
+	if ((n = zcopy_in(fd, max < ENGINE_IO_MAX ? max : ENGINE_IO_MAX)) ==
+	    -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			lev_end(lc, strerror(errno));
+		return;
+	}
+	if (n == 0) {
+		lc->lc_conn.c_eof = 1;
+		lev_conn_drain(lev_self->lw_worker, &lc->lc_conn,
+		    "end of input");
+		return;
+	}
+	lev_touch(lc);
+	if (zcopy_out(fd) == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
+	    errno != EINTR) {
+		lev_end(lc, strerror(errno));
+		return;
+	}
+	if (zcopy_held(fd) > 0 && lev_unsplice(lc) == -1)
+		return;
+	lev_backpressure(lc);
+}
+
+/*
+ * Move what lc's pipe holds into the bufferevent's output, to be written
+ * when the socket takes more.  Returns -1 when that closed the connection.
+ */
+static int
+lev_unsplice(struct lev_conn *lc)
+{
+	struct evbuffer		*out = bufferevent_get_output(lc->lc_bev);
+	struct evbuffer_iovec	 v[2];
+	size_t			 held = zcopy_held(lev_fd(lc)), got = 0;
+	ssize_t			 n;
+	int			 i, nv;
+
+	if ((nv = evbuffer_reserve_space(out, (ev_ssize_t)held, v, 2)) < 1) {
+		lev_end(lc, "out of memory");
+		return (-1);
+	}
+	for (i = 0; i < nv && got < held; i++) {
+		if ((n = zcopy_take(lev_fd(lc), v[i].iov_base,
+		    v[i].iov_len)) <= 0) {
+			lev_end(lc, "cannot read its pipe");
+			return (-1);
+		}
+		v[i].iov_len = (size_t)n;
+		got += (size_t)n;
+	}
+	if (evbuffer_commit_space(out, v, i) == -1) {
+		lev_end(lc, "out of memory");
+		return (-1);
+	}
+	lc->lc_unsent += (uint32_t)got;
+	return (lev_queue(lc, NULL, 0));
 }
 
 /*
@@ -373,12 +455,16 @@ lev_reader_start(struct lev_conn *lc)
 		lev_read_on(lc);
 }
 
-/* Free lc's reader, if it has one; the bufferevent may read again. */
+/*
+ * Free lc's reader, if it has one, and its pipe with it: the bufferevent
+ * may read again.
+ */
 static void
 lev_reader_stop(struct lev_conn *lc)
 {
 	if (!(lc->lc_conn.c_flags & C_READER))
 		return;
+	zcopy_close(lev_fd(lc));
 	event_free(lev_readers[lev_fd(lc)]);
 	lev_readers[lev_fd(lc)] = NULL;
 	lc->lc_conn.c_flags &= ~(C_READER | C_HEARD);

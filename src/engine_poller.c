@@ -24,7 +24,18 @@
  *
  * The sigio backend waits for real-time signals rather than on a set of
  * descriptors; to this loop it is one more edge-triggered backend.
+ *
+ * In echo mode, a connection whose read brings splice_min_read bytes
+ * moves the rest of its bytes through a pipe of its own with splice(2)
+ * (zcopy.c): what it owes is then what its outbuf holds, written first,
+ * and what its pipe holds after it.  The pipe is never watched: the
+ * socket's readiness says when to splice either way.  The connection
+ * splices only while its outbuf is empty; when the pipe is full and the
+ * socket still has input (a client that sends without reading), what the
+ * pipe holds moves into the outbuf and reading goes on with recv() up to
+ * max_pending_bytes, as for any connection, until the outbuf has drained.
  */
+#include <sys/ioctl.h>
 #include <sys/queue.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -45,6 +56,7 @@
 #include "stats.h"
 #include "transform.h"
 #include "worker.h"
+#include "zcopy.h"
 
 #define PL_EVENTS	256	/* readiness events taken per wait */
 
@@ -102,6 +114,11 @@ static void	pl_listener_watch(struct pl_worker *, struct pl_listener *,
 static void	pl_accept(struct pl_worker *, struct pl_listener *);
 static void	pl_admit(struct pl_worker *, const struct listener *, int);
 static int	pl_conn_read(struct pl_conn *);
+static int	pl_conn_splice(struct pl_conn *);
+static int	pl_conn_splice_out(struct pl_conn *);
+static size_t	pl_conn_owed(struct pl_conn *);
+static int	pl_conn_pipe_full(struct pl_conn *);
+static int	pl_conn_unsplice(struct pl_conn *);
 static int	pl_conn_send(struct pl_conn *, const unsigned char *, size_t);
 static int	pl_conn_write(struct pl_conn *);
 static void	pl_conn_state(struct pl_conn *, enum conn_state);
@@ -208,6 +225,7 @@ pl_start(struct worker *w, const struct poller *ops, char *cause, size_t len)
 		return (-1);
 	}
 	pw->pw_now = engine_now_ms();
+	zcopy_init();
 	pl_listen(w);
 	return (0);
 }
@@ -482,6 +500,9 @@ pl_conn_read(struct pl_conn *pc)
 			return (0);
 		}
 	}
+	if (c->c_state != CONN_LINGERING && zcopy_active(conn_fd(c)) &&
+	    outbuf_pending(&pc->pc_out) == 0)
+		return (pl_conn_splice(pc));
 	n = recv(conn_fd(c), pw->pw_buf, sizeof(pw->pw_buf), 0);
 	if (n == -1) {
 		if (errno == EINTR)
@@ -510,11 +531,128 @@ pl_conn_read(struct pl_conn *pc)
 	transform_apply(c->c_mode, pw->pw_buf, (size_t)n);
 	if (pl_conn_send(pc, pw->pw_buf, (size_t)n) == -1)
 		return (-1);
+	if (zcopy_wanted(c, pw->pw_worker->w_conf, (size_t)n))
+		(void)zcopy_open(c, pw->pw_ops->max_fd + 1);
 	if (conn_full(c, outbuf_pending(&pc->pc_out)))
 		pl_conn_state(pc, CONN_PAUSED);
 	else if ((size_t)n == sizeof(pw->pw_buf) || pc->pc_hup)
 		pl_conn_mark_ready(pc, POLLER_READ);
 	return (pl_conn_watch(pc));
+}
+
+/*
+ * Splice what the client sent into the connection's pipe, as much as
+ * max_pending_bytes leaves room for, and on back to the client unless its
+ * outbuf is owed first.  Return -1 if the connection was closed.
+ */
+static int
+pl_conn_splice(struct pl_conn *pc)
+{
+	struct pl_worker	*pw = pc->pc_pw;
+	struct conn		*c = &pc->pc_conn;
+	size_t			 owed = pl_conn_owed(pc), max = 0;
+	ssize_t			 n;
+
+	if (owed < c->c_max_pending)
+		max = c->c_max_pending - owed;
+	if (max > ENGINE_IO_MAX)
+		max = ENGINE_IO_MAX;
+	if ((n = zcopy_in(conn_fd(c), max)) == -1) {
+		if (errno == EINTR) {
+			pl_conn_mark_ready(pc, POLLER_READ);
+			return (0);
+		}
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			pl_conn_end(pc, strerror(errno));
+			return (-1);
+		}
+		if (pl_conn_pipe_full(pc) && pl_conn_unsplice(pc) == -1)
+			return (-1);
+		return (pl_conn_watch(pc));
+	}
+	if (n == 0) {
+		c->c_eof = 1;
+		pl_conn_drain(pw->pw_worker, c, "end of input");
+		return (0);
+	}
+	conn_touch(c, pw->pw_now);
+	if (outbuf_pending(&pc->pc_out) == 0 && pl_conn_splice_out(pc) == -1)
+		return (-1);
+	if (conn_full(c, pl_conn_owed(pc)))
+		pl_conn_state(pc, CONN_PAUSED);
+	else
+		pl_conn_mark_ready(pc, POLLER_READ);
+	return (pl_conn_watch(pc));
+}
+
+/*
+ * Splice what the connection's pipe holds back to the client, as much as
+ * the socket takes.  Return -1 if the connection was closed.
+ */
+static int
+pl_conn_splice_out(struct pl_conn *pc)
+{
+	struct conn	*c = &pc->pc_conn;
+	ssize_t		 n;
+
+	if ((n = zcopy_out(conn_fd(c))) == -1) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+			return (0);
+		pl_conn_end(pc, strerror(errno));
+		return (-1);
+	}
+	if (n > 0)
+		conn_touch(c, pc->pc_pw->pw_now);
+	return (0);
+}
+
+/*
+ * The pipe refused more: is that because it is full while the socket
+ * still has input?  (Its slots can fill before its bytes do, one a
+ * segment.)
+ */
+static int
+pl_conn_pipe_full(struct pl_conn *pc)
+{
+	int	fd = conn_fd(&pc->pc_conn), unread = 0;
+
+	return (zcopy_held(fd) > 0 && ioctl(fd, FIONREAD, &unread) == 0 &&
+	    unread > 0);
+}
+
+/*
+ * Move what the pipe holds into the outbuf, a copy, so that reading goes
+ * on with recv() up to max_pending_bytes, as the core's rule promises,
+ * and the pipe is used again once the outbuf has drained.  Return -1 if
+ * the connection was closed.
+ */
+static int
+pl_conn_unsplice(struct pl_conn *pc)
+{
+	struct pl_worker	*pw = pc->pc_pw;
+	int			 fd = conn_fd(&pc->pc_conn), i;
+	ssize_t			 n;
+
+	for (i = 0; i < 64 && zcopy_held(fd) > 0; i++) {
+		if ((n = zcopy_take(fd, pw->pw_buf, sizeof(pw->pw_buf))) <= 0) {
+			pl_conn_end(pc, "cannot read its pipe");
+			return (-1);
+		}
+		if (outbuf_append(&pc->pc_out, pw->pw_buf, (size_t)n) == -1) {
+			pl_conn_end(pc, "out of memory");
+			return (-1);
+		}
+	}
+	pl_conn_mark_ready(pc, POLLER_READ);
+	return (0);
+}
+
+/* What the connection owes its client: its outbuf, then its pipe. */
+static size_t
+pl_conn_owed(struct pl_conn *pc)
+{
+	return (outbuf_pending(&pc->pc_out) +
+	    zcopy_held(conn_fd(&pc->pc_conn)));
 }
 
 /*
@@ -574,11 +712,16 @@ pl_conn_write(struct pl_conn *pc)
 		    outbuf_pending(&pc->pc_out) > 0)
 			pl_conn_mark_ready(pc, POLLER_WRITE);
 	}
-	if (c->c_state == CONN_DRAINING && outbuf_pending(&pc->pc_out) == 0) {
-		return (pl_conn_finish(pc, "drained"));
+	if (outbuf_pending(&pc->pc_out) == 0 && zcopy_held(conn_fd(c)) > 0) {
+		if (pl_conn_splice_out(pc) == -1)
+			return (-1);
+		/* The pipe has room again. */
+		if (c->c_state == CONN_READING)
+			pl_conn_mark_ready(pc, POLLER_READ);
 	}
-	if (c->c_state == CONN_PAUSED &&
-	    conn_drained(c, outbuf_pending(&pc->pc_out))) {
+	if (c->c_state == CONN_DRAINING && pl_conn_owed(pc) == 0)
+		return (pl_conn_finish(pc, "drained"));
+	if (c->c_state == CONN_PAUSED && conn_drained(c, pl_conn_owed(pc))) {
 		pl_conn_state(pc, CONN_READING);
 		if (pc->pc_pw->pw_ops->edge_triggered)
 			pl_conn_mark_ready(pc, POLLER_READ);
@@ -607,7 +750,7 @@ pl_conn_watch(struct pl_conn *pc)
 	if (c->c_state == CONN_READING || c->c_state == CONN_PROXY ||
 	    c->c_state == CONN_LINGERING)
 		mask |= POLLER_READ;
-	if (outbuf_pending(&pc->pc_out) > 0)
+	if (pl_conn_owed(pc) > 0)
 		mask |= POLLER_WRITE;
 	if (mask == pc->pc_mask)
 		return (0);
@@ -645,6 +788,8 @@ pl_conn_finish(struct pl_conn *pc, const char *why)
 		pl_conn_end(pc, why);
 		return (-1);
 	}
+	/* A lingering connection only discards: its pipe can go. */
+	zcopy_close(conn_fd(&pc->pc_conn));
 	if (pl_conn_watch(pc) == -1)
 		return (-1);
 	pl_conn_mark_ready(pc, POLLER_READ);
@@ -659,7 +804,7 @@ pl_conn_drain(struct worker *w, struct conn *c, const char *why)
 
 	if (conn_ending(c))
 		return;
-	if (outbuf_pending(&pc->pc_out) == 0) {
+	if (pl_conn_owed(pc) == 0) {
 		(void)pl_conn_finish(pc, why);
 		return;
 	}
@@ -690,5 +835,6 @@ pl_conn_end(struct pl_conn *pc, const char *why)
 	if (pc->pc_ready != 0)
 		TAILQ_REMOVE(&pw->pw_ready, pc, pc_ready_entry);
 	outbuf_free(&pc->pc_out);
+	zcopy_close(fd);
 	close(fd);
 }

@@ -6,6 +6,7 @@
 #define FDLIMIT_RESERVE	64
 
 /* Fitting; never logs. */
-int	fdlimit_fit(int, int *, long *);
+int	fdlimit_fit(int, long, int *, long *);
+long	fdlimit_spare(int, long);
 
 #endif

@@ -23,6 +23,7 @@ struct counters {
 	_Atomic uint64_t	timed_out;
 	_Atomic uint64_t	bytes_in;
 	_Atomic uint64_t	bytes_out;
+	_Atomic uint64_t	spliced;
 	_Atomic uint64_t	refused[STATS_NREFUSALS];
 };
 
@@ -102,6 +103,13 @@ stats_add_out(uint64_t n)
 	atomic_fetch_add_explicit(&stats->bytes_out, n, memory_order_relaxed);
 }
 
+/* Count bytes read from clients by splice(2), as well as by stats_add_in. */
+void
+stats_add_spliced(uint64_t n)
+{
+	atomic_fetch_add_explicit(&stats->spliced, n, memory_order_relaxed);
+}
+
 /* Count a connection closed by idle_timeout. */
 void
 stats_count_timeout(void)
@@ -138,6 +146,7 @@ stats_read(struct stats_snapshot *s)
 	s->timed_out = atomic_load(&stats->timed_out);
 	s->bytes_in = atomic_load(&stats->bytes_in);
 	s->bytes_out = atomic_load(&stats->bytes_out);
+	s->spliced = atomic_load(&stats->spliced);
 }
 
 /* The name of a refusal counter, as the SIGUSR1 line shows it. */

@@ -22,6 +22,7 @@ struct stats_snapshot {
 	uint64_t	timed_out;	/* closed by idle_timeout */
 	uint64_t	bytes_in;	/* read from clients */
 	uint64_t	bytes_out;	/* written to clients */
+	uint64_t	spliced;	/* of bytes_in, moved by splice(2) */
 	uint64_t	refused[STATS_NREFUSALS]; /* by enum stats_refusal */
 };
 
@@ -37,6 +38,7 @@ void	stats_release(void);
 /* Counting. */
 void	stats_add_in(uint64_t);
 void	stats_add_out(uint64_t);
+void	stats_add_spliced(uint64_t);
 void	stats_count_timeout(void);
 void	stats_count_reject(void);
 void	stats_count_refused(enum stats_refusal);

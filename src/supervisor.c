@@ -26,7 +26,9 @@
 #include "sdnotify.h"
 #include "stats.h"
 #include "supervisor.h"
+#include "transform.h"
 #include "worker.h"
+#include "zcopy.h"
 
 /* Sockets systemd may pass, and how often systemctl status is refreshed. */
 #define SV_MAXINHERITED	64
@@ -215,18 +217,26 @@ sv_close_unused(struct listener *old, size_t nold, struct listener *next,
 	}
 }
 
-/* Fit the open-file limit to max_connections, or lower the latter. */
+/*
+ * Fit the open-file limit to max_connections, or lower the latter.  In
+ * echo mode, ask for two descriptors more per connection, for the pipes
+ * of those that stream; whatever is left over is the pipes' budget.
+ */
 static void
 sv_fit_limit(const struct iod_conf *conf)
 {
-	long	limit = 0;
+	long	limit = 0, extra = 0;
 	int	effective;
 
-	if (fdlimit_fit(conf->max_connections, &effective, &limit) != 0)
+	if (conf->mode == TRANSFORM_ECHO && conf->splice_min_read > 0)
+		extra = 2L * conf->max_connections;
+	if (fdlimit_fit(conf->max_connections, extra, &effective,
+	    &limit) != 0)
 		log_warnx("max_connections lowered from %d to %d: open-file "
 		    "limit is %ld", conf->max_connections, effective, limit);
 	stats_set_limit((uint64_t)effective);
 	sv_max_conns = effective;
+	zcopy_set_budget(limit > 0 ? fdlimit_spare(effective, limit) / 2 : 0);
 }
 
 /*
@@ -422,13 +432,15 @@ sig_cb(evutil_socket_t sig, short what, void *arg)
 	case SIGUSR1:
 		stats_read(&s);
 		log_notice("stats: accepted=%llu active=%llu rejected=%llu "
-		    "timed_out=%llu bytes_in=%llu bytes_out=%llu%s",
+		    "timed_out=%llu bytes_in=%llu bytes_out=%llu "
+		    "spliced=%llu%s",
 		    (unsigned long long)s.accepted,
 		    (unsigned long long)s.active,
 		    (unsigned long long)s.rejected,
 		    (unsigned long long)s.timed_out,
 		    (unsigned long long)s.bytes_in,
 		    (unsigned long long)s.bytes_out,
+		    (unsigned long long)s.spliced,
 		    sv_refusals(&s, refused, sizeof(refused)));
 		break;
 	case SIGCHLD:

@@ -15,7 +15,7 @@
 #include "transform.h"
 #include "lib.h"
 
-#define NSETTINGS	21
+#define NSETTINGS	22
 
 static char	*srcfile(const char *, const char *);
 static const char *say(char *, size_t, const char *, ...)
@@ -47,6 +47,7 @@ static const struct {
 	{ "workers",		offsetof(struct iod_conf, workers) },
 	{ "max_connections",	offsetof(struct iod_conf, max_connections) },
 	{ "max_pending_bytes",	offsetof(struct iod_conf, max_pending_bytes) },
+	{ "splice_min_read",	offsetof(struct iod_conf, splice_min_read) },
 	{ "idle_timeout",	offsetof(struct iod_conf, idle_timeout) },
 	{ "shutdown_timeout",	offsetof(struct iod_conf, shutdown_timeout) },
 	{ "backlog",		offsetof(struct iod_conf, backlog) },
@@ -303,6 +304,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(conf.workers, 1);
 	ck_assert_int_eq(conf.max_connections, 10000);
 	ck_assert_int_eq(conf.max_pending_bytes, 262144);
+	ck_assert_int_eq(conf.splice_min_read, 65536);
 	ck_assert_int_eq(conf.idle_timeout, 300);
 	ck_assert_int_eq(conf.shutdown_timeout, 10);
 	ck_assert_int_eq(conf.backlog, 511);
@@ -534,6 +536,7 @@ START_TEST(test_good_all)
 	ck_assert_int_eq(conf.workers, 8);
 	ck_assert_int_eq(conf.max_connections, 500);
 	ck_assert_int_eq(conf.max_pending_bytes, 65536);
+	ck_assert_int_eq(conf.splice_min_read, 4096);
 	ck_assert_int_eq(conf.idle_timeout, 0);
 	ck_assert_int_eq(conf.shutdown_timeout, 30);
 	ck_assert_int_eq(conf.backlog, 128);
@@ -611,6 +614,7 @@ START_TEST(test_good_min)
 	ck_assert_int_eq(conf.workers, 1);
 	ck_assert_int_eq(conf.max_connections, 1);
 	ck_assert_int_eq(conf.max_pending_bytes, 1024);
+	ck_assert_int_eq(conf.splice_min_read, 0);
 	ck_assert_int_eq(conf.idle_timeout, 0);
 	ck_assert_int_eq(conf.shutdown_timeout, 0);
 	ck_assert_int_eq(conf.backlog, 1);
@@ -634,6 +638,7 @@ START_TEST(test_good_max)
 	ck_assert_int_eq(conf.workers, 256);
 	ck_assert_int_eq(conf.max_connections, 1000000);
 	ck_assert_int_eq(conf.max_pending_bytes, 1073741824);
+	ck_assert_int_eq(conf.splice_min_read, 262144);
 	ck_assert_int_eq(conf.idle_timeout, 604800);
 	ck_assert_int_eq(conf.shutdown_timeout, 3600);
 	ck_assert_int_eq(conf.backlog, 65535);

@@ -38,6 +38,7 @@ Suite	*suite_proxy(void);
 Suite	*suite_ratelimit(void);
 Suite	*suite_reload(void);
 Suite	*suite_sigio(void);
+Suite	*suite_splice(void);
 Suite	*suite_systemd(void);
 Suite	*suite_transform(void);
 
@@ -67,11 +68,14 @@ extern const size_t t_nvariants;
  * connection to its child), for tests of running out of descriptors.
  * T_CONCURRENT: serves many clients at once.  T_SPINS: never sleeps, so
  * a test that bounds iod's CPU time while idle does not apply.
+ * T_SPLICES: moves echo-mode streams with splice(2); one worker is enough
+ * to show it, so only the one-worker rows say so.
  */
 #define T_BUFFERS	0x1
 #define T_HOLDS		0x2
 #define T_CONCURRENT	0x4
 #define T_SPINS		0x8
+#define T_SPLICES	0x10	/* echoes streams with splice(2): zcopy.c */
 
 int	t_count(int);
 const struct t_variant *t_variant(int, int);
@@ -165,6 +169,7 @@ struct t_stats {
 	uint64_t	timed_out;
 	uint64_t	bytes_in;
 	uint64_t	bytes_out;
+	uint64_t	spliced;
 	uint64_t	refused_deny;
 	uint64_t	refused_not_allowed;
 	uint64_t	refused_per_source;

@@ -623,8 +623,9 @@ t_stats(struct t_iod *iod, struct t_stats *st, int timeout_ms)
 	p = strstr(line, "stats: ");
 	if (sscanf(p, "stats: accepted=%" SCNu64 " active=%" SCNu64
 	    " rejected=%" SCNu64 " timed_out=%" SCNu64 " bytes_in=%" SCNu64
-	    " bytes_out=%" SCNu64, &st->accepted, &st->active, &st->rejected,
-	    &st->timed_out, &st->bytes_in, &st->bytes_out) != 6)
+	    " bytes_out=%" SCNu64 " spliced=%" SCNu64, &st->accepted,
+	    &st->active, &st->rejected, &st->timed_out, &st->bytes_in,
+	    &st->bytes_out, &st->spliced) != 7)
 		return (-1);
 	if ((p = strstr(line, " refused_deny=")) == NULL ||
 	    sscanf(p, " refused_deny=%" SCNu64 " refused_not_allowed=%" SCNu64

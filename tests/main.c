@@ -33,6 +33,7 @@ main(void)
 	srunner_add_suite(sr, suite_life());
 	srunner_add_suite(sr, suite_reload());
 	srunner_add_suite(sr, suite_sigio());
+	srunner_add_suite(sr, suite_splice());
 	srunner_add_suite(sr, suite_drain());
 	srunner_add_suite(sr, suite_iterative());
 	srunner_add_suite(sr, suite_systemd());
