@@ -38,7 +38,13 @@ static int	l_until_pause(struct t_iod *, int *, int *, int);
  * are not.
  */
 #define P_IDLE_ACTIVE_MS	2500	/* well past idle_timeout */
-#define P_IDLE_LIMIT_MS		3500	/* idle_timeout + 2.5 s */
+/*
+ * The bound on "closed soon after idle_timeout" is loose on purpose: a
+ * shared, loaded machine can delay iod's timer and this test's poll by a
+ * second or more, and what the test proves is that the close comes, not
+ * how fast (benchmarks measure speed).
+ */
+#define P_IDLE_LIMIT_MS		5000	/* idle_timeout + 4 s */
 #define P_IDLE_N		4	/* clients that must be closed */
 #define P_IDLE_STREAM		(256 * 1024)
 #define P_IDLE_TICK		(64 * 1024)
