@@ -340,16 +340,17 @@ blk_admit(struct blk_acceptor *ba, const struct listener *l, int fd)
 			return;
 		}
 		memset(key, 0, sizeof(key));
-		if (conn_claim(fd) == -1)
+		if (conn_claim(l, fd) == -1)
 			return;
 		if ((ar = access_rules_new(conf, l->l_opts)) == NULL) {
-			conn_refuse_fd(fd, key, "out of memory");
+			conn_refuse_fd(fd, key, STATS_REJ_NO_MEMORY,
+			    "out of memory");
 			return;
 		}
 	} else {
 		if (access_admit(conf, l, fd, key) == -1)
 			return;
-		if (conn_claim(fd) == -1) {
+		if (conn_claim(l, fd) == -1) {
 			sources_release(key);
 			return;
 		}
@@ -408,7 +409,6 @@ blocking_serve(struct blocking_conn *bc)
 				continue;
 			if (errno != EAGAIN && errno != EWOULDBLOCK)
 				return (blk_failed(bc, errno));
-			stats_count_timeout();
 			return (BLOCKING_IDLE);
 		}
 		if (n == 0)
@@ -514,7 +514,6 @@ blk_send(struct blocking_conn *bc, size_t len)
 				return (blk_failed(bc, errno));
 			if (conn_idle_left(&bc->bc_conn, engine_now_ms()) != 0)
 				continue;
-			stats_count_timeout();
 			return (BLOCKING_IDLE);
 		}
 		conn_touch(&bc->bc_conn, engine_now_ms());

@@ -90,6 +90,7 @@ struct conn_side {
 	uint8_t		 cs_key[16];	/* its source: access.c */
 	struct gate	*cs_gate;	/* its PROXY header so far, or NULL */
 	struct access_rules *cs_rules;	/* and the rules it will meet */
+	int64_t		 cs_paused_at;	/* engine_now_ms() it was PAUSED */
 };
 static struct conn_side	*conn_sides;
 static size_t		 conn_nslots;
@@ -107,6 +108,8 @@ static struct conn *conn_admit_proxied(struct worker *,
 static struct conn *conn_take(struct worker *, int, const uint8_t [16],
 		    int64_t);
 static void	conn_side_free(struct conn_side *);
+static enum stats_close conn_close_reason(const struct worker *,
+		    const char *);
 
 /*
  * Make the table for connections of size bytes, once per process; every
@@ -210,17 +213,18 @@ conn_init(struct conn *c, const struct iod_conf *conf, int64_t now)
 }
 
 /*
- * Claim a place under max_connections for a just-accepted descriptor.
+ * Claim a place under max_connections for a descriptor just accepted on
+ * l (NULL: a listener the configuration does not name).
  * Over the limit, close it at once without a byte written (any byte
  * would read as an echo), count it and say so at most once a second,
  * naming the limit in force; return -1.
  */
 int
-conn_claim(int fd)
+conn_claim(const struct listener *l, int fd)
 {
 	unsigned long	n;
 
-	if (stats_admit())
+	if (stats_admit(l != NULL ? l->l_stats : -1))
 		return (0);
 	close(fd);
 	if (ratelimit_allow(&conn_rl_full, &n))
@@ -260,7 +264,7 @@ conn_admit(struct worker *w, const struct listener *l, int fd, int64_t now)
 		return (conn_admit_proxied(w, l, fd, now));
 	if (access_admit(w->w_conf, l, fd, key) == -1)
 		return (NULL);
-	if (conn_claim(fd) == -1) {
+	if (conn_claim(l, fd) == -1) {
 		sources_release(key);
 		return (NULL);
 	}
@@ -286,14 +290,14 @@ conn_admit_proxied(struct worker *w, const struct listener *l, int fd,
 		access_refuse(fd, STATS_PROXY_UNTRUSTED, key);
 		return (NULL);
 	}
-	if (conn_claim(fd) == -1)
+	if (conn_claim(l, fd) == -1)
 		return (NULL);
 	g = gate_new();
 	ar = access_rules_new(w->w_conf, l->l_opts);
 	if (g == NULL || ar == NULL) {
 		gate_free(g);
 		access_rules_free(ar);
-		conn_refuse_fd(fd, none, "out of memory");
+		conn_refuse_fd(fd, none, STATS_REJ_NO_MEMORY, "out of memory");
 		return (NULL);
 	}
 	if ((c = conn_take(w, fd, none, now)) == NULL) {
@@ -319,7 +323,8 @@ conn_take(struct worker *w, int fd, const uint8_t key[16], int64_t now)
 	struct conn	*c;
 
 	if ((size_t)fd >= conn_nslots) {
-		conn_refuse_fd(fd, key, "descriptor above fs.nr_open");
+		conn_refuse_fd(fd, key, STATS_REJ_FD_LIMIT,
+		    "descriptor above fs.nr_open");
 		return (NULL);
 	}
 	memcpy(conn_sides[fd].cs_key, key, sizeof(conn_sides[fd].cs_key));
@@ -405,30 +410,35 @@ conn_side_free(struct conn_side *cs)
 	cs->cs_rules = NULL;
 }
 
-/* Close an admitted connection the engine cannot serve, and say why. */
+/*
+ * Close an admitted connection the engine cannot serve, count it under
+ * reason, and say why.
+ */
 void
-conn_refuse(struct worker *w, struct conn *c, const char *why)
+conn_refuse(struct worker *w, struct conn *c, enum stats_reject reason,
+    const char *why)
 {
 	struct conn_side	*cs = &conn_sides[conn_fd(c)];
 
 	conn_unlink(w, c);
 	conn_side_free(cs);
-	conn_refuse_fd(conn_fd(c), cs->cs_key, why);
+	conn_refuse_fd(conn_fd(c), cs->cs_key, reason, why);
 }
 
 /*
  * Close an admitted descriptor, from source key, that cannot be served,
- * and say why.
+ * count it under reason, and say why.
  */
 void
-conn_refuse_fd(int fd, const uint8_t key[16], const char *why)
+conn_refuse_fd(int fd, const uint8_t key[16], enum stats_reject reason,
+    const char *why)
 {
 	unsigned long	n;
 
 	sources_release(key);
 	close(fd);
 	stats_release();
-	stats_count_reject();
+	stats_count_reject(reason);
 	if (ratelimit_allow(&conn_rl_refused, &n))
 		log_warnx("refused %lu connections: %s", n, why);
 }
@@ -460,12 +470,26 @@ conn_unlink(struct worker *w, struct conn *c)
 	w->w_nconns--;
 }
 
-/* The one place a connection changes state. */
+/*
+ * The one place a connection changes state, and so the one place a
+ * backpressure pause is counted, with how long it lasted.
+ */
 void
 conn_set_state(const struct worker *w, struct conn *c, enum conn_state state)
 {
+	struct conn_side	*cs = &conn_sides[conn_fd(c)];
+	int64_t			 now;
+
 	log_debug("worker %d: fd %d: %s -> %s", w->w_id, conn_fd(c),
 	    conn_state_names[c->c_state], conn_state_names[state]);
+	if (state == CONN_PAUSED && c->c_state != CONN_PAUSED) {
+		stats_count_pause();
+		cs->cs_paused_at = engine_now_ms();
+	} else if (state != CONN_PAUSED && c->c_state == CONN_PAUSED) {
+		now = engine_now_ms();
+		if (now > cs->cs_paused_at)
+			stats_add_paused((uint64_t)(now - cs->cs_paused_at));
+	}
 	c->c_state = state;
 }
 
@@ -627,7 +651,48 @@ conn_closed(const struct worker *w, int fd, const uint8_t key[16],
 {
 	log_debug("worker %d: closing fd %d: %s", w->w_id, fd, why);
 	sources_release(key);
+	stats_count_close(conn_close_reason(w, why));
 	stats_release();
+}
+
+/*
+ * The reason, for the counters, of a close whose words are why.  Every
+ * engine ends its connections with the same few words for the ends the
+ * core defines (conn_tick, conn_halt_all, conn_proxy, blocking_reason),
+ * and with strerror() for a failed call; this reads them in one place.
+ * An end of input that comes while w is stopping is counted as shutdown:
+ * a drain ends with "drained" or "end of input" too.
+ */
+static enum stats_close
+conn_close_reason(const struct worker *w, const char *why)
+{
+	static const struct {
+		const char		*words;
+		enum stats_close	 reason;
+	} known[] = {
+		{ "end of input", STATS_CLOSE_EOF },
+		{ "drained", STATS_CLOSE_EOF },
+		{ "idle timeout", STATS_CLOSE_IDLE },
+		{ "shutdown", STATS_CLOSE_SHUTDOWN },
+		{ "shutdown deadline", STATS_CLOSE_SHUTDOWN },
+		{ "no PROXY header in time", STATS_CLOSE_PROXY },
+		{ "bad PROXY header", STATS_CLOSE_PROXY },
+		{ "refused after its PROXY header", STATS_CLOSE_PROXY },
+		{ "refused for its PROXY header", STATS_CLOSE_PROXY }
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		if (strcmp(why, known[i].words) != 0)
+			continue;
+		if (known[i].reason == STATS_CLOSE_EOF && w->w_stopping)
+			return (STATS_CLOSE_SHUTDOWN);
+		return (known[i].reason);
+	}
+	if (strcmp(why, strerror(ECONNRESET)) == 0 ||
+	    strcmp(why, strerror(EPIPE)) == 0)
+		return (STATS_CLOSE_RESET);
+	return (STATS_CLOSE_ERROR);
 }
 
 /*
@@ -663,7 +728,6 @@ conn_tick(struct worker *w, int64_t now)
 			e->close(w, c, "no PROXY header in time");
 			continue;
 		}
-		stats_count_timeout();
 		e->close(w, c, "idle timeout");
 	}
 }

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stats.h"
+
 struct iod_conf;
 struct listener;
 struct proxy_header;
@@ -54,14 +56,16 @@ int	conn_fd(const struct conn *);
 
 /* Admission. */
 void	conn_init(struct conn *, const struct iod_conf *, int64_t);
-int	conn_claim(int);
+int	conn_claim(const struct listener *, int);
 void	conn_sockopts(const struct iod_conf *, int);
 struct conn *conn_admit(struct worker *, const struct listener *, int,
 	    int64_t);
 int	conn_proxy(struct worker *, struct conn *, const char **);
 int	conn_proxy_source(int, const struct proxy_header *, uint8_t [16]);
-void	conn_refuse(struct worker *, struct conn *, const char *);
-void	conn_refuse_fd(int, const uint8_t [16], const char *);
+void	conn_refuse(struct worker *, struct conn *, enum stats_reject,
+	    const char *);
+void	conn_refuse_fd(int, const uint8_t [16], enum stats_reject,
+	    const char *);
 
 /* States and the rules of a live connection. */
 void	conn_set_state(const struct worker *, struct conn *, enum conn_state);

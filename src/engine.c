@@ -12,6 +12,7 @@
 #include "engine.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "stats.h"
 #include "worker.h"
 
 extern const struct engine engine_libevent;
@@ -145,6 +146,7 @@ engine_accept_failed(const char *listener, int error)
 	case EPROTO:
 		return (1);
 	}
+	stats_count_accept_pause(ENGINE_ACCEPT_PAUSE * 1000);
 	if (ratelimit_allow(&engine_rl_accept, &n))
 		log_warnx("accept on %s: %s; pausing for %ds (%lu failures)",
 		    listener, strerror(error), ENGINE_ACCEPT_PAUSE, n);

@@ -378,8 +378,8 @@ co_admit(struct co_worker *cw, const struct listener *l, int fd)
 	cc = (struct co_conn *)c;
 	cc->cc_cw = cw;
 	if ((cc->cc_coro = coro_create(co_conn_main, cc)) == NULL) {
-		conn_refuse(w, c, errno == ENOMEM ? "no memory for a "
-		    "coroutine stack (see vm.max_map_count)" :
+		conn_refuse(w, c, STATS_REJ_NO_MEMORY, errno == ENOMEM ?
+		    "no memory for a coroutine stack (see vm.max_map_count)" :
 		    strerror(errno));
 		return;
 	}
@@ -387,7 +387,7 @@ co_admit(struct co_worker *cw, const struct listener *l, int fd)
 	    POLLER_READ | POLLER_WRITE) == -1) {
 		error = errno;
 		coro_free(cc->cc_coro);
-		conn_refuse(w, c, strerror(error));
+		conn_refuse(w, c, STATS_REJ_NO_MEMORY, strerror(error));
 		return;
 	}
 	co_ready(cc);

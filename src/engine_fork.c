@@ -192,7 +192,8 @@ fk_serve(void *arg, int fd, const uint8_t key[16],
 
 	if ((ch = calloc(1, sizeof(*ch))) == NULL) {
 		access_rules_free(rules);
-		conn_refuse_fd(fd, key, "out of memory");
+		conn_refuse_fd(fd, key, STATS_REJ_NO_MEMORY,
+		    "out of memory");
 		return;
 	}
 	ch->ch_fw = fw;
@@ -210,7 +211,7 @@ fk_serve(void *arg, int fd, const uint8_t key[16],
 		snprintf(why, sizeof(why), "fork: %s", strerror(errno));
 		access_rules_free(rules);
 		free(ch);
-		conn_refuse_fd(fd, key, why);
+		conn_refuse_fd(fd, key, STATS_REJ_NO_MEMORY, why);
 		return;
 	}
 	if (ch->ch_pid == 0)
@@ -220,7 +221,8 @@ fk_serve(void *arg, int fd, const uint8_t key[16],
 	if (fk_add(fw, ch) == -1) {
 		pthread_mutex_unlock(&fk_lock);
 		free(ch);
-		conn_refuse_fd(fd, key, "out of memory for a child");
+		conn_refuse_fd(fd, key, STATS_REJ_NO_MEMORY,
+		    "out of memory for a child");
 		return;
 	}
 	pthread_mutex_unlock(&fk_lock);

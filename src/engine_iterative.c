@@ -35,6 +35,7 @@
 #include "conn.h"
 #include "engine.h"
 #include "log.h"
+#include "stats.h"
 #include "worker.h"
 
 struct it_worker {
@@ -117,7 +118,7 @@ it_serve(void *arg, int fd, const uint8_t key[16],
 		access_rules_free(iw->iw_bc.bc_rules);
 		snprintf(why, sizeof(why), "cannot start a thread: %s",
 		    strerror(error));
-		conn_refuse_fd(fd, key, why);
+		conn_refuse_fd(fd, key, STATS_REJ_NO_MEMORY, why);
 		return;
 	}
 	iw->iw_busy = 1;
@@ -181,6 +182,7 @@ it_conn_main(void *arg)
 {
 	struct it_worker	*iw = arg;
 
+	stats_bind(iw->iw_worker->w_id);
 	it_conn_close(iw, blocking_reason(blocking_serve(&iw->iw_bc)));
 	return (NULL);
 }

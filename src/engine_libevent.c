@@ -346,7 +346,7 @@ lev_accept(struct lev_listener *ll, int fd)
 
 	c = conn_admit(lw->lw_worker, ll->ll_src, fd, engine_now_ms());
 	if (c != NULL && lev_conn_new(lw, c, &why) == -1)
-		conn_refuse(lw->lw_worker, c, why);
+		conn_refuse(lw->lw_worker, c, STATS_REJ_NO_MEMORY, why);
 }
 
 /* The wake-up that accepted connections is over: accept again. */

@@ -467,7 +467,7 @@ pl_admit(struct pl_worker *pw, const struct listener *l, int fd)
 	if (pw->pw_ops->max_fd != -1 && fd > pw->pw_ops->max_fd) {
 		snprintf(why, sizeof(why), "descriptor %d is above %s's "
 		    "limit of %d", fd, pw->pw_ops->name, pw->pw_ops->max_fd);
-		conn_refuse(w, c, why);
+		conn_refuse(w, c, STATS_REJ_FD_SETSIZE, why);
 		return;
 	}
 	pc = (struct pl_conn *)c;

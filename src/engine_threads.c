@@ -128,7 +128,8 @@ th_serve(void *arg, int fd, const uint8_t key[16],
 
 	if ((c = malloc(sizeof(*c) + blocking_buflen(conf))) == NULL) {
 		access_rules_free(rules);
-		conn_refuse_fd(fd, key, "out of memory");
+		conn_refuse_fd(fd, key, STATS_REJ_NO_MEMORY,
+		    "out of memory");
 		return;
 	}
 	c->c_tw = tw;
@@ -146,7 +147,7 @@ th_serve(void *arg, int fd, const uint8_t key[16],
 		free(c);
 		snprintf(why, sizeof(why), "cannot start a thread: %s",
 		    strerror(error));
-		conn_refuse_fd(fd, key, why);
+		conn_refuse_fd(fd, key, STATS_REJ_NO_MEMORY, why);
 		return;
 	}
 	tw->tw_count++;
@@ -219,6 +220,7 @@ th_conn_main(void *arg)
 {
 	struct th_conn	*c = arg;
 
+	stats_bind(c->c_tw->tw_worker->w_id);
 	th_conn_close(c, blocking_reason(blocking_serve(&c->c_bc)));
 	return (NULL);
 }

@@ -97,7 +97,8 @@ ur_admit(struct ur_conns *cs, const struct listener *l, int fd)
 	uc = (struct ur_conn *)c;
 	uc->uc_cs = cs;
 	if (ur_conn_recv(uc) == -1)
-		conn_refuse(cs->cs_worker, c, "no io_uring submission slot");
+		conn_refuse(cs->cs_worker, c, STATS_REJ_NO_MEMORY,
+		    "no io_uring submission slot");
 }
 
 /*

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "sdnotify.h"
 #include "stats.h"
+#include "statsline.h"
 #include "supervisor.h"
 #include "transform.h"
 #include "worker.h"
@@ -60,8 +61,6 @@ static void	 sv_fit_limit(const struct iod_conf *);
 static void	 sv_keep_restart_settings(const struct iod_conf *,
 		    struct iod_conf *);
 static void	 sv_reload(void);
-static const char *sv_refusals(const struct stats_snapshot *, char *,
-		    size_t);
 static int	 sv_relisten(const struct iod_conf *, struct listener **,
 		    size_t *, char *, size_t);
 static void	 sv_shutdown(const char *);
@@ -131,6 +130,7 @@ sv_adopt(const int *fds, size_t n, char *cause, size_t len)
 		snprintf(sv_inherited_names[i], sizeof(sv_inherited_names[i]),
 		    "%s", ls[i].l_name);
 		ls[i].l_spec = sv_inherited_names[i];
+		ls[i].l_stats = stats_listener(ls[i].l_name);
 		log_info("listening on %s (from systemd)", ls[i].l_name);
 	}
 	sv_inherited = 1;
@@ -161,6 +161,7 @@ sv_open(const struct iod_conf *conf, struct listener *ls,
 		if (same != NULL) {
 			ls[i].l_fd = same->l_fd;
 			memcpy(ls[i].l_name, same->l_name, sizeof(ls[i].l_name));
+			ls[i].l_stats = same->l_stats;
 			/* A second listen() only changes the backlog. */
 			(void)listen(ls[i].l_fd, conf->backlog);
 			if (listen_set_mode(ls[i].l_fd, conf->unix_mode, why,
@@ -177,6 +178,7 @@ sv_open(const struct iod_conf *conf, struct listener *ls,
 			goto fail;
 		}
 		listen_name(ls[i].l_fd, ls[i].l_name, sizeof(ls[i].l_name));
+		ls[i].l_stats = stats_listener(ls[i].l_name);
 		log_info("listening on %s (backlog %d)", ls[i].l_name, backlog);
 	}
 	return (0);
@@ -324,14 +326,8 @@ sv_watch_signals(char *cause, size_t len)
 const char *
 supervisor_status(void)
 {
-	struct stats_snapshot	s;
-
-	stats_read(&s);
-	snprintf(sv_status_text, sizeof(sv_status_text), "%s%llu active "
-	    "connection%s, %llu accepted", sv_stopping ? "stopping: " : "",
-	    (unsigned long long)s.active, s.active == 1 ? "" : "s",
-	    (unsigned long long)s.accepted);
-	return (sv_status_text);
+	return (statsline_status(sv_stopping, sv_status_text,
+	    sizeof(sv_status_text)));
 }
 
 /*
@@ -414,8 +410,7 @@ supervisor_run(int to_stderr, const char *engine_arg, char *cause,
 static void
 sig_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct stats_snapshot	s;
-	char			refused[512];
+	char	line[1024];
 
 	switch (sig) {
 	case SIGTERM:
@@ -430,18 +425,7 @@ sig_cb(evutil_socket_t sig, short what, void *arg)
 		sdnotify_ready(supervisor_status());
 		break;
 	case SIGUSR1:
-		stats_read(&s);
-		log_notice("stats: accepted=%llu active=%llu rejected=%llu "
-		    "timed_out=%llu bytes_in=%llu bytes_out=%llu "
-		    "spliced=%llu%s",
-		    (unsigned long long)s.accepted,
-		    (unsigned long long)s.active,
-		    (unsigned long long)s.rejected,
-		    (unsigned long long)s.timed_out,
-		    (unsigned long long)s.bytes_in,
-		    (unsigned long long)s.bytes_out,
-		    (unsigned long long)s.spliced,
-		    sv_refusals(&s, refused, sizeof(refused)));
+		log_notice("%s", statsline_full(line, sizeof(line)));
 		break;
 	case SIGCHLD:
 		engine_fork_children_exited();
@@ -505,21 +489,6 @@ done_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(sv_base, NULL);
 }
 
-/* The refusal counters for the SIGUSR1 line: " NAME=N" each, by reason. */
-static const char *
-sv_refusals(const struct stats_snapshot *s, char *buf, size_t len)
-{
-	size_t	off = 0;
-	int	i;
-
-	buf[0] = '\0';
-	for (i = 0; i < STATS_NREFUSALS && off < len; i++)
-		off += (size_t)snprintf(buf + off, len - off, " %s=%llu",
-		    stats_refusal_name((enum stats_refusal)i),
-		    (unsigned long long)s->refused[i]);
-	return (buf);
-}
-
 /*
  * Reload: build and validate a whole new configuration, open any new
  * listeners, and only then switch every worker over.  Any failure leaves
@@ -539,6 +508,7 @@ sv_reload(void)
 			snprintf(err, sizeof(err), "out of memory");
 		log_warnx("reload failed: %s; keeping the running "
 		    "configuration", err);
+		stats_count_reload(STATS_RELOAD_FAILED);
 		free(next);
 		return;
 	}
@@ -550,6 +520,7 @@ sv_reload(void)
 	if (sv_relisten(next, &ls, &nls, err, sizeof(err)) == -1) {
 		log_warnx("reload failed: %s; keeping the running "
 		    "configuration", err);
+		stats_count_reload(STATS_RELOAD_FAILED);
 		conf_free(next);
 		free(next);
 		return;
@@ -566,6 +537,7 @@ sv_reload(void)
 	sv_conf = next;
 	sv_listeners = ls;
 	sv_nlisteners = nls;
+	stats_count_reload(STATS_RELOAD_OK);
 	log_info("reloaded %s", sv_conf->path);
 	if (sv_inherited)
 		log_info("listen in %s is not used: keeping the %zu socket%s "

@@ -24,6 +24,7 @@
 #include "conf.h"
 #include "conn.h"
 #include "log.h"
+#include "stats.h"
 #include "worker.h"
 
 #define WORKER_QUEUE	8
@@ -146,6 +147,7 @@ worker_main(void *arg)
 	struct worker		*w = &ws->ws_worker;
 	uint64_t		 one = 1;
 
+	stats_bind(w->w_id);
 	if ((w->w_ops->conn_size > 0 && conn_table_init(w->w_ops->conn_size,
 	    ws->ws_cause, sizeof(ws->ws_cause)) == -1) ||
 	    w->w_ops->start(w, ws->ws_cause, sizeof(ws->ws_cause)) == -1) {

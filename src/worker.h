@@ -15,6 +15,7 @@ struct listener {
 	int		 l_fd;
 	char		*l_spec;	/* as written in the config */
 	char		 l_name[128];	/* as bound: "127.0.0.1:43121" */
+	int		 l_stats;	/* its number in the counters */
 	/* Its group's options in the same config; NULL: none (systemd's). */
 	const struct conf_listener *l_opts;
 };
