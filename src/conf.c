@@ -18,6 +18,7 @@
 #include "conf_include.h"
 #include "conf_lists.h"
 #include "engine.h"
+#include "listen.h"
 #include "transform.h"
 
 enum setting_type {
@@ -77,6 +78,7 @@ static int	 store_octal(struct loadctx *, const config_setting_t *,
 static int	 store_string(struct loadctx *, const config_setting_t *,
 		    const struct setting *, struct iod_conf *, const char *);
 static check_fn	 check_engine, check_user, check_group, check_pidfile;
+static check_fn	 check_metrics_listen;
 static int	*int_at(struct iod_conf *, const struct setting *);
 static struct conf_cidrs *cidrs_at(struct iod_conf *, const struct setting *);
 static char	**str_at(struct iod_conf *, const struct setting *);
@@ -198,7 +200,11 @@ static const struct setting settings[] = {
 	  .help = "sources whose PROXY header is believed" },
 	{ .name = "proxy_timeout", .type = SET_INT, .min = 1, .max = 3600,
 	  INTDEF(5), .offset = OFF(proxy_timeout),
-	  .help = "seconds to wait for a whole PROXY header" }
+	  .help = "seconds to wait for a whole PROXY header" },
+	{ .name = "metrics_listen", .type = SET_STRING,
+	  .check = check_metrics_listen, STRDEF(""),
+	  .offset = OFF(metrics_listen),
+	  .help = "the address of the Prometheus metrics endpoint" }
 };
 #define NSETTINGS	(sizeof(settings) / sizeof(settings[0]))
 
@@ -252,6 +258,7 @@ conf_free(struct iod_conf *conf)
 	free(conf->user);
 	free(conf->group);
 	free(conf->pidfile);
+	free(conf->metrics_listen);
 	memset(conf, 0, sizeof(*conf));
 }
 
@@ -601,6 +608,19 @@ check_pidfile(struct loadctx *lc, const config_setting_t *s, const char *v)
 	if (*v != '/')
 		return (conf_fail(lc, s, "pidfile must be an absolute path "
 		    "(got \"%s\")", v));
+	return (0);
+}
+
+/* The metrics endpoint's address is one a listener could have. */
+static int
+check_metrics_listen(struct loadctx *lc, const config_setting_t *s,
+    const char *v)
+{
+	struct listen_addr	la;
+	char			why[256];
+
+	if (listen_parse(v, &la, why, sizeof(why)) == -1)
+		return (conf_fail(lc, s, "metrics_listen: %s", why));
 	return (0);
 }
 

@@ -23,6 +23,7 @@
 #include "fdlimit.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "sdnotify.h"
 #include "stats.h"
 #include "statsline.h"
@@ -84,6 +85,8 @@ supervisor_listen(struct iod_conf *conf, char *cause, size_t len)
 
 	sv_fit_limit(conf);
 	sv_conf = conf;
+	if (metrics_open(conf, cause, len) == -1)
+		return (-1);
 	if ((n = sdnotify_listen_fds(fds, SV_MAXINHERITED, cause, len)) == -1)
 		return (-1);
 	if (n > 0) {
@@ -277,6 +280,8 @@ supervisor_start(char *cause, size_t len)
 	if (worker_start_all(ops, sv_conf, sv_listeners, sv_nlisteners,
 	    sv_done_fd, cause, len) == -1)
 		return (-1);
+	if (metrics_start(sv_conf->engine, cause, len) == -1)
+		return (-1);
 	if (sv_timers(cause, len) == -1)
 		return (-1);
 	if (ops->teaching)
@@ -396,6 +401,7 @@ supervisor_run(int to_stderr, const char *engine_arg, char *cause,
 	sv_engine_arg = engine_arg;
 	event_base_dispatch(sv_base);
 	worker_join_all();
+	metrics_stop();
 	if (sv_unasked) {
 		snprintf(cause, len, "every worker stopped unexpectedly");
 		return (-1);
@@ -573,17 +579,19 @@ sv_relisten(const struct iod_conf *next, struct listener **lsp, size_t *np,
 }
 
 /*
- * engine, workers, user, group and pidfile are fixed for the life of the
- * process: keep the running values and say that a restart is needed.
+ * engine, workers, user, group, pidfile and metrics_listen are fixed for
+ * the life of the process: keep the running values and say that a
+ * restart is needed.
  */
 static void
 sv_keep_restart_settings(const struct iod_conf *cur, struct iod_conf *next)
 {
-	const char	*names[] = { "engine", "user", "group", "pidfile" };
+	const char	*names[] = { "engine", "user", "group", "pidfile",
+			    "metrics_listen" };
 	char		**fields[] = { &next->engine, &next->user, &next->group,
-			    &next->pidfile };
+			    &next->pidfile, &next->metrics_listen };
 	const char	*was[] = { cur->engine, cur->user, cur->group,
-			    cur->pidfile };
+			    cur->pidfile, cur->metrics_listen };
 	size_t		 i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {

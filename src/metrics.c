@@ -1,0 +1,235 @@
+/*
+ * The metrics endpoint: libevent's evhttp serving GET /metrics (the
+ * Prometheus text format, metrics_text.c) and GET / (a page that links
+ * to it), on a thread and event base of its own, so that a scrape never
+ * runs on a worker's loop and a slow HTTP client never waits in one.
+ * The data path knows nothing of it: workers only add to their counter
+ * slots (stats.c), which this thread reads.
+ *
+ * A client may not hold it up: requests are small (headers of at most
+ * METRICS_MAX_HEADERS bytes, no body), and a request not whole within
+ * METRICS_TIMEOUT seconds is dropped.  evhttp serves every client from
+ * one loop without blocking, so a half-sent request costs a descriptor
+ * until its timeout, not the endpoint.
+ *
+ * The socket is opened with the listeners (metrics_open), before
+ * privileges are dropped, and served once workers run (metrics_start).
+ * A reload does not move it: metrics_listen needs a restart.
+ */
+#include <sys/eventfd.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+
+#include "conf.h"
+#include "listen.h"
+#include "log.h"
+#include "metrics.h"
+#include "metrics_text.h"
+
+#define METRICS_MAX_HEADERS	8192	/* bytes of request line and headers */
+#define METRICS_MAX_BODY	1024	/* a GET has none */
+#define METRICS_TIMEOUT		5	/* seconds for a whole request */
+#define METRICS_BACKLOG		16
+
+static int		 metrics_fd = -1;	/* the listening socket */
+static int		 metrics_stop_fd = -1;	/* eventfd: stop */
+static struct event_base *metrics_base;
+static struct evhttp	*metrics_http;
+static pthread_t	 metrics_thread;
+static int		 metrics_running;
+static char		 metrics_engine[64];
+
+static void	*metrics_main(void *);
+static void	 metrics_request_cb(struct evhttp_request *, void *);
+static void	 metrics_stop_cb(evutil_socket_t, short, void *);
+static void	 metrics_reply(struct evhttp_request *, int, const char *,
+		    const char *, struct evbuffer *);
+
+/*
+ * Open the socket of metrics_listen, if set, and say where it is; the
+ * port is the one bound, for metrics_listen with port 0.  Return -1 and
+ * a cause naming the address on failure.
+ */
+int
+metrics_open(const struct iod_conf *conf, char *cause, size_t len)
+{
+	struct listen_addr	la;
+	char			why[256], name[128];
+
+	if (conf->metrics_listen == NULL)
+		return (0);
+	if (listen_parse(conf->metrics_listen, &la, why, sizeof(why)) == -1 ||
+	    (metrics_fd = listen_open(&la, METRICS_BACKLOG, conf->unix_mode,
+	    why, sizeof(why))) == -1) {
+		snprintf(cause, len, "metrics_listen %s: %s",
+		    conf->metrics_listen, why);
+		return (-1);
+	}
+	if (listen_name(metrics_fd, name, sizeof(name)) == -1)
+		snprintf(name, sizeof(name), "%s", conf->metrics_listen);
+	log_info("metrics endpoint on %s%s/metrics", la.la_family == AF_UNIX ?
+	    "" : "http://", name);
+	return (0);
+}
+
+/*
+ * Serve the socket metrics_open() opened, if any, on a thread of its
+ * own, for an iod running engine.  Return -1 and a cause on failure.
+ */
+int
+metrics_start(const char *engine, char *cause, size_t len)
+{
+	struct event	*ev;
+
+	if (metrics_fd == -1)
+		return (0);
+	snprintf(metrics_engine, sizeof(metrics_engine), "%s", engine);
+	if ((metrics_base = event_base_new()) == NULL ||
+	    (metrics_http = evhttp_new(metrics_base)) == NULL) {
+		snprintf(cause, len, "metrics: cannot create an HTTP server");
+		return (-1);
+	}
+	evhttp_set_max_headers_size(metrics_http, METRICS_MAX_HEADERS);
+	evhttp_set_max_body_size(metrics_http, METRICS_MAX_BODY);
+	evhttp_set_timeout(metrics_http, METRICS_TIMEOUT);
+	evhttp_set_allowed_methods(metrics_http, EVHTTP_REQ_GET |
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
+	    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
+	evhttp_set_gencb(metrics_http, metrics_request_cb, NULL);
+	if (evhttp_accept_socket(metrics_http, metrics_fd) == -1) {
+		snprintf(cause, len, "metrics: cannot serve its socket");
+		return (-1);
+	}
+	if ((metrics_stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
+		snprintf(cause, len, "metrics: eventfd: %s", strerror(errno));
+		return (-1);
+	}
+	ev = event_new(metrics_base, metrics_stop_fd, EV_READ, metrics_stop_cb,
+	    NULL);
+	if (ev == NULL || event_add(ev, NULL) == -1) {
+		snprintf(cause, len, "metrics: cannot watch for stop");
+		return (-1);
+	}
+	if ((errno = pthread_create(&metrics_thread, NULL, metrics_main,
+	    ev)) != 0) {
+		snprintf(cause, len, "metrics: thread: %s", strerror(errno));
+		return (-1);
+	}
+	metrics_running = 1;
+	return (0);
+}
+
+/* Stop serving and free everything; the listening socket closes too. */
+void
+metrics_stop(void)
+{
+	uint64_t	one = 1;
+
+	if (!metrics_running)
+		return;
+	if (write(metrics_stop_fd, &one, sizeof(one)) == -1)
+		log_warn("metrics: stop");
+	pthread_join(metrics_thread, NULL);
+	metrics_running = 0;
+	evhttp_free(metrics_http);
+	event_base_free(metrics_base);
+	close(metrics_stop_fd);
+	metrics_http = NULL;
+	metrics_base = NULL;
+	metrics_stop_fd = -1;
+	metrics_fd = -1;
+}
+
+/* The endpoint's thread: its loop, until metrics_stop(). */
+static void *
+metrics_main(void *arg)
+{
+	struct event	*ev = arg;
+
+	event_base_dispatch(metrics_base);
+	event_free(ev);
+	return (NULL);
+}
+
+/* metrics_stop() asked: leave the loop. */
+static void
+metrics_stop_cb(evutil_socket_t fd, short what, void *arg)
+{
+	event_base_loopbreak(metrics_base);
+}
+
+/* Every request: /metrics, /, or an error. */
+static void
+metrics_request_cb(struct evhttp_request *req, void *arg)
+{
+	const struct evhttp_uri	*uri = evhttp_request_get_evhttp_uri(req);
+	const char		*path = uri != NULL ?
+				    evhttp_uri_get_path(uri) : NULL;
+	enum evhttp_cmd_type	 cmd = evhttp_request_get_command(req);
+	struct evbuffer		*body;
+
+	if (path == NULL || (strcmp(path, "/metrics") != 0 &&
+	    strcmp(path, "/") != 0)) {
+		metrics_reply(req, HTTP_NOTFOUND, "Not Found", NULL, NULL);
+		return;
+	}
+	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Allow", "GET, HEAD");
+		metrics_reply(req, 405, "Method Not Allowed", NULL, NULL);
+		return;
+	}
+	if ((body = evbuffer_new()) == NULL) {
+		metrics_reply(req, HTTP_INTERNAL, "Internal Server Error",
+		    NULL, NULL);
+		return;
+	}
+	if (strcmp(path, "/metrics") == 0) {
+		metrics_text(body, metrics_engine);
+		metrics_reply(req, HTTP_OK, "OK",
+		    "text/plain; version=0.0.4; charset=utf-8", body);
+	} else {
+		evbuffer_add_printf(body, "<!DOCTYPE html>\n<html><head>"
+		    "<title>iod</title></head><body><h1>iod</h1>\n"
+		    "<p><a href=\"/metrics\">Metrics</a></p></body></html>\n");
+		metrics_reply(req, HTTP_OK, "OK", "text/html; charset=utf-8",
+		    body);
+	}
+	evbuffer_free(body);
+}
+
+/* Answer req with code and reason, and body of type, if any. */
+static void
+metrics_reply(struct evhttp_request *req, int code, const char *reason,
+    const char *type, struct evbuffer *body)
+{
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+
+	if (type != NULL)
+		evhttp_add_header(h, "Content-Type", type);
+	else
+		evhttp_add_header(h, "Content-Type",
+		    "text/plain; charset=utf-8");
+	if (body == NULL) {
+		struct evbuffer *b = evbuffer_new();
+
+		if (b != NULL)
+			evbuffer_add_printf(b, "%d %s\n", code, reason);
+		evhttp_send_reply(req, code, reason, b);
+		if (b != NULL)
+			evbuffer_free(b);
+		return;
+	}
+	evhttp_send_reply(req, code, reason, body);
+}
