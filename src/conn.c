@@ -110,6 +110,7 @@ static struct conn *conn_take(struct worker *, int, const uint8_t [16],
 static void	conn_side_free(struct conn_side *);
 static enum stats_close conn_close_reason(const struct worker *,
 		    const char *);
+static int	conn_words_are(const char *, const char *);
 
 /*
  * Make the table for connections of size bytes, once per process; every
@@ -660,8 +661,9 @@ conn_closed(const struct worker *w, int fd, const uint8_t key[16],
  * engine ends its connections with the same few words for the ends the
  * core defines (conn_tick, conn_halt_all, conn_proxy, blocking_reason),
  * and with strerror() for a failed call; this reads them in one place.
- * An end of input that comes while w is stopping is counted as shutdown:
- * a drain ends with "drained" or "end of input" too.
+ * The fork engine adds " (pid N)".  An end of input that comes while w
+ * is stopping is counted as shutdown: a drain ends with "drained" or
+ * "end of input" too.
  */
 static enum stats_close
 conn_close_reason(const struct worker *w, const char *why)
@@ -683,16 +685,26 @@ conn_close_reason(const struct worker *w, const char *why)
 	size_t	i;
 
 	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-		if (strcmp(why, known[i].words) != 0)
+		if (!conn_words_are(why, known[i].words))
 			continue;
 		if (known[i].reason == STATS_CLOSE_EOF && w->w_stopping)
 			return (STATS_CLOSE_SHUTDOWN);
 		return (known[i].reason);
 	}
-	if (strcmp(why, strerror(ECONNRESET)) == 0 ||
-	    strcmp(why, strerror(EPIPE)) == 0)
+	if (conn_words_are(why, strerror(ECONNRESET)) ||
+	    conn_words_are(why, strerror(EPIPE)))
 		return (STATS_CLOSE_RESET);
 	return (STATS_CLOSE_ERROR);
+}
+
+/* Does why say words, alone or followed by a parenthesis? */
+static int
+conn_words_are(const char *why, const char *words)
+{
+	size_t	len = strlen(words);
+
+	return (strncmp(why, words, len) == 0 &&
+	    (why[len] == '\0' || strncmp(why + len, " (", 2) == 0));
 }
 
 /*

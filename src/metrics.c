@@ -190,19 +190,23 @@ metrics_request_cb(struct evhttp_request *req, void *arg)
 		metrics_reply(req, 405, "Method Not Allowed", NULL, NULL);
 		return;
 	}
+	/* A reply to HEAD has the headers of a GET and no body. */
 	if ((body = evbuffer_new()) == NULL) {
 		metrics_reply(req, HTTP_INTERNAL, "Internal Server Error",
 		    NULL, NULL);
 		return;
 	}
 	if (strcmp(path, "/metrics") == 0) {
-		metrics_text(body, metrics_engine);
+		if (cmd == EVHTTP_REQ_GET)
+			metrics_text(body, metrics_engine);
 		metrics_reply(req, HTTP_OK, "OK",
 		    "text/plain; version=0.0.4; charset=utf-8", body);
 	} else {
-		evbuffer_add_printf(body, "<!DOCTYPE html>\n<html><head>"
-		    "<title>iod</title></head><body><h1>iod</h1>\n"
-		    "<p><a href=\"/metrics\">Metrics</a></p></body></html>\n");
+		if (cmd == EVHTTP_REQ_GET)
+			evbuffer_add_printf(body, "<!DOCTYPE html>\n<html>"
+			    "<head><title>iod</title></head><body><h1>iod"
+			    "</h1>\n<p><a href=\"/metrics\">Metrics</a></p>"
+			    "</body></html>\n");
 		metrics_reply(req, HTTP_OK, "OK", "text/html; charset=utf-8",
 		    body);
 	}

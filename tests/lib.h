@@ -28,10 +28,12 @@ Suite	*suite_life(void);
 Suite	*suite_limits(void);
 Suite	*suite_listen(void);
 Suite	*suite_man(void);
+Suite	*suite_metrics(void);
 Suite	*suite_outbuf(void);
 Suite	*suite_pidfile(void);
 Suite	*suite_poller(void);
 Suite	*suite_privs(void);
+Suite	*suite_prometheus(void);
 Suite	*suite_proto(void);
 Suite	*suite_proxied(void);
 Suite	*suite_proxy(void);
@@ -227,6 +229,13 @@ struct t_xfer {
 };
 void	 t_xfer(int, const void *, size_t, void *, size_t, int, int,
 	    struct t_xfer *);
+
+/* HTTP to the metrics endpoint, and the samples it serves. */
+int	 t_metrics_port(struct t_iod *);
+int	 t_http(int, const char *, const char *, struct t_buf *, int);
+int	 t_http_unix(const char *, const char *, struct t_buf *, int);
+void	 t_scrape(int, struct t_buf *);
+double	 t_metric(const char *, const char *);
 
 /* Data: a seeded generator and the reference transform. */
 uint64_t t_rand(uint64_t *);

@@ -1,0 +1,304 @@
+/*
+ * The counters and the metrics endpoint (metrics_listen), end to end:
+ * the real iod on 127.0.0.1:0 with its endpoint on 127.0.0.1:0, read
+ * over HTTP as Prometheus would.  Counters are exact on every variant
+ * of t_variants[]; the endpoint answers only what it should, and a
+ * hostile HTTP client stalls neither it nor the echo service.  The real
+ * Prometheus tools are in check_prometheus.c.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <check.h>
+
+#include "lib.h"
+
+#define M_CONF	"metrics_listen = \"127.0.0.1:0\";\n"
+
+static struct t_iod *m_spawn(const struct t_variant *, const char *);
+static double	m_wait(int, const char *, double, struct t_buf *);
+
+/* iod under variant v with its endpoint on, and extra settings. */
+static struct t_iod *
+m_spawn(const struct t_variant *v, const char *extra)
+{
+	char	*conf;
+	struct t_iod *iod;
+
+	ck_assert(asprintf(&conf, "%s%s", M_CONF, extra) != -1);
+	iod = t_spawn_variant(v, conf);
+	free(conf);
+	return (iod);
+}
+
+/*
+ * Scrape port until series reaches want, for up to 3 s (a fork child's
+ * close is counted once its parent reaps it); return the last value.
+ */
+static double
+m_wait(int port, const char *series, double want, struct t_buf *b)
+{
+	int64_t	until = t_now_ms() + t_ms(3000);
+	double	v;
+
+	for (;;) {
+		t_scrape(port, b);
+		v = t_metric(b->b_data, series);
+		if (v == want || t_now_ms() > until)
+			return (v);
+		usleep(20000);
+	}
+}
+
+/*
+ * Counters are exact on every engine: a client that sends N bytes and
+ * reads its N back leaves bytes received and sent at exactly N, one
+ * connection accepted on its listener and, once it has ended its input,
+ * one closed for eof; the SIGUSR1 line says the same.
+ */
+START_TEST(test_bytes_exact)
+{
+	const struct t_variant	*v = t_variant(0, _i);
+	struct t_iod		*iod = m_spawn(v, "");
+	struct t_buf		 b = { 0 };
+	struct t_xfer		 x;
+	struct t_stats		 st;
+	unsigned char		*out, *in;
+	uint64_t		 rnd = 0x5eed + (uint64_t)_i;
+	size_t			 n = 1000 + t_rand(&rnd) % 100000;
+	char			 series[256];
+	int			 port = t_metrics_port(iod), fd;
+	double			 got;
+
+	out = malloc(n);
+	in = malloc(n);
+	ck_assert(out != NULL && in != NULL);
+	t_fill_random(out, n, &rnd);
+	t_scrape(port, &b);
+	ck_assert_msg(t_metric(b.b_data, "iod_bytes_received_total") == 0,
+	    "%s/%d: bytes received before any client: %g", v->engine,
+	    v->workers, t_metric(b.b_data, "iod_bytes_received_total"));
+	ck_assert((fd = t_connect(iod->port[0])) != -1);
+	t_xfer(fd, out, n, in, n, T_XFER_SHUT | T_XFER_EOF, t_ms(10000), &x);
+	ck_assert_msg(x.got == n && x.eof && x.error == 0, "%s/%d: sent "
+	    "%zu, got %zu back, eof %d, error %d", v->engine, v->workers,
+	    x.sent, x.got, x.eof, x.error);
+	close(fd);
+	got = m_wait(port, "iod_connections_closed_total{reason=\"eof\"}", 1,
+	    &b);
+	ck_assert_msg(got == 1, "%s/%d: closed for eof: %g; error %g, "
+	    "reset %g, shutdown %g", v->engine, v->workers, got,
+	    t_metric(b.b_data, "iod_connections_closed_total{reason=\"error\"}"),
+	    t_metric(b.b_data, "iod_connections_closed_total{reason=\"reset\"}"),
+	    t_metric(b.b_data,
+	    "iod_connections_closed_total{reason=\"shutdown\"}"));
+	ck_assert_msg(t_metric(b.b_data, "iod_bytes_received_total") ==
+	    (double)n, "%s/%d: sent %zu, iod_bytes_received_total %g",
+	    v->engine, v->workers, n,
+	    t_metric(b.b_data, "iod_bytes_received_total"));
+	ck_assert_msg(t_metric(b.b_data, "iod_bytes_sent_total") == (double)n,
+	    "%s/%d: read %zu back, iod_bytes_sent_total %g", v->engine,
+	    v->workers, n, t_metric(b.b_data, "iod_bytes_sent_total"));
+	snprintf(series, sizeof(series), "iod_connections_accepted_total"
+	    "{listener=\"127.0.0.1:%d\"}", iod->port[0]);
+	ck_assert_msg(t_metric(b.b_data, series) == 1, "%s/%d: %s %g",
+	    v->engine, v->workers, series, t_metric(b.b_data, series));
+	ck_assert_msg(t_metric(b.b_data, "iod_connections_active") == 0,
+	    "%s/%d: active %g", v->engine, v->workers,
+	    t_metric(b.b_data, "iod_connections_active"));
+	ck_assert_msg(t_stats(iod, &st, t_ms(3000)) == 0, "no stats line");
+	ck_assert_msg(st.bytes_in == n && st.bytes_out == n, "%s/%d: SIGUSR1 "
+	    "bytes_in %llu bytes_out %llu, want %zu", v->engine, v->workers,
+	    (unsigned long long)st.bytes_in,
+	    (unsigned long long)st.bytes_out, n);
+	t_expect_stop(iod);
+	t_buf_free(&b);
+	free(out);
+	free(in);
+}
+END_TEST
+
+/*
+ * Each worker counts in its own slot and the totals are their sum: with
+ * two workers, the worker series add up to the totals.
+ */
+START_TEST(test_worker_series)
+{
+	static const struct t_variant v = { "epoll", 2, 0 };
+	struct t_iod	*iod = m_spawn(&v, "");
+	struct t_buf	 b = { 0 };
+	int		 port = t_metrics_port(iod), fd, i;
+	double		 w0, w1;
+
+	for (i = 0; i < 8; i++) {
+		ck_assert((fd = t_connect(iod->port[0])) != -1);
+		t_expect_roundtrip(fd, "abcd", "ABCD", t_ms(3000), "round %d",
+		    i);
+		close(fd);
+	}
+	t_scrape(port, &b);
+	w0 = t_metric(b.b_data, "iod_worker_bytes_received_total"
+	    "{worker=\"0\"}");
+	w1 = t_metric(b.b_data, "iod_worker_bytes_received_total"
+	    "{worker=\"1\"}");
+	ck_assert_msg(w0 >= 0 && w1 >= 0 && w0 + w1 == 32 &&
+	    t_metric(b.b_data, "iod_bytes_received_total") == 32,
+	    "worker 0 %g + worker 1 %g, total %g, want 32", w0, w1,
+	    t_metric(b.b_data, "iod_bytes_received_total"));
+	t_expect_stop(iod);
+	t_buf_free(&b);
+}
+END_TEST
+
+/*
+ * The endpoint answers GET /metrics in the text format with its content
+ * type, GET / with a page linking to it, HEAD, and 404 or 405 (with
+ * Allow) for everything else.
+ */
+START_TEST(test_http)
+{
+	static const struct t_variant v = { "libevent", 1, 0 };
+	struct t_iod	*iod = m_spawn(&v, "");
+	struct t_buf	 b = { 0 };
+	int		 port = t_metrics_port(iod), code;
+
+	code = t_http(port, "GET", "/metrics", &b, t_ms(3000));
+	ck_assert_msg(code == 200 && strstr(b.b_data, "\r\nContent-Type: "
+	    "text/plain; version=0.0.4") != NULL && strstr(b.b_data,
+	    "# TYPE iod_bytes_received_total counter\n") != NULL,
+	    "GET /metrics: %d\n%.300s", code, b.b_data);
+	b.b_len = 0;
+	code = t_http(port, "GET", "/", &b, t_ms(3000));
+	ck_assert_msg(code == 200 && strstr(b.b_data, "href=\"/metrics\"") !=
+	    NULL, "GET /: %d\n%.300s", code, b.b_data);
+	b.b_len = 0;
+	code = t_http(port, "HEAD", "/metrics", &b, t_ms(3000));
+	ck_assert_msg(code == 200 && strstr(b.b_data, "# TYPE") == NULL,
+	    "HEAD /metrics: %d\n%.300s", code, b.b_data);
+	b.b_len = 0;
+	code = t_http(port, "GET", "/nothing", &b, t_ms(3000));
+	ck_assert_msg(code == 404, "GET /nothing: %d\n%.300s", code, b.b_data);
+	b.b_len = 0;
+	code = t_http(port, "POST", "/metrics", &b, t_ms(3000));
+	ck_assert_msg(code == 405 && strstr(b.b_data, "\r\nAllow: GET, HEAD")
+	    != NULL, "POST /metrics: %d\n%.300s", code, b.b_data);
+	t_expect_stop(iod);
+	t_buf_free(&b);
+}
+END_TEST
+
+/*
+ * A hostile HTTP client harms no one: with one client holding half a
+ * request and another sending endless headers, the echo service answers
+ * and a scrape succeeds; the flood is refused and its connection ended.
+ */
+START_TEST(test_hostile)
+{
+	static const struct t_variant v = { "epoll", 1, 0 };
+	struct t_iod	*iod = m_spawn(&v, "");
+	struct t_buf	 b = { 0 };
+	char		*flood, reply[16];
+	size_t		 len = 64 * 1024, sent;
+	int		 port = t_metrics_port(iod), slow, fl, fd;
+	enum t_end	 end;
+
+	ck_assert((slow = t_connect(port)) != -1);
+	ck_assert(t_send_all(slow, "GET /metr", 9, t_ms(1000)) == 9);
+	ck_assert((fl = t_connect(port)) != -1);
+	ck_assert((flood = malloc(len)) != NULL);
+	memcpy(flood, "GET /metrics HTTP/1.1\r\n", 23);
+	for (sent = 23; sent + 16 < len; sent += 16)
+		memcpy(flood + sent, "X-Flood: aaaaa\r\n", 16);
+	(void)t_send_until_stuck(fl, flood, sent, 300);
+	ck_assert((fd = t_connect(iod->port[0])) != -1);
+	ck_assert_msg(t_roundtrip(fd, "still", reply, sizeof(reply), t_ms(3000)) == 5 &&
+	    memcmp(reply, "STILL", 5) == 0, "echo stalled: \"%.5s\"", reply);
+	close(fd);
+	t_scrape(port, &b);
+	end = t_wait_end(fl, t_ms(3000));
+	ck_assert_msg(end != T_END_TIMEOUT, "the header flood is still "
+	    "open: %s", t_end_name(end));
+	close(fl);
+	close(slow);
+	t_expect_stop(iod);
+	t_buf_free(&b);
+	free(flood);
+}
+END_TEST
+
+/*
+ * metrics_listen takes effect on restart: a reload that changes it says
+ * so and the endpoint stays where it was; the reload is counted.
+ */
+START_TEST(test_reload)
+{
+	static const struct t_variant v = { "poll", 1, 0 };
+	struct t_iod	*iod = m_spawn(&v, "");
+	struct t_buf	 b = { 0 };
+	char		*conf;
+	int		 port = t_metrics_port(iod);
+
+	conf = t_conf(&v, "listen = [\"127.0.0.1:0\"];\n"
+	    "metrics_listen = \"127.0.0.1:1\";\n");
+	t_reload(iod, conf, "a changed metrics_listen");
+	ck_assert_msg(t_wait_log(iod, "metrics_listen changed in", 0) != NULL,
+	    "no restart warning; stderr:\n%s", t_log_tail(iod));
+	t_scrape(port, &b);
+	ck_assert_msg(t_metric(b.b_data, "iod_reloads_total{result=\"ok\"}")
+	    == 1, "reloads ok: %g", t_metric(b.b_data,
+	    "iod_reloads_total{result=\"ok\"}"));
+	t_expect_stop(iod);
+	t_buf_free(&b);
+	free(conf);
+}
+END_TEST
+
+/* metrics_listen may be a unix socket. */
+START_TEST(test_unix)
+{
+	static const struct t_variant v = { "libevent", 1, 0 };
+	struct t_iod	*iod;
+	struct t_buf	 b = { 0 };
+	char		*extra, *sock;
+	int		 code;
+
+	ck_assert(asprintf(&sock, "%s/metrics.sock", getenv("TMPDIR")) != -1);
+	ck_assert(asprintf(&extra, "metrics_listen = \"unix:%s\";\n", sock) !=
+	    -1);
+	iod = t_spawn_variant(&v, extra);
+	code = t_http_unix(sock, "/metrics", &b, t_ms(3000));
+	ck_assert_msg(code == 200 && strstr(b.b_data, "iod_build_info{") !=
+	    NULL, "GET /metrics over %s: %d\n%s", sock, code,
+	    b.b_data != NULL ? b.b_data : "");
+	t_expect_stop(iod);
+	t_buf_free(&b);
+	free(extra);
+	free(sock);
+}
+END_TEST
+
+Suite *
+suite_metrics(void)
+{
+	Suite	*s = suite_create("metrics");
+	TCase	*tc = tcase_create("endpoint");
+
+	t_tcase_fixtures(tc);
+	tcase_set_timeout(tc, 60);
+	tcase_add_loop_test(tc, test_bytes_exact, 0, t_count(0));
+	tcase_add_test(tc, test_worker_series);
+	tcase_add_test(tc, test_http);
+	tcase_add_test(tc, test_hostile);
+	tcase_add_test(tc, test_reload);
+	tcase_add_test(tc, test_unix);
+	suite_add_tcase(s, tc);
+	return (s);
+}
