@@ -332,6 +332,7 @@ blk_admit(struct blk_acceptor *ba, const struct listener *l, int fd)
 {
 	const struct iod_conf	*conf = ba->ba_worker->w_conf;
 	struct access_rules	*ar = NULL;
+	struct session		 sess;
 	uint8_t			 key[16];
 
 	if (l != NULL && l->l_opts != NULL && l->l_opts->cl_proxy) {
@@ -356,7 +357,8 @@ blk_admit(struct blk_acceptor *ba, const struct listener *l, int fd)
 		}
 	}
 	conn_sockopts(conf, fd);
-	ba->ba_model->bm_serve(ba->ba_arg, fd, key, ar, conf);
+	session_open(&sess, fd, l, conf->access_log);
+	ba->ba_model->bm_serve(ba->ba_arg, fd, key, ar, conf, &sess);
 }
 
 /* How big a connection's buffer is under conf. */
@@ -369,13 +371,14 @@ blocking_buflen(const struct iod_conf *conf)
 }
 
 /*
- * Set bc up to serve fd, from source key, with the settings of conf;
- * with rules, which bc takes, its PROXY header comes first.
+ * Set bc up to serve fd, from source key, with the settings of conf and
+ * session sess; with rules, which bc takes, its PROXY header comes
+ * first.
  */
 void
 blocking_init(struct blocking_conn *bc, int fd, const uint8_t key[16],
     struct access_rules *rules, const struct iod_conf *conf,
-    unsigned char *buf)
+    const struct session *sess, unsigned char *buf)
 {
 	conn_init(&bc->bc_conn, conf, engine_now_ms());
 	bc->bc_fd = fd;
@@ -384,6 +387,7 @@ blocking_init(struct blocking_conn *bc, int fd, const uint8_t key[16],
 	atomic_init(&bc->bc_order, CONN_RUN);
 	bc->bc_buf = buf;
 	bc->bc_buflen = blocking_buflen(conf);
+	bc->bc_sess = *sess;
 }
 
 /*
@@ -415,6 +419,7 @@ blocking_serve(struct blocking_conn *bc)
 			return (atomic_load(&bc->bc_order) != CONN_RUN ?
 			    blk_halted(bc) : BLOCKING_EOF);
 		conn_touch(&bc->bc_conn, engine_now_ms());
+		bc->bc_sess.s_in += (uint64_t)n;
 		stats_add_in((uint64_t)n);
 		transform_apply(bc->bc_conn.c_mode, bc->bc_buf, (size_t)n);
 		if ((end = blk_send(bc, (size_t)n)) != -1)
@@ -451,6 +456,9 @@ blk_proxy(struct blocking_conn *bc)
 	}
 	if (st == PROXY_DONE) {
 		conn_proxy_source(bc->bc_fd, &ph, bc->bc_key);
+		if (!ph.ph_local)
+			session_peer(&bc->bc_sess,
+			    (struct sockaddr *)&ph.ph_src, ph.ph_srclen);
 		refusal = access_rules_judge(ar, bc->bc_key,
 		    ph.ph_local);
 		bc->bc_conn.c_idle = (unsigned int)ar->ar_idle_timeout;
@@ -517,6 +525,7 @@ blk_send(struct blocking_conn *bc, size_t len)
 			return (BLOCKING_IDLE);
 		}
 		conn_touch(&bc->bc_conn, engine_now_ms());
+		bc->bc_sess.s_out += (uint64_t)n;
 		stats_add_out((uint64_t)n);
 		p += n;
 		len -= (size_t)n;

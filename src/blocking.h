@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "conn.h"
+#include "session.h"
 
 struct access_rules;
 struct iod_conf;
@@ -46,6 +47,7 @@ struct blocking_conn {
 	atomic_int		 bc_order;	/* enum conn_order */
 	unsigned char		*bc_buf;
 	size_t			 bc_buflen;	/* read at most this much */
+	struct session		 bc_sess;	/* its life, for the record */
 };
 
 /*
@@ -54,12 +56,14 @@ struct blocking_conn {
  */
 struct blocking_model {
 	/*
-	 * Serve an admitted descriptor from source key (access.c), or
-	 * conn_refuse_fd() it.  With rules, its PROXY header is awaited
-	 * first, and judged by them; the connection owns them.
+	 * Serve an admitted descriptor from source key (access.c), its
+	 * session opened, or conn_refuse_fd() it.  With rules, its PROXY
+	 * header is awaited first, and judged by them; the connection owns
+	 * them.
 	 */
 	void	(*bm_serve)(void *, int, const uint8_t [16],
-		    struct access_rules *, const struct iod_conf *);
+		    struct access_rules *, const struct iod_conf *,
+		    const struct session *);
 	/* The model's descriptor is readable: connections have ended. */
 	void	(*bm_reap)(void *);
 	/* Tell every connection CONN_DRAIN or CONN_CUT. */
@@ -85,7 +89,8 @@ size_t	blocking_count(const struct worker *);
 /* One connection. */
 size_t	blocking_buflen(const struct iod_conf *);
 void	blocking_init(struct blocking_conn *, int, const uint8_t [16],
-	    struct access_rules *, const struct iod_conf *, unsigned char *);
+	    struct access_rules *, const struct iod_conf *,
+	    const struct session *, unsigned char *);
 int	blocking_serve(struct blocking_conn *);
 void	blocking_halt(struct blocking_conn *, enum conn_order);
 const char *blocking_reason(int);

@@ -23,6 +23,7 @@
 
 enum setting_type {
 	SET_INT,	/* an integer from min to max */
+	SET_BOOL,	/* true or false, stored as 1 or 0 */
 	SET_CHOICE,	/* a string from choices, stored as its value */
 	SET_OCTAL,	/* a string of 3 or 4 octal digits, from min to max */
 	SET_STRING,	/* a string, stored as a copy */
@@ -204,7 +205,10 @@ static const struct setting settings[] = {
 	{ .name = "metrics_listen", .type = SET_STRING,
 	  .check = check_metrics_listen, STRDEF(""),
 	  .offset = OFF(metrics_listen),
-	  .help = "the address of the Prometheus metrics endpoint" }
+	  .help = "the address of the Prometheus metrics endpoint" },
+	{ .name = "access_log", .type = SET_BOOL, .def = "false",
+	  .offset = OFF(access_log),
+	  .help = "log one line per closed connection" }
 };
 #define NSETTINGS	(sizeof(settings) / sizeof(settings[0]))
 
@@ -326,6 +330,9 @@ store_default(struct loadctx *lc, const struct setting *st,
 	switch (st->type) {
 	case SET_INT:
 		return (store_int(lc, NULL, st, conf, st->defint));
+	case SET_BOOL:
+		*int_at(conf, st) = strcmp(st->def, "true") == 0;
+		return (0);
 	case SET_LIST:
 		return (conf_store_listen(lc, NULL, conf, listen_default, NULL,
 		    NLISTEN_DEFAULT));
@@ -472,6 +479,12 @@ set_setting(struct loadctx *lc, const config_setting_t *s,
 			    st->name));
 		return (store_int(lc, s, st, conf,
 		    config_setting_get_int64(s)));
+	case SET_BOOL:
+		if (type != CONFIG_TYPE_BOOL)
+			return (conf_fail(lc, s, "%s must be true or false",
+			    st->name));
+		*int_at(conf, st) = config_setting_get_bool(s);
+		return (0);
 	case SET_LIST:
 		return (conf_set_listen(lc, s, conf));
 	case SET_CIDRS:

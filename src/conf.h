@@ -52,6 +52,7 @@ struct iod_conf {
 	struct conf_cidrs proxy_trusted; /* who may send a PROXY header */
 	int		  proxy_timeout; /* seconds for a whole header */
 	char		 *metrics_listen; /* NULL: no metrics endpoint */
+	int		  access_log;	/* a line per closed connection */
 };
 
 /* Loading. */

@@ -68,6 +68,7 @@
 #include "gate.h"
 #include "log.h"
 #include "ratelimit.h"
+#include "session.h"
 #include "sources.h"
 #include "stats.h"
 #include "transform.h"
@@ -91,6 +92,7 @@ struct conn_side {
 	struct gate	*cs_gate;	/* its PROXY header so far, or NULL */
 	struct access_rules *cs_rules;	/* and the rules it will meet */
 	int64_t		 cs_paused_at;	/* engine_now_ms() it was PAUSED */
+	struct session	 cs_sess;	/* its life, for the record */
 };
 static struct conn_side	*conn_sides;
 static size_t		 conn_nslots;
@@ -105,8 +107,8 @@ static void	conn_unlink(struct worker *, struct conn *);
 static int	conn_reset(int);
 static struct conn *conn_admit_proxied(struct worker *,
 		    const struct listener *, int, int64_t);
-static struct conn *conn_take(struct worker *, int, const uint8_t [16],
-		    int64_t);
+static struct conn *conn_take(struct worker *, const struct listener *,
+		    int, const uint8_t [16], int64_t);
 static void	conn_side_free(struct conn_side *);
 static enum stats_close conn_close_reason(const struct worker *,
 		    const char *);
@@ -269,7 +271,7 @@ conn_admit(struct worker *w, const struct listener *l, int fd, int64_t now)
 		sources_release(key);
 		return (NULL);
 	}
-	return (conn_take(w, fd, key, now));
+	return (conn_take(w, l, fd, key, now));
 }
 
 /*
@@ -301,7 +303,7 @@ conn_admit_proxied(struct worker *w, const struct listener *l, int fd,
 		conn_refuse_fd(fd, none, STATS_REJ_NO_MEMORY, "out of memory");
 		return (NULL);
 	}
-	if ((c = conn_take(w, fd, none, now)) == NULL) {
+	if ((c = conn_take(w, l, fd, none, now)) == NULL) {
 		gate_free(g);
 		access_rules_free(ar);
 		return (NULL);
@@ -314,12 +316,14 @@ conn_admit_proxied(struct worker *w, const struct listener *l, int fd,
 }
 
 /*
- * Give admitted descriptor fd, from source key, its slot: zeroed, the
- * size of the engine's connection, with the settings of the moment, at
- * the head of w's list.  NULL when it was closed instead.
+ * Give descriptor fd, admitted on l from source key, its slot: zeroed,
+ * the size of the engine's connection, with the settings of the moment,
+ * at the head of w's list, and its session opened.  NULL when it was
+ * closed instead.
  */
 static struct conn *
-conn_take(struct worker *w, int fd, const uint8_t key[16], int64_t now)
+conn_take(struct worker *w, const struct listener *l, int fd,
+    const uint8_t key[16], int64_t now)
 {
 	struct conn	*c;
 
@@ -331,6 +335,7 @@ conn_take(struct worker *w, int fd, const uint8_t key[16], int64_t now)
 	memcpy(conn_sides[fd].cs_key, key, sizeof(conn_sides[fd].cs_key));
 	conn_sides[fd].cs_gate = NULL;
 	conn_sides[fd].cs_rules = NULL;
+	session_open(&conn_sides[fd].cs_sess, fd, l, w->w_conf->access_log);
 	c = conn_at(fd);
 	memset(c, 0, (size_t)1 << conn_shift);
 	conn_init(c, w->w_conf, now);
@@ -366,6 +371,9 @@ conn_proxy(struct worker *w, struct conn *c, const char **why)
 		break;
 	}
 	(void)conn_proxy_source(fd, &ph, cs->cs_key);
+	if (!ph.ph_local)
+		session_peer(&cs->cs_sess, (struct sockaddr *)&ph.ph_src,
+		    ph.ph_srclen);
 	refusal = access_rules_judge(cs->cs_rules, cs->cs_key,
 	    ph.ph_local);
 	c->c_idle = (unsigned int)cs->cs_rules->ar_idle_timeout;
@@ -639,21 +647,41 @@ conn_release(struct worker *w, struct conn *c, const char *why)
 	conn_unlink(w, c);
 	conn_set_state(w, c, CONN_CLOSED);
 	conn_side_free(cs);
-	conn_closed(w, conn_fd(c), cs->cs_key, why);
+	conn_closed(w, conn_fd(c), cs->cs_key, &cs->cs_sess, why);
 }
 
 /*
  * A connection of w's, from source key, has ended, for why: the one
- * close line, counted, and its place under max_per_source given back.
+ * close line, counted by reason, its session ended (histograms, the
+ * access log) and its place under max_per_source given back.
  */
 void
 conn_closed(const struct worker *w, int fd, const uint8_t key[16],
-    const char *why)
+    const struct session *sess, const char *why)
 {
+	enum stats_close	reason = conn_close_reason(w, why);
+
 	log_debug("worker %d: closing fd %d: %s", w->w_id, fd, why);
 	sources_release(key);
-	stats_count_close(conn_close_reason(w, why));
+	stats_count_close(reason);
+	session_end(w, sess, reason);
 	stats_release();
+}
+
+/* Bytes read from fd's client, for the counters and its session. */
+void
+conn_moved_in(int fd, uint64_t n)
+{
+	conn_sides[fd].cs_sess.s_in += n;
+	stats_add_in(n);
+}
+
+/* Bytes written to fd's client, for the counters and its session. */
+void
+conn_moved_out(int fd, uint64_t n)
+{
+	conn_sides[fd].cs_sess.s_out += n;
+	stats_add_out(n);
 }
 
 /*

@@ -10,6 +10,7 @@
 struct iod_conf;
 struct listener;
 struct proxy_header;
+struct session;
 struct worker;
 
 /* What a connection waits for. */
@@ -83,7 +84,9 @@ int	conn_must_linger(int);
 int	conn_unacked(int);
 void	conn_release(struct worker *, struct conn *, const char *);
 void	conn_closed(const struct worker *, int, const uint8_t [16],
-	    const char *);
+	    const struct session *, const char *);
+void	conn_moved_in(int, uint64_t);
+void	conn_moved_out(int, uint64_t);
 
 /* Every connection of a worker. */
 void	conn_tick(struct worker *, int64_t);

@@ -88,7 +88,7 @@ co_conn_serve(struct co_conn *cc)
 			co_conn_finish(cc, buf, "end of input");
 			return;
 		}
-		stats_add_in((uint64_t)n);
+		conn_moved_in(conn_fd(c), (uint64_t)n);
 		transform_apply(c->c_mode, buf, (size_t)n);
 		if (co_conn_write(cc, buf, (size_t)n) == -1)
 			return;
@@ -188,7 +188,7 @@ co_conn_write(struct co_conn *cc, const unsigned char *p, size_t len)
 			continue;
 		}
 		conn_touch(c, cc->cc_cw->cw_now);
-		stats_add_out((uint64_t)n);
+		conn_moved_out(conn_fd(c), (uint64_t)n);
 		cc->cc_cw->cw_turn += (size_t)n;
 		p += n;
 		len -= (size_t)n;

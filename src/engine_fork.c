@@ -23,11 +23,17 @@
  *
  * The counters live in shared memory (stats.c): a child's bytes and
  * timeouts count where the parent's do, and the parent releases the
- * connection's slot when it reaps the child.  STOP sends every child
+ * connection's slot when it reaps the child.  A connection's session
+ * (session.c: its bytes and life, for the histograms and the access
+ * log, which only the parent may write) comes back the same way: the
+ * parent gives each child a place in a shared table of sessions, the
+ * child leaves its final copy there before it exits, and the parent
+ * ends the session from it when it reaps the child.  STOP sends every child
  * SIGTERM (it stops reading, sends what it owes and exits), DEADLINE
  * sends SIGKILL.
  */
 #include <sys/eventfd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/queue.h>
 #include <sys/wait.h>
@@ -56,6 +62,7 @@
 #include "worker.h"
 
 #define FK_MAX_WORKERS	256	/* the most `workers` allows */
+#define FK_MAX_SESSIONS	1000000	/* the most max_connections allows */
 
 struct fk_worker;
 
@@ -64,6 +71,7 @@ struct fk_child {
 	struct fk_worker	*ch_fw;
 	pid_t			 ch_pid;
 	int			 ch_fd;		/* the connection's, as it was */
+	int			 ch_sess;	/* its place in fk_sessions */
 	uint8_t			 ch_key[16];	/* its source: access.c */
 };
 
@@ -90,6 +98,16 @@ static pthread_once_t		 fk_once = PTHREAD_ONCE_INIT;
 static struct ratelimit		 fk_rl_refused = RATELIMIT_INITIALIZER(1);
 
 /*
+ * Children's sessions, shared with them, and the places free, under
+ * fk_lock.  Address space only (MAP_NORESERVE): a page is backed once a
+ * place on it is used.
+ */
+static struct session		*fk_sessions;
+static int			*fk_spare;
+static int			 fk_nfree;
+static int			 fk_used;	/* places ever handed out */
+
+/*
  * Used in children only.  The buffer is never touched by the parent, so
  * it costs the parent no memory, and a child cannot fail to get it.
  */
@@ -100,16 +118,20 @@ static int	fk_probe(char *, size_t);
 static void	fk_init(void);
 static int	fk_start(struct worker *, char *, size_t);
 static void	fk_serve(void *, int, const uint8_t [16],
-		    struct access_rules *, const struct iod_conf *);
+		    struct access_rules *, const struct iod_conf *,
+		    const struct session *);
 static int	fk_add(struct fk_worker *, struct fk_child *);
 static void	fk_reap(void *);
 static void	fk_child_end(pid_t, int);
+static int	fk_sess_map(char *, size_t);
+static int	fk_sess_get(const struct session *);
+static void	fk_sess_put(int);
 static void	fk_refused(pid_t);
 static int	fk_pid_cmp(const void *, const void *);
 static void	fk_halt(void *, enum conn_order);
 static size_t	fk_count(void *);
 static void	fk_free(void *);
-static __dead void fk_child_main(struct blocking_conn *, pid_t);
+static __dead void fk_child_main(struct blocking_conn *, pid_t, int);
 static void	fk_child_fds(int);
 static void	fk_child_signals(void);
 static void	fk_term_cb(int);
@@ -162,6 +184,8 @@ fk_start(struct worker *w, char *cause, size_t len)
 		return (-1);
 	}
 	pthread_once(&fk_once, fk_init);
+	if (fk_sess_map(cause, len) == -1)
+		return (-1);
 	if ((fd = atomic_load(&fk_wake[w->w_id])) == -1) {
 		if ((fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
 			snprintf(cause, len, "eventfd: %s", strerror(errno));
@@ -179,10 +203,67 @@ fk_start(struct worker *w, char *cause, size_t len)
 	return (blocking_start(w, &fk_model, fw, fd, cause, len));
 }
 
+/* Map the table of children's sessions, once; -1 and a cause if refused. */
+static int
+fk_sess_map(char *cause, size_t len)
+{
+	void	*p, *q;
+	int	 rc = 0;
+
+	pthread_mutex_lock(&fk_lock);
+	if (fk_sessions != NULL)
+		goto out;
+	p = mmap(NULL, FK_MAX_SESSIONS * sizeof(*fk_sessions),
+	    PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE,
+	    -1, 0);
+	q = mmap(NULL, FK_MAX_SESSIONS * sizeof(*fk_spare),
+	    PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+	    -1, 0);
+	if (p == MAP_FAILED || q == MAP_FAILED) {
+		snprintf(cause, len, "cannot map the children's sessions: %s",
+		    strerror(errno));
+		if (p != MAP_FAILED)
+			(void)munmap(p, FK_MAX_SESSIONS * sizeof(*fk_sessions));
+		if (q != MAP_FAILED)
+			(void)munmap(q, FK_MAX_SESSIONS * sizeof(*fk_spare));
+		rc = -1;
+		goto out;
+	}
+	fk_sessions = p;
+	fk_spare = q;
+out:
+	pthread_mutex_unlock(&fk_lock);
+	return (rc);
+}
+
+/* A place for a child's session, holding sess; -1 if none. fk_lock held. */
+static int
+fk_sess_get(const struct session *sess)
+{
+	int	i;
+
+	if (fk_nfree > 0)
+		i = fk_spare[--fk_nfree];
+	else if (fk_used < FK_MAX_SESSIONS)
+		i = fk_used++;
+	else
+		return (-1);
+	fk_sessions[i] = *sess;
+	return (i);
+}
+
+/* Give back place i.  fk_lock held. */
+static void
+fk_sess_put(int i)
+{
+	fk_spare[fk_nfree++] = i;
+}
+
 /* Fork a child to serve an admitted descriptor, or refuse it. */
 static void
 fk_serve(void *arg, int fd, const uint8_t key[16],
-    struct access_rules *rules, const struct iod_conf *conf)
+    struct access_rules *rules, const struct iod_conf *conf,
+    const struct session *sess)
 {
 	struct fk_worker	*fw = arg;
 	struct fk_child		*ch;
@@ -199,14 +280,23 @@ fk_serve(void *arg, int fd, const uint8_t key[16],
 	ch->ch_fw = fw;
 	ch->ch_fd = fd;
 	memcpy(ch->ch_key, key, sizeof(ch->ch_key));
-	blocking_init(&bc, fd, key, rules, conf, fk_buf);
+	blocking_init(&bc, fd, key, rules, conf, sess, fk_buf);
 	/*
 	 * Hold the table across fork(): a child that exits at once is in
 	 * it before any worker can reap it.  (The kernel serializes the
 	 * forks of one process anyway.)
 	 */
 	pthread_mutex_lock(&fk_lock);
+	if ((ch->ch_sess = fk_sess_get(sess)) == -1) {
+		pthread_mutex_unlock(&fk_lock);
+		access_rules_free(rules);
+		free(ch);
+		conn_refuse_fd(fd, key, STATS_REJ_NO_MEMORY,
+		    "no place for its session");
+		return;
+	}
 	if ((ch->ch_pid = fork()) == -1) {
+		fk_sess_put(ch->ch_sess);
 		pthread_mutex_unlock(&fk_lock);
 		snprintf(why, sizeof(why), "fork: %s", strerror(errno));
 		access_rules_free(rules);
@@ -215,10 +305,11 @@ fk_serve(void *arg, int fd, const uint8_t key[16],
 		return;
 	}
 	if (ch->ch_pid == 0)
-		fk_child_main(&bc, parent);
+		fk_child_main(&bc, parent, ch->ch_sess);
 	/* The child has its own copy of the rules, if any. */
 	access_rules_free(rules);
 	if (fk_add(fw, ch) == -1) {
+		fk_sess_put(ch->ch_sess);
 		pthread_mutex_unlock(&fk_lock);
 		free(ch);
 		conn_refuse_fd(fd, key, STATS_REJ_NO_MEMORY,
@@ -298,7 +389,9 @@ fk_child_end(pid_t pid, int status)
 	tdelete(ch, &fk_pids, fk_pid_cmp);
 	TAILQ_REMOVE(&fw->fw_children, ch, ch_entry);
 	fw->fw_count--;
-	conn_closed(fw->fw_worker, ch->ch_fd, ch->ch_key, why);
+	conn_closed(fw->fw_worker, ch->ch_fd, ch->ch_key,
+	    &fk_sessions[ch->ch_sess], why);
+	fk_sess_put(ch->ch_sess);
 	free(ch);
 }
 
@@ -405,7 +498,7 @@ engine_fork_children_exited(void)
  * children die with it rather than serve on with nobody to reap them.
  */
 static __dead void
-fk_child_main(struct blocking_conn *bc, pid_t parent)
+fk_child_main(struct blocking_conn *bc, pid_t parent, int sess)
 {
 	int	end, proxied = bc->bc_rules != NULL;
 
@@ -419,6 +512,7 @@ fk_child_main(struct blocking_conn *bc, pid_t parent)
 	/* A source the child learnt from a PROXY header, it counted. */
 	if (proxied)
 		sources_release(bc->bc_key);
+	fk_sessions[sess] = bc->bc_sess;
 	_exit(end);
 }
 

@@ -51,7 +51,8 @@ struct it_worker {
 
 static int	it_start(struct worker *, char *, size_t);
 static void	it_serve(void *, int, const uint8_t [16],
-		    struct access_rules *, const struct iod_conf *);
+		    struct access_rules *, const struct iod_conf *,
+		    const struct session *);
 static void	it_reap(void *);
 static void	it_halt(void *, enum conn_order);
 static size_t	it_count(void *);
@@ -99,13 +100,14 @@ it_start(struct worker *w, char *cause, size_t len)
  */
 static void
 it_serve(void *arg, int fd, const uint8_t key[16],
-    struct access_rules *rules, const struct iod_conf *conf)
+    struct access_rules *rules, const struct iod_conf *conf,
+    const struct session *sess)
 {
 	struct it_worker	*iw = arg;
 	char			 why[128];
 	int			 error;
 
-	blocking_init(&iw->iw_bc, fd, key, rules, conf, iw->iw_buf);
+	blocking_init(&iw->iw_bc, fd, key, rules, conf, sess, iw->iw_buf);
 	/* Open first: the thread may end, and say so, at once. */
 	pthread_mutex_lock(&iw->iw_lock);
 	iw->iw_open = 1;
@@ -202,7 +204,8 @@ it_conn_close(struct it_worker *iw, const char *why)
 	iw->iw_open = 0;
 	pthread_mutex_unlock(&iw->iw_lock);
 	close(fd);
-	conn_closed(iw->iw_worker, fd, iw->iw_bc.bc_key, why);
+	conn_closed(iw->iw_worker, fd, iw->iw_bc.bc_key, &iw->iw_bc.bc_sess,
+	    why);
 	if (write(iw->iw_ended_fd, &one, sizeof(one)) == -1)
 		log_warn("worker %d: write eventfd", iw->iw_worker->w_id);
 }

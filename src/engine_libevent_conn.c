@@ -218,7 +218,7 @@ lev_sent(struct lev_conn *lc)
 	size_t	left = evbuffer_get_length(bufferevent_get_output(lc->lc_bev));
 
 	if (left < lc->lc_unsent) {
-		stats_add_out(lc->lc_unsent - left);
+		conn_moved_out(lev_fd(lc), lc->lc_unsent - left);
 		lev_touch(lc);
 	}
 	lc->lc_unsent = (uint32_t)left;
@@ -258,7 +258,7 @@ lev_read_cb(struct bufferevent *bev, void *arg)
 	}
 	for (i = 0; i < nv; i++)
 		transform_apply(c->c_mode, v[i].iov_base, v[i].iov_len);
-	stats_add_in(got);
+	conn_moved_in(lev_fd(lc), got);
 	if (lev_write_now(lc, in, v, nv, NULL, 0) == -1)
 		return;
 	if ((c->c_flags & C_HEARD) || got >= LEV_LIBEVENT_READ)
@@ -316,7 +316,7 @@ lev_reader_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	lev_touch(lc);
 	transform_apply(lc->lc_conn.c_mode, buf, (size_t)n);
-	stats_add_in((uint64_t)n);
+	conn_moved_in(fd, (uint64_t)n);
 	if (lev_write_now(lc, bufferevent_get_input(lc->lc_bev), NULL, 0, buf,
 	    (size_t)n) == -1)
 		return;
@@ -544,7 +544,7 @@ lev_write_now(struct lev_conn *lc, struct evbuffer *in,
 			return (-1);
 		}
 		sent = n > 0 ? (size_t)n : 0;
-		stats_add_out(sent);
+		conn_moved_out(lev_fd(lc), sent);
 		if (sent < got) {
 			rest = got - sent;
 			sent = 0;

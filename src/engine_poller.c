@@ -527,7 +527,7 @@ pl_conn_read(struct pl_conn *pc)
 		pl_conn_mark_ready(pc, POLLER_READ);
 		return (0);
 	}
-	stats_add_in((uint64_t)n);
+	conn_moved_in(conn_fd(c), (uint64_t)n);
 	transform_apply(c->c_mode, pw->pw_buf, (size_t)n);
 	if (pl_conn_send(pc, pw->pw_buf, (size_t)n) == -1)
 		return (-1);
@@ -673,7 +673,7 @@ pl_conn_send(struct pl_conn *pc, const unsigned char *p, size_t len)
 		}
 		if (n == -1)
 			n = 0;
-		stats_add_out((uint64_t)n);
+		conn_moved_out(conn_fd(&pc->pc_conn), (uint64_t)n);
 	}
 	if ((size_t)n < len &&
 	    outbuf_append(&pc->pc_out, p + n, len - (size_t)n) == -1) {
@@ -706,7 +706,7 @@ pl_conn_write(struct pl_conn *pc)
 			return (-1);
 		}
 		conn_touch(c, pc->pc_pw->pw_now);
-		stats_add_out((uint64_t)n);
+		conn_moved_out(conn_fd(c), (uint64_t)n);
 		outbuf_consume(&pc->pc_out, (size_t)n);
 		if ((size_t)n == ENGINE_IO_MAX &&
 		    outbuf_pending(&pc->pc_out) > 0)

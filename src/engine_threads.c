@@ -67,7 +67,8 @@ struct th_worker {
 
 static int	th_start(struct worker *, char *, size_t);
 static void	th_serve(void *, int, const uint8_t [16],
-		    struct access_rules *, const struct iod_conf *);
+		    struct access_rules *, const struct iod_conf *,
+		    const struct session *);
 static void	th_reap(void *);
 static void	th_halt(void *, enum conn_order);
 static size_t	th_count(void *);
@@ -119,7 +120,8 @@ th_start(struct worker *w, char *cause, size_t len)
 /* Start a thread for an admitted descriptor, or refuse it. */
 static void
 th_serve(void *arg, int fd, const uint8_t key[16],
-    struct access_rules *rules, const struct iod_conf *conf)
+    struct access_rules *rules, const struct iod_conf *conf,
+    const struct session *sess)
 {
 	struct th_worker	*tw = arg;
 	struct th_conn		*c;
@@ -133,7 +135,7 @@ th_serve(void *arg, int fd, const uint8_t key[16],
 		return;
 	}
 	c->c_tw = tw;
-	blocking_init(&c->c_bc, fd, key, rules, conf, c->c_buf);
+	blocking_init(&c->c_bc, fd, key, rules, conf, sess, c->c_buf);
 	/* Listed first: the thread may end, and move itself, at once. */
 	pthread_mutex_lock(&tw->tw_lock);
 	TAILQ_INSERT_TAIL(&tw->tw_live, c, c_entry);
@@ -242,7 +244,7 @@ th_conn_close(struct th_conn *c, const char *why)
 	TAILQ_INSERT_TAIL(&tw->tw_ended, c, c_entry);
 	pthread_mutex_unlock(&tw->tw_lock);
 	close(fd);
-	conn_closed(tw->tw_worker, fd, c->c_bc.bc_key, why);
+	conn_closed(tw->tw_worker, fd, c->c_bc.bc_key, &c->c_bc.bc_sess, why);
 	if (write(tw->tw_ended_fd, &one, sizeof(one)) == -1)
 		log_warn("worker %d: write eventfd", tw->tw_worker->w_id);
 }

@@ -232,7 +232,7 @@ ur_conn_input(struct ur_conn *c, int bid, int n)
 		ur_conn_next(c);
 		return;
 	}
-	stats_add_in((uint64_t)n);
+	conn_moved_in(conn_fd(&c->uc_conn), (uint64_t)n);
 	transform_apply(c->uc_conn.c_mode, p, (size_t)n);
 	error = ur_out_append(c->uc_sending == NULL ? &c->uc_sending :
 	    &c->uc_queued, p, (uint32_t)n, c->uc_conn.c_max_pending);
@@ -312,7 +312,7 @@ ur_conn_send_done(struct conn *cc, int res)
 		return;
 	}
 	if (res > 0) {
-		stats_add_out((uint64_t)res);
+		conn_moved_out(conn_fd(&c->uc_conn), (uint64_t)res);
 		conn_touch(&c->uc_conn, c->uc_cs->cs_now);
 		c->uc_owed -= (uint32_t)res;
 		if ((o->o_off += (uint32_t)res) == o->o_len) {

@@ -29,6 +29,8 @@ static void	mt_seconds(struct evbuffer *, const char *, const char *,
 		    uint64_t);
 static void	mt_connections(struct evbuffer *, const struct stats_snapshot *);
 static void	mt_rejected(struct evbuffer *, const struct stats_snapshot *);
+static void	mt_histograms(struct evbuffer *,
+		    const struct stats_snapshot *);
 static void	mt_workers(struct evbuffer *);
 static void	mt_process(struct evbuffer *);
 static int	mt_proc_stat(double *, double *, double *);
@@ -98,8 +100,54 @@ metrics_text(struct evbuffer *b, const char *engine)
 		evbuffer_add_printf(b, "iod_reloads_total{result=\"%s\"} "
 		    "%llu\n", stats_reload_name((enum stats_reload)i),
 		    (unsigned long long)s.reloads[i]);
+	mt_histograms(b, &s);
 	mt_workers(b);
 	mt_process(b);
+}
+
+/*
+ * The sessions' lives and bytes, as cumulative histograms: each bucket
+ * counts what is at most its bound (le), the last one everything.
+ */
+static void
+mt_histograms(struct evbuffer *b, const struct stats_snapshot *s)
+{
+	uint64_t	n = 0, bound;
+	int		i;
+
+	mt_head(b, "iod_session_duration_seconds", "histogram",
+	    "How long connections lasted, from admission to close.");
+	for (i = 0; i < STATS_BUCKETS; i++) {
+		n += s->duration[i];
+		if ((bound = stats_duration_bound(i)) == 0)
+			evbuffer_add_printf(b, "iod_session_duration_seconds"
+			    "_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)n);
+		else
+			evbuffer_add_printf(b, "iod_session_duration_seconds"
+			    "_bucket{le=\"%g\"} %llu\n", (double)bound / 1000,
+			    (unsigned long long)n);
+	}
+	evbuffer_add_printf(b, "iod_session_duration_seconds_sum %llu.%03llu\n"
+	    "iod_session_duration_seconds_count %llu\n",
+	    (unsigned long long)(s->duration_ms / 1000),
+	    (unsigned long long)(s->duration_ms % 1000),
+	    (unsigned long long)s->sessions);
+	mt_head(b, "iod_session_bytes", "histogram",
+	    "Bytes a connection moved, received and sent together.");
+	for (i = 0, n = 0; i < STATS_BUCKETS; i++) {
+		n += s->bytes[i];
+		if ((bound = stats_bytes_bound(i)) == 0)
+			evbuffer_add_printf(b, "iod_session_bytes_bucket"
+			    "{le=\"+Inf\"} %llu\n", (unsigned long long)n);
+		else
+			evbuffer_add_printf(b, "iod_session_bytes_bucket"
+			    "{le=\"%llu\"} %llu\n", (unsigned long long)bound,
+			    (unsigned long long)n);
+	}
+	evbuffer_add_printf(b, "iod_session_bytes_sum %llu\n"
+	    "iod_session_bytes_count %llu\n",
+	    (unsigned long long)s->session_bytes,
+	    (unsigned long long)s->sessions);
 }
 
 /* Connections: accepted by listener, open, closed by reason. */

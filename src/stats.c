@@ -68,11 +68,26 @@ static const char *const stats_reload_names[STATS_NRELOADS] = {
 	"ok", "failed"
 };
 
+/*
+ * The histograms' upper bounds, each bucket counting what is at most its
+ * bound and above the one before; 0 stands for +Inf.  Session lives in
+ * milliseconds, from a millisecond to a day; bytes a session moved (in
+ * plus out), from a line to 16 GiB, by factors of 16.
+ */
+static const uint64_t stats_duration_bounds[STATS_BUCKETS] = {
+	1, 10, 100, 1000, 10000, 60000, 600000, 3600000, 0
+};
+static const uint64_t stats_bytes_bounds[STATS_BUCKETS] = {
+	64, 1024, 16384, 262144, 4194304, 67108864, 1073741824,
+	17179869184ULL, 0
+};
+
 static struct stats_shared	 stats_private = { .limit = 1, .nslots = 1 };
 static struct stats_shared	*stats = &stats_private;
 static _Thread_local int	 stats_mine;	/* this thread's slot */
 
 static void	stats_add(size_t, uint64_t);
+static int	stats_bucket(const uint64_t *, uint64_t);
 
 /* Move the counters to memory that forked children share; -1 if refused. */
 int
@@ -261,6 +276,31 @@ stats_count_reload(enum stats_reload how)
 	stats_add(STATS_AT(reloads) + (size_t)how, 1);
 }
 
+/* Count a connection that was served and ended: its life and bytes. */
+void
+stats_count_session(uint64_t ms, uint64_t bytes)
+{
+	stats_add(STATS_AT(sessions), 1);
+	stats_add(STATS_AT(duration_ms), ms);
+	stats_add(STATS_AT(duration) +
+	    (size_t)stats_bucket(stats_duration_bounds, ms), 1);
+	stats_add(STATS_AT(session_bytes), bytes);
+	stats_add(STATS_AT(bytes) +
+	    (size_t)stats_bucket(stats_bytes_bounds, bytes), 1);
+}
+
+/* The bucket of bounds that v falls in. */
+static int
+stats_bucket(const uint64_t *bounds, uint64_t v)
+{
+	int	i;
+
+	for (i = 0; i < STATS_BUCKETS - 1; i++)
+		if (v <= bounds[i])
+			break;
+	return (i);
+}
+
 /* Copy slot number slot's counters; -1 past the last slot bound. */
 int
 stats_read_slot(int slot, struct stats_snapshot *s)
@@ -331,4 +371,18 @@ const char *
 stats_reload_name(enum stats_reload how)
 {
 	return (stats_reload_names[how]);
+}
+
+/* The upper bound of duration bucket i, in milliseconds; 0: +Inf. */
+uint64_t
+stats_duration_bound(int i)
+{
+	return (stats_duration_bounds[i]);
+}
+
+/* The upper bound of bytes bucket i; 0: +Inf. */
+uint64_t
+stats_bytes_bound(int i)
+{
+	return (stats_bytes_bounds[i]);
 }

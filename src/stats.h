@@ -6,6 +6,7 @@
 
 #define STATS_LISTENERS	32	/* listeners told apart; more share the last */
 #define STATS_NAMELEN	128
+#define STATS_BUCKETS	9	/* of each histogram; the last is +Inf */
 
 /* Why a connection was refused for who it is: counted apart. */
 enum stats_refusal {
@@ -63,6 +64,11 @@ struct stats_snapshot {
 	uint64_t	accept_paused_ms;
 	uint64_t	reloads[STATS_NRELOADS]; /* by enum stats_reload */
 	uint64_t	listener[STATS_LISTENERS]; /* accepted, by listener */
+	uint64_t	sessions;	/* connections served and ended */
+	uint64_t	duration_ms;	/* their lives, summed */
+	uint64_t	duration[STATS_BUCKETS]; /* by stats_duration_bound */
+	uint64_t	session_bytes;	/* what they sent and got, summed */
+	uint64_t	bytes[STATS_BUCKETS];	/* by stats_bytes_bound */
 };
 
 /* Setup. */
@@ -88,6 +94,7 @@ void	stats_count_pause(void);
 void	stats_add_paused(uint64_t);
 void	stats_count_accept_pause(uint64_t);
 void	stats_count_reload(enum stats_reload);
+void	stats_count_session(uint64_t, uint64_t);
 
 /* Reading. */
 void	stats_read(struct stats_snapshot *);
@@ -97,5 +104,7 @@ const char *stats_refusal_name(enum stats_refusal);
 const char *stats_reject_name(enum stats_reject);
 const char *stats_close_name(enum stats_close);
 const char *stats_reload_name(enum stats_reload);
+uint64_t stats_duration_bound(int);
+uint64_t stats_bytes_bound(int);
 
 #endif

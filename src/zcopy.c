@@ -304,7 +304,7 @@ zcopy_in(int fd, size_t max)
 	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	if (n > 0) {
 		z->z_held += (uint32_t)n;
-		stats_add_in((uint64_t)n);
+		conn_moved_in(fd, (uint64_t)n);
 		stats_add_spliced((uint64_t)n);
 	}
 	return (n);
@@ -326,7 +326,7 @@ zcopy_out(int fd)
 	    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 	if (n > 0) {
 		z->z_held -= (uint32_t)n;
-		stats_add_out((uint64_t)n);
+		conn_moved_out(fd, (uint64_t)n);
 	}
 	return (n);
 }

@@ -15,7 +15,7 @@
 #include "transform.h"
 #include "lib.h"
 
-#define NSETTINGS	23
+#define NSETTINGS	24
 
 static char	*srcfile(const char *, const char *);
 static const char *say(char *, size_t, const char *, ...)
@@ -316,6 +316,7 @@ START_TEST(test_defaults)
 	ck_assert_ptr_null(conf.group);
 	ck_assert_ptr_null(conf.pidfile);
 	ck_assert_ptr_null(conf.metrics_listen);
+	ck_assert_int_eq(conf.access_log, 0);
 	ck_assert_int_eq(conf.max_per_source, 0);
 	ck_assert_int_eq(conf.proxy_timeout, 5);
 	ck_assert_msg(conf.allow.cc_n == 0 && conf.deny.cc_n == 0,

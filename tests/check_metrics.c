@@ -9,6 +9,8 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
@@ -62,12 +64,17 @@ m_wait(int port, const char *series, double want, struct t_buf *b)
  * Counters are exact on every engine: a client that sends N bytes and
  * reads its N back leaves bytes received and sent at exactly N, one
  * connection accepted on its listener and, once it has ended its input,
- * one closed for eof; the SIGUSR1 line says the same.
+ * one closed for eof, one session of 2N bytes in the histogram, and one
+ * access line that names the client's own port; the SIGUSR1 line says
+ * the same.
  */
 START_TEST(test_bytes_exact)
 {
 	const struct t_variant	*v = t_variant(0, _i);
-	struct t_iod		*iod = m_spawn(v, "");
+	struct t_iod		*iod = m_spawn(v, "access_log = true;\n");
+	struct sockaddr_in	 sin;
+	socklen_t		 slen = sizeof(sin);
+	char			 want[512];
 	struct t_buf		 b = { 0 };
 	struct t_xfer		 x;
 	struct t_stats		 st;
@@ -87,6 +94,7 @@ START_TEST(test_bytes_exact)
 	    "%s/%d: bytes received before any client: %g", v->engine,
 	    v->workers, t_metric(b.b_data, "iod_bytes_received_total"));
 	ck_assert((fd = t_connect(iod->port[0])) != -1);
+	ck_assert(getsockname(fd, (struct sockaddr *)&sin, &slen) == 0);
 	t_xfer(fd, out, n, in, n, T_XFER_SHUT | T_XFER_EOF, t_ms(10000), &x);
 	ck_assert_msg(x.got == n && x.eof && x.error == 0, "%s/%d: sent "
 	    "%zu, got %zu back, eof %d, error %d", v->engine, v->workers,
@@ -114,6 +122,25 @@ START_TEST(test_bytes_exact)
 	ck_assert_msg(t_metric(b.b_data, "iod_connections_active") == 0,
 	    "%s/%d: active %g", v->engine, v->workers,
 	    t_metric(b.b_data, "iod_connections_active"));
+	ck_assert_msg(t_metric(b.b_data, "iod_session_bytes_count") == 1 &&
+	    t_metric(b.b_data, "iod_session_bytes_sum") == 2.0 * (double)n &&
+	    t_metric(b.b_data, "iod_session_duration_seconds_count") == 1,
+	    "%s/%d: sessions %g of %g bytes (want 1 of %zu), durations %g",
+	    v->engine, v->workers,
+	    t_metric(b.b_data, "iod_session_bytes_count"),
+	    t_metric(b.b_data, "iod_session_bytes_sum"), 2 * n,
+	    t_metric(b.b_data, "iod_session_duration_seconds_count"));
+	snprintf(want, sizeof(want), "access: client=127.0.0.1 port=%d "
+	    "listener=127.0.0.1:%d worker=", ntohs(sin.sin_port),
+	    iod->port[0]);
+	ck_assert_msg(t_wait_log(iod, want, t_ms(3000)) != NULL, "%s/%d: no "
+	    "\"%s\"; stderr:\n%s", v->engine, v->workers, want,
+	    t_log_tail(iod));
+	snprintf(want, sizeof(want), " bytes_in=%zu bytes_out=%zu "
+	    "duration_ms=", n, n);
+	ck_assert_msg(strstr(iod->line, want) != NULL &&
+	    strstr(iod->line, " reason=eof") != NULL, "%s/%d: want \"%s\" "
+	    "and reason=eof in: %s", v->engine, v->workers, want, iod->line);
 	ck_assert_msg(t_stats(iod, &st, t_ms(3000)) == 0, "no stats line");
 	ck_assert_msg(st.bytes_in == n && st.bytes_out == n, "%s/%d: SIGUSR1 "
 	    "bytes_in %llu bytes_out %llu, want %zu", v->engine, v->workers,
@@ -128,7 +155,8 @@ END_TEST
 
 /*
  * Each worker counts in its own slot and the totals are their sum: with
- * two workers, the worker series add up to the totals.
+ * two workers, the worker series add up to the totals.  access_log is
+ * off by default: no access line.
  */
 START_TEST(test_worker_series)
 {
@@ -149,6 +177,9 @@ START_TEST(test_worker_series)
 	    "{worker=\"0\"}");
 	w1 = t_metric(b.b_data, "iod_worker_bytes_received_total"
 	    "{worker=\"1\"}");
+	ck_assert_msg(t_wait_log(iod, "access: ", 0) == NULL &&
+	    strstr(iod->err.b_data, "access: ") == NULL,
+	    "an access line without access_log:\n%s", t_log_tail(iod));
 	ck_assert_msg(w0 >= 0 && w1 >= 0 && w0 + w1 == 32 &&
 	    t_metric(b.b_data, "iod_bytes_received_total") == 32,
 	    "worker 0 %g + worker 1 %g, total %g, want 32", w0, w1,
@@ -219,8 +250,9 @@ START_TEST(test_hostile)
 		memcpy(flood + sent, "X-Flood: aaaaa\r\n", 16);
 	(void)t_send_until_stuck(fl, flood, sent, 300);
 	ck_assert((fd = t_connect(iod->port[0])) != -1);
-	ck_assert_msg(t_roundtrip(fd, "still", reply, sizeof(reply), t_ms(3000)) == 5 &&
-	    memcmp(reply, "STILL", 5) == 0, "echo stalled: \"%.5s\"", reply);
+	ck_assert_msg(t_roundtrip(fd, "still", reply, sizeof(reply),
+	    t_ms(3000)) == 5 && memcmp(reply, "STILL", 5) == 0,
+	    "echo stalled: \"%.5s\"", reply);
 	close(fd);
 	t_scrape(port, &b);
 	end = t_wait_end(fl, t_ms(3000));
@@ -261,6 +293,41 @@ START_TEST(test_reload)
 }
 END_TEST
 
+/*
+ * Behind a PROXY header, the access line names the client the header
+ * names, on every engine; without access_log there is no such line.
+ */
+START_TEST(test_access_proxied)
+{
+	const struct t_variant	*v = t_variant(0, _i);
+	static const char	 hdr[] = "PROXY TCP4 198.51.100.7 127.0.0.1 "
+				    "40123 7777\r\nabc";
+	struct t_iod		*iod;
+	char			*conf, reply[8];
+	int			 fd;
+
+	conf = t_conf(v, "listen = ( { address = \"127.0.0.1:0\"; "
+	    "proxy_protocol = true; } );\naccess_log = true;\n");
+	iod = t_spawn_iod(conf, NULL);
+	free(conf);
+	ck_assert((fd = t_connect(iod->port[0])) != -1);
+	ck_assert(t_send_all(fd, hdr, sizeof(hdr) - 1, t_ms(2000)) ==
+	    (ssize_t)sizeof(hdr) - 1);
+	ck_assert_msg(t_recv_exact(fd, reply, 3, t_ms(3000)) == 3 &&
+	    memcmp(reply, "ABC", 3) == 0, "%s/%d: no ABC back", v->engine,
+	    v->workers);
+	shutdown(fd, SHUT_WR);
+	(void)t_wait_end(fd, t_ms(3000));
+	close(fd);
+	ck_assert_msg(t_wait_log(iod, "access: client=198.51.100.7 port=40123 "
+	    "listener=", t_ms(3000)) != NULL && strstr(iod->line,
+	    " bytes_in=3 bytes_out=3 ") != NULL, "%s/%d: no access line for "
+	    "the proxied client; stderr:\n%s", v->engine, v->workers,
+	    t_log_tail(iod));
+	t_expect_stop(iod);
+}
+END_TEST
+
 /* metrics_listen may be a unix socket. */
 START_TEST(test_unix)
 {
@@ -294,6 +361,7 @@ suite_metrics(void)
 	t_tcase_fixtures(tc);
 	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_bytes_exact, 0, t_count(0));
+	tcase_add_loop_test(tc, test_access_proxied, 0, t_count(0));
 	tcase_add_test(tc, test_worker_series);
 	tcase_add_test(tc, test_http);
 	tcase_add_test(tc, test_hostile);
