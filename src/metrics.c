@@ -19,6 +19,7 @@
 #include <sys/eventfd.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -91,6 +92,7 @@ int
 metrics_start(const char *engine, char *cause, size_t len)
 {
 	struct event	*ev;
+	int		 fd;
 
 	if (metrics_fd == -1)
 		return (0);
@@ -107,8 +109,16 @@ metrics_start(const char *engine, char *cause, size_t len)
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
 	    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(metrics_http, metrics_request_cb, NULL);
-	if (evhttp_accept_socket(metrics_http, metrics_fd) == -1) {
+	/*
+	 * evhttp closes the descriptor it serves when freed; iod keeps its
+	 * own, so that metrics_stop() removes a unix socket's file as
+	 * listen_close() does for every listener.
+	 */
+	if ((fd = fcntl(metrics_fd, F_DUPFD_CLOEXEC, 0)) == -1 ||
+	    evhttp_accept_socket(metrics_http, fd) == -1) {
 		snprintf(cause, len, "metrics: cannot serve its socket");
+		if (fd != -1)
+			close(fd);
 		return (-1);
 	}
 	if ((metrics_stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
@@ -130,7 +140,10 @@ metrics_start(const char *engine, char *cause, size_t len)
 	return (0);
 }
 
-/* Stop serving and free everything; the listening socket closes too. */
+/*
+ * Stop serving and free everything; the listening socket closes too, and
+ * a unix socket's file is removed.
+ */
 void
 metrics_stop(void)
 {
@@ -145,6 +158,7 @@ metrics_stop(void)
 	evhttp_free(metrics_http);
 	event_base_free(metrics_base);
 	close(metrics_stop_fd);
+	listen_close(metrics_fd);
 	metrics_http = NULL;
 	metrics_base = NULL;
 	metrics_stop_fd = -1;

@@ -328,7 +328,7 @@ START_TEST(test_access_proxied)
 }
 END_TEST
 
-/* metrics_listen may be a unix socket. */
+/* metrics_listen may be a unix socket, whose file goes at exit. */
 START_TEST(test_unix)
 {
 	static const struct t_variant v = { "libevent", 1, 0 };
@@ -346,6 +346,8 @@ START_TEST(test_unix)
 	    NULL, "GET /metrics over %s: %d\n%s", sock, code,
 	    b.b_data != NULL ? b.b_data : "");
 	t_expect_stop(iod);
+	ck_assert_msg(access(sock, F_OK) == -1 && errno == ENOENT,
+	    "%s is still there after iod exited", sock);
 	t_buf_free(&b);
 	free(extra);
 	free(sock);
