@@ -663,9 +663,14 @@ conn_closed(const struct worker *w, int fd, const uint8_t key[16],
 
 	log_debug("worker %d: closing fd %d: %s", w->w_id, fd, why);
 	sources_release(key);
-	stats_count_close(reason);
-	session_end(w, sess, reason);
+	/*
+	 * In this order, so that whoever reads a close in the counters
+	 * finds the connection gone from the active count and its session
+	 * in the histograms.
+	 */
 	stats_release();
+	session_end(w, sess, reason);
+	stats_count_close(reason);
 }
 
 /* Bytes read from fd's client, for the counters and its session. */
