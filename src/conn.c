@@ -110,9 +110,6 @@ static struct conn *conn_admit_proxied(struct worker *,
 static struct conn *conn_take(struct worker *, const struct listener *,
 		    int, const uint8_t [16], int64_t);
 static void	conn_side_free(struct conn_side *);
-static enum stats_close conn_close_reason(const struct worker *,
-		    const char *);
-static int	conn_words_are(const char *, const char *);
 
 /*
  * Make the table for connections of size bytes, once per process; every
@@ -659,7 +656,7 @@ void
 conn_closed(const struct worker *w, int fd, const uint8_t key[16],
     const struct session *sess, const char *why)
 {
-	enum stats_close	reason = conn_close_reason(w, why);
+	enum stats_close	reason = session_reason(why, w->w_stopping);
 
 	log_debug("worker %d: closing fd %d: %s", w->w_id, fd, why);
 	sources_release(key);
@@ -687,57 +684,6 @@ conn_moved_out(int fd, uint64_t n)
 {
 	conn_sides[fd].cs_sess.s_out += n;
 	stats_add_out(n);
-}
-
-/*
- * The reason, for the counters, of a close whose words are why.  Every
- * engine ends its connections with the same few words for the ends the
- * core defines (conn_tick, conn_halt_all, conn_proxy, blocking_reason),
- * and with strerror() for a failed call; this reads them in one place.
- * The fork engine adds " (pid N)".  An end of input that comes while w
- * is stopping is counted as shutdown: a drain ends with "drained" or
- * "end of input" too.
- */
-static enum stats_close
-conn_close_reason(const struct worker *w, const char *why)
-{
-	static const struct {
-		const char		*words;
-		enum stats_close	 reason;
-	} known[] = {
-		{ "end of input", STATS_CLOSE_EOF },
-		{ "drained", STATS_CLOSE_EOF },
-		{ "idle timeout", STATS_CLOSE_IDLE },
-		{ "shutdown", STATS_CLOSE_SHUTDOWN },
-		{ "shutdown deadline", STATS_CLOSE_SHUTDOWN },
-		{ "no PROXY header in time", STATS_CLOSE_PROXY },
-		{ "bad PROXY header", STATS_CLOSE_PROXY },
-		{ "refused after its PROXY header", STATS_CLOSE_PROXY },
-		{ "refused for its PROXY header", STATS_CLOSE_PROXY }
-	};
-	size_t	i;
-
-	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
-		if (!conn_words_are(why, known[i].words))
-			continue;
-		if (known[i].reason == STATS_CLOSE_EOF && w->w_stopping)
-			return (STATS_CLOSE_SHUTDOWN);
-		return (known[i].reason);
-	}
-	if (conn_words_are(why, strerror(ECONNRESET)) ||
-	    conn_words_are(why, strerror(EPIPE)))
-		return (STATS_CLOSE_RESET);
-	return (STATS_CLOSE_ERROR);
-}
-
-/* Does why say words, alone or followed by a parenthesis? */
-static int
-conn_words_are(const char *why, const char *words)
-{
-	size_t	len = strlen(words);
-
-	return (strncmp(why, words, len) == 0 &&
-	    (why[len] == '\0' || strncmp(why + len, " (", 2) == 0));
 }
 
 /*

@@ -15,6 +15,10 @@
  *
  * The peer is looked up at admission only with access_log on, so that
  * iod does not pay a getpeername() per connection it does not log.
+ *
+ * Why a connection ended comes to the core as the words of its close
+ * line, the engine's or the core's own; session_reason() reads them into
+ * one of the reasons the counters know, in this one place.
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -23,6 +27,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,6 +37,8 @@
 #include "session.h"
 #include "stats.h"
 #include "worker.h"
+
+static int	session_words_are(const char *, const char *);
 
 /*
  * Open s for descriptor fd, just admitted on listener l (NULL: one the
@@ -101,4 +108,55 @@ session_end(const struct worker *w, const struct session *s,
 	    (unsigned int)s->s_port, listener, w->w_id,
 	    (unsigned long long)s->s_in, (unsigned long long)s->s_out,
 	    (long long)ms, stats_close_name(reason));
+}
+
+/*
+ * The reason, for the counters, of a close whose words are why.  Every
+ * engine ends its connections with the same few words for the ends the
+ * core defines (conn_tick, conn_halt_all, conn_proxy, blocking_reason),
+ * and with strerror() for a failed call; the fork engine adds
+ * " (pid N)".  An end of input that comes while its worker is stopping
+ * is counted as shutdown: a drain ends with "drained" or "end of input"
+ * too.
+ */
+enum stats_close
+session_reason(const char *why, int stopping)
+{
+	static const struct {
+		const char		*words;
+		enum stats_close	 reason;
+	} known[] = {
+		{ "end of input", STATS_CLOSE_EOF },
+		{ "drained", STATS_CLOSE_EOF },
+		{ "idle timeout", STATS_CLOSE_IDLE },
+		{ "shutdown", STATS_CLOSE_SHUTDOWN },
+		{ "shutdown deadline", STATS_CLOSE_SHUTDOWN },
+		{ "no PROXY header in time", STATS_CLOSE_PROXY },
+		{ "bad PROXY header", STATS_CLOSE_PROXY },
+		{ "refused after its PROXY header", STATS_CLOSE_PROXY },
+		{ "refused for its PROXY header", STATS_CLOSE_PROXY }
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		if (!session_words_are(why, known[i].words))
+			continue;
+		if (known[i].reason == STATS_CLOSE_EOF && stopping)
+			return (STATS_CLOSE_SHUTDOWN);
+		return (known[i].reason);
+	}
+	if (session_words_are(why, strerror(ECONNRESET)) ||
+	    session_words_are(why, strerror(EPIPE)))
+		return (STATS_CLOSE_RESET);
+	return (STATS_CLOSE_ERROR);
+}
+
+/* Does why say words, alone or followed by a parenthesis? */
+static int
+session_words_are(const char *why, const char *words)
+{
+	size_t	len = strlen(words);
+
+	return (strncmp(why, words, len) == 0 &&
+	    (why[len] == '\0' || strncmp(why + len, " (", 2) == 0));
 }

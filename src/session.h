@@ -32,5 +32,6 @@ void	session_open(struct session *, int, const struct listener *, int);
 void	session_peer(struct session *, const struct sockaddr *, socklen_t);
 void	session_end(const struct worker *, const struct session *,
 	    enum stats_close);
+enum stats_close session_reason(const char *, int);
 
 #endif

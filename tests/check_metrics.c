@@ -22,6 +22,8 @@
 #include <check.h>
 
 #include "lib.h"
+#include "session.h"
+#include "stats.h"
 
 #define M_CONF	"metrics_listen = \"127.0.0.1:0\";\n"
 
@@ -328,6 +330,88 @@ START_TEST(test_access_proxied)
 }
 END_TEST
 
+/*
+ * A client that sends without reading is paused once it is owed
+ * max_pending_bytes, counted once; once it reads again, its pause ends
+ * and the time is counted too.
+ */
+START_TEST(test_backpressure)
+{
+	static const struct t_variant v = { "epoll", 1, 0 };
+	struct t_iod	*iod = m_spawn(&v, "max_pending_bytes = 65536;\n");
+	struct t_buf	 b = { 0 };
+	unsigned char	*data, *back;
+	size_t		 sent, got = 0;
+	ssize_t		 n;
+	int		 port = t_metrics_port(iod), fd;
+	double		 pauses;
+
+	ck_assert((data = calloc(1, T_STUCK_BYTES)) != NULL);
+	ck_assert((back = malloc(65536)) != NULL);
+	ck_assert((fd = t_connect_rcvbuf(iod->port[0], T_STUCK_RCVBUF)) != -1);
+	sent = t_send_until_stuck(fd, data, T_STUCK_BYTES, 300);
+	t_scrape(port, &b);
+	pauses = t_metric(b.b_data, "iod_backpressure_pauses_total");
+	ck_assert_msg(pauses == 1, "stuck after %zu bytes: %g pauses", sent,
+	    pauses);
+	usleep(100000);
+	while (got < sent && (n = t_recv_exact(fd, back,
+	    sent - got < 65536 ? sent - got : 65536, t_ms(5000))) > 0)
+		got += (size_t)n;
+	ck_assert_msg(got == sent, "sent %zu, got %zu back", sent, got);
+	close(fd);
+	(void)m_wait(port, "iod_connections_active", 0, &b);
+	ck_assert_msg(t_metric(b.b_data,
+	    "iod_backpressure_paused_seconds_total") >= 0.1, "paused for "
+	    "%g s, at least 0.1 expected", t_metric(b.b_data,
+	    "iod_backpressure_paused_seconds_total"));
+	t_expect_stop(iod);
+	t_buf_free(&b);
+	free(data);
+	free(back);
+}
+END_TEST
+
+/*
+ * The words of every close line the core and the engines write come to
+ * the reason they mean, with the fork engine's " (pid N)" or without;
+ * an end of input while stopping is a shutdown.
+ */
+START_TEST(test_reasons)
+{
+	static const struct {
+		const char	*why;
+		int		 stopping;
+		enum stats_close want;
+	} cases[] = {
+		{ "end of input", 0, STATS_CLOSE_EOF },
+		{ "end of input (pid 42)", 0, STATS_CLOSE_EOF },
+		{ "drained", 0, STATS_CLOSE_EOF },
+		{ "drained", 1, STATS_CLOSE_SHUTDOWN },
+		{ "idle timeout", 0, STATS_CLOSE_IDLE },
+		{ "idle timeout (pid 7)", 1, STATS_CLOSE_IDLE },
+		{ "shutdown", 1, STATS_CLOSE_SHUTDOWN },
+		{ "shutdown deadline (pid 9)", 1, STATS_CLOSE_SHUTDOWN },
+		{ "no PROXY header in time", 0, STATS_CLOSE_PROXY },
+		{ "bad PROXY header", 0, STATS_CLOSE_PROXY },
+		{ "refused for its PROXY header (pid 3)", 0, STATS_CLOSE_PROXY },
+		{ "Connection reset by peer", 0, STATS_CLOSE_RESET },
+		{ "Broken pipe (pid 5)", 0, STATS_CLOSE_RESET },
+		{ "out of memory", 0, STATS_CLOSE_ERROR },
+		{ "end of inputs", 0, STATS_CLOSE_ERROR },
+		{ "pid 5 killed by signal 9", 0, STATS_CLOSE_ERROR }
+	};
+	size_t	i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ck_assert_msg(session_reason(cases[i].why, cases[i].stopping) ==
+		    cases[i].want, "\"%s\" (stopping %d): %s, want %s",
+		    cases[i].why, cases[i].stopping, stats_close_name(
+		    session_reason(cases[i].why, cases[i].stopping)),
+		    stats_close_name(cases[i].want));
+}
+END_TEST
+
 /* metrics_listen may be a unix socket, whose file goes at exit. */
 START_TEST(test_unix)
 {
@@ -365,6 +449,8 @@ suite_metrics(void)
 	tcase_add_loop_test(tc, test_bytes_exact, 0, t_count(0));
 	tcase_add_loop_test(tc, test_access_proxied, 0, t_count(0));
 	tcase_add_test(tc, test_worker_series);
+	tcase_add_test(tc, test_backpressure);
+	tcase_add_test(tc, test_reasons);
 	tcase_add_test(tc, test_http);
 	tcase_add_test(tc, test_hostile);
 	tcase_add_test(tc, test_reload);
