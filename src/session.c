@@ -9,12 +9,17 @@
  *
  * on one line, at info level, keys always in that order.  The client
  * is the one a PROXY header names, if any, else the connection's peer;
- * a unix socket's client is "unix" with port 0, and one not known
- * (access_log was off when it connected) is "-".  reason is one of the
- * closed counters' reasons (stats_close_name).
+ * a unix socket's client is "unix" with port 0, and one whose address
+ * could not be had is "-".  reason is one of the closed counters'
+ * reasons (stats_close_name).
  *
- * The peer is looked up at admission only with access_log on, so that
- * iod does not pay a getpeername() per connection it does not log.
+ * Whether a connection is logged is decided at its admission, as every
+ * setting it lives under is: a reload changes it for connections
+ * accepted afterwards.  That also keeps the end of a connection that
+ * runs on a thread of its own (threads, iterative) from reading its
+ * worker's settings, which the worker's thread may be replacing.  The
+ * peer is looked up at admission only for a connection to be logged, so
+ * that iod does not pay a getpeername() per connection it does not log.
  *
  * Why a connection ended comes to the core as the words of its close
  * line, the engine's or the core's own; session_reason() reads them into
@@ -22,7 +27,6 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -31,7 +35,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "conf.h"
 #include "engine.h"
 #include "log.h"
 #include "session.h"
@@ -42,10 +45,11 @@ static int	session_words_are(const char *, const char *);
 
 /*
  * Open s for descriptor fd, just admitted on listener l (NULL: one the
- * configuration does not name); with peer set, note who the client is.
+ * configuration does not name); with log set (access_log), note who the
+ * client is, for its access line.
  */
 void
-session_open(struct session *s, int fd, const struct listener *l, int peer)
+session_open(struct session *s, int fd, const struct listener *l, int log)
 {
 	struct sockaddr_storage	ss;
 	socklen_t		len = sizeof(ss);
@@ -53,7 +57,8 @@ session_open(struct session *s, int fd, const struct listener *l, int peer)
 	memset(s, 0, sizeof(*s));
 	s->s_start = engine_now_ms();
 	s->s_listener = l != NULL ? l->l_stats : -1;
-	if (peer && getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
+	s->s_log = log != 0;
+	if (log && getpeername(fd, (struct sockaddr *)&ss, &len) == 0)
 		session_peer(s, (struct sockaddr *)&ss, len);
 }
 
@@ -81,7 +86,7 @@ session_peer(struct session *s, const struct sockaddr *sa, socklen_t len)
 
 /*
  * The connection of s, served by w, has ended for reason: count its
- * life and bytes, and log its line if access_log is on.
+ * life and bytes, and log its line if access_log was on when it came.
  */
 void
 session_end(const struct worker *w, const struct session *s,
@@ -94,7 +99,7 @@ session_end(const struct worker *w, const struct session *s,
 	if (ms < 0)
 		ms = 0;
 	stats_count_session((uint64_t)ms, s->s_in + s->s_out);
-	if (!w->w_conf->access_log)
+	if (!s->s_log)
 		return;
 	if (s->s_family == AF_INET || s->s_family == AF_INET6)
 		inet_ntop(s->s_family, s->s_addr, addr, sizeof(addr));

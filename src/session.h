@@ -25,6 +25,7 @@ struct session {
 	int32_t		s_listener;	/* stats_listener() number; -1: none */
 	uint16_t	s_port;		/* the client's port */
 	uint8_t		s_family;	/* AF_INET, AF_INET6, AF_UNIX; 0: unknown */
+	uint8_t		s_log;		/* access_log was on at admission */
 	uint8_t		s_addr[16];	/* the client's address */
 };
 

@@ -330,6 +330,54 @@ START_TEST(test_access_proxied)
 }
 END_TEST
 
+/* The local port of connected socket fd. */
+static int
+m_local_port(int fd)
+{
+	struct sockaddr_in	sin;
+	socklen_t		len = sizeof(sin);
+
+	ck_assert(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
+	return (ntohs(sin.sin_port));
+}
+
+/*
+ * A reload that turns access_log on logs the connections accepted after
+ * it, and not one that was open before, as every setting applies.
+ */
+START_TEST(test_access_reload)
+{
+	static const struct t_variant v = { "threads", 1, 0 };
+	struct t_iod	*iod = m_spawn(&v, "");
+	struct t_buf	 buf = { 0 };
+	char		*conf, want[128];
+	int		 a, b, pa, pb;
+
+	ck_assert((a = t_connect(iod->port[0])) != -1);
+	t_expect_roundtrip(a, "before", "BEFORE", t_ms(3000), "client a");
+	conf = t_conf(&v, "listen = [\"127.0.0.1:0\"];\n" M_CONF
+	    "access_log = true;\n");
+	t_reload(iod, conf, "access_log turned on");
+	ck_assert((b = t_connect(iod->port[0])) != -1);
+	t_expect_roundtrip(b, "after", "AFTER", t_ms(3000), "client b");
+	pa = m_local_port(a);
+	pb = m_local_port(b);
+	close(a);
+	close(b);
+	ck_assert_msg(m_wait(t_metrics_port(iod), "iod_connections_closed_total"
+	    "{reason=\"eof\"}", 2, &buf) == 2, "both clients not closed");
+	snprintf(want, sizeof(want), "access: client=127.0.0.1 port=%d ", pb);
+	ck_assert_msg(t_wait_log(iod, want, t_ms(3000)) != NULL, "no \"%s\"; "
+	    "stderr:\n%s", want, t_log_tail(iod));
+	snprintf(want, sizeof(want), "port=%d ", pa);
+	ck_assert_msg(strstr(iod->err.b_data, want) == NULL, "client a, "
+	    "admitted before the reload, was logged:\n%s", iod->err.b_data);
+	t_expect_stop(iod);
+	t_buf_free(&buf);
+	free(conf);
+}
+END_TEST
+
 /*
  * A client that sends without reading is paused once it is owed
  * max_pending_bytes, counted once; once it reads again, its pause ends
@@ -451,6 +499,7 @@ suite_metrics(void)
 	tcase_add_test(tc, test_worker_series);
 	tcase_add_test(tc, test_backpressure);
 	tcase_add_test(tc, test_reasons);
+	tcase_add_test(tc, test_access_reload);
 	tcase_add_test(tc, test_http);
 	tcase_add_test(tc, test_hostile);
 	tcase_add_test(tc, test_reload);
