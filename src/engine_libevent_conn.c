@@ -80,6 +80,7 @@ static void	lev_reader_start(struct lev_conn *);
 static void	lev_reader_stop(struct lev_conn *);
 static void	lev_quiet(struct lev_conn *);
 static void	lev_splice(struct lev_conn *);
+static int	lev_got(struct lev_conn *, ssize_t);
 static int	lev_unsplice(struct lev_conn *);
 static int	lev_write_now(struct lev_conn *, struct evbuffer *,
 		    const struct evbuffer_iovec *, int, const unsigned char *,
@@ -303,18 +304,8 @@ lev_reader_cb(evutil_socket_t fd, short what, void *arg)
 		lev_splice(lc);
 		return;
 	}
-	if ((n = recv(fd, buf, ENGINE_IO_MAX, 0)) == -1) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			lev_end(lc, strerror(errno));
+	if (!lev_got(lc, n = recv(fd, buf, ENGINE_IO_MAX, 0)))
 		return;
-	}
-	if (n == 0) {
-		lc->lc_conn.c_eof = 1;
-		lev_conn_drain(lev_self->lw_worker, &lc->lc_conn,
-		    "end of input");
-		return;
-	}
-	lev_touch(lc);
 	transform_apply(lc->lc_conn.c_mode, buf, (size_t)n);
 	conn_moved_in(fd, (uint64_t)n);
 	if (lev_write_now(lc, bufferevent_get_input(lc->lc_bev), NULL, 0, buf,
@@ -323,6 +314,30 @@ lev_reader_cb(evutil_socket_t fd, short what, void *arg)
 	if (zcopy_wanted(&lc->lc_conn, lev_self->lw_worker->w_conf, (size_t)n))
 		(void)zcopy_open(&lc->lc_conn, 0);
 	lev_backpressure(lc);
+}
+
+/*
+ * Act on what a read from lc's client returned (recv or splice alike):
+ * an error ends the connection, unless it only means "nothing now"; the
+ * end of input starts the drain; bytes count as activity.  Returns 1
+ * when n bytes arrived and are to be answered, 0 otherwise.
+ */
+static int
+lev_got(struct lev_conn *lc, ssize_t n)
+{
+	if (n == -1) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			lev_end(lc, strerror(errno));
+		return (0);
+	}
+	if (n == 0) {
+		lc->lc_conn.c_eof = 1;
+		lev_conn_drain(lev_self->lw_worker, &lc->lc_conn,
+		    "end of input");
+		return (0);
+	}
+	lev_touch(lc);
+	return (1);
 }
 
 /*
@@ -339,19 +354,9 @@ lev_splice(struct lev_conn *lc)
 	size_t	max = lc->lc_conn.c_max_pending;
 	ssize_t	n;
 
-	if ((n = zcopy_in(fd, max < ENGINE_IO_MAX ? max : ENGINE_IO_MAX)) ==
-	    -1) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			lev_end(lc, strerror(errno));
+	n = zcopy_in(fd, max < ENGINE_IO_MAX ? max : ENGINE_IO_MAX);
+	if (!lev_got(lc, n))
 		return;
-	}
-	if (n == 0) {
-		lc->lc_conn.c_eof = 1;
-		lev_conn_drain(lev_self->lw_worker, &lc->lc_conn,
-		    "end of input");
-		return;
-	}
-	lev_touch(lc);
 	if (zcopy_out(fd) == -1 && errno != EAGAIN && errno != EWOULDBLOCK &&
 	    errno != EINTR) {
 		lev_end(lc, strerror(errno));
