@@ -10,7 +10,12 @@
  * METRICS_MAX_HEADERS bytes, no body), and a request not whole within
  * METRICS_TIMEOUT seconds is dropped.  evhttp serves every client from
  * one loop without blocking, so a half-sent request costs a descriptor
- * until its timeout, not the endpoint.
+ * until its timeout, not the endpoint.  Nor may many clients take the
+ * descriptors the echo service needs, which share the process's limit:
+ * with METRICS_MAX_CLIENTS connected, the endpoint stops accepting until
+ * one leaves, and further clients wait in the listen queue.  evhttp
+ * (libevent 2.1) has no such limit of its own; iod counts the clients
+ * it hands evhttp and asks evhttp to say when each closes.
  *
  * The socket is opened with the listeners (metrics_open), before
  * privileges are dropped, and served once workers run (metrics_start).
@@ -28,8 +33,10 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <event2/keyvalq_struct.h>
 
 #include "conf.h"
@@ -42,6 +49,7 @@
 #define METRICS_MAX_BODY	1024	/* a GET has none */
 #define METRICS_TIMEOUT		5	/* seconds for a whole request */
 #define METRICS_BACKLOG		16
+#define METRICS_MAX_CLIENTS	32	/* connected at once */
 
 static int		 metrics_fd = -1;	/* the listening socket */
 static int		 metrics_stop_fd = -1;	/* eventfd: stop */
@@ -50,9 +58,14 @@ static struct evhttp	*metrics_http;
 static pthread_t	 metrics_thread;
 static int		 metrics_running;
 static char		 metrics_engine[64];
+static struct evconnlistener *metrics_listener;	/* evhttp's, for pausing */
+static int		 metrics_clients;	/* connected, on its thread */
 
 static void	*metrics_main(void *);
 static void	 metrics_request_cb(struct evhttp_request *, void *);
+static struct bufferevent *metrics_client_new(struct event_base *, void *);
+static void	 metrics_client_watch(evutil_socket_t, short, void *);
+static void	 metrics_client_gone(struct evhttp_connection *, void *);
 static void	 metrics_stop_cb(evutil_socket_t, short, void *);
 static void	 metrics_reply(struct evhttp_request *, int, const char *,
 		    const char *, struct evbuffer *);
@@ -91,6 +104,7 @@ metrics_open(const struct iod_conf *conf, char *cause, size_t len)
 int
 metrics_start(const char *engine, char *cause, size_t len)
 {
+	struct evhttp_bound_socket *bound;
 	struct event	*ev;
 	int		 fd;
 
@@ -109,18 +123,21 @@ metrics_start(const char *engine, char *cause, size_t len)
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_POST | EVHTTP_REQ_PUT |
 	    EVHTTP_REQ_DELETE | EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
 	evhttp_set_gencb(metrics_http, metrics_request_cb, NULL);
+	evhttp_set_bevcb(metrics_http, metrics_client_new, NULL);
 	/*
 	 * evhttp closes the descriptor it serves when freed; iod keeps its
 	 * own, so that metrics_stop() removes a unix socket's file as
 	 * listen_close() does for every listener.
 	 */
 	if ((fd = fcntl(metrics_fd, F_DUPFD_CLOEXEC, 0)) == -1 ||
-	    evhttp_accept_socket(metrics_http, fd) == -1) {
+	    (bound = evhttp_accept_socket_with_handle(metrics_http,
+	    fd)) == NULL) {
 		snprintf(cause, len, "metrics: cannot serve its socket");
 		if (fd != -1)
 			close(fd);
 		return (-1);
 	}
+	metrics_listener = evhttp_bound_socket_get_listener(bound);
 	if ((metrics_stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1) {
 		snprintf(cause, len, "metrics: eventfd: %s", strerror(errno));
 		return (-1);
@@ -155,6 +172,8 @@ metrics_stop(void)
 		log_warn("metrics: stop");
 	pthread_join(metrics_thread, NULL);
 	metrics_running = 0;
+	/* evhttp frees its listener before its clients: let none resume it. */
+	metrics_listener = NULL;
 	evhttp_free(metrics_http);
 	event_base_free(metrics_base);
 	close(metrics_stop_fd);
@@ -181,6 +200,69 @@ static void
 metrics_stop_cb(evutil_socket_t fd, short what, void *arg)
 {
 	event_base_loopbreak(metrics_base);
+}
+
+/*
+ * evhttp's bufferevent for a client just accepted, made here only to
+ * count the client: the METRICS_MAX_CLIENTS-th pauses the listener.
+ * evhttp sets its callbacks on it, their argument the client's
+ * evhttp_connection, only after this returns; metrics_client_watch(),
+ * run from the loop next, reads that connection from it and asks to be
+ * told of its close.  The reference taken here keeps the bufferevent
+ * (and, with BEV_OPT_CLOSE_ON_FREE, its descriptor) alive until then,
+ * even if evhttp is done with the client first.  If anything fails,
+ * evhttp makes a bufferevent of its own, which goes uncounted.
+ */
+static struct bufferevent *
+metrics_client_new(struct event_base *base, void *arg)
+{
+	static const struct timeval	now = { 0, 0 };
+	struct bufferevent		*bev;
+
+	if ((bev = bufferevent_socket_new(base, -1,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL)
+		return (NULL);
+	bufferevent_incref(bev);
+	if (event_base_once(base, -1, EV_TIMEOUT, metrics_client_watch, bev,
+	    &now) == -1) {
+		bufferevent_decref(bev);
+		bufferevent_free(bev);
+		return (NULL);
+	}
+	if (++metrics_clients == METRICS_MAX_CLIENTS &&
+	    metrics_listener != NULL)
+		evconnlistener_disable(metrics_listener);
+	return (bev);
+}
+
+/*
+ * The client of bufferevent arg has been handed to evhttp: be told when
+ * it closes, or, if evhttp has already let it go (bufferevent_free()
+ * and evhttp's reset clear its callbacks), count it gone now.
+ */
+static void
+metrics_client_watch(evutil_socket_t fd, short what, void *arg)
+{
+	struct bufferevent	*bev = arg;
+	bufferevent_event_cb	 eventcb;
+	void			*evcon;
+
+	bufferevent_getcb(bev, NULL, NULL, &eventcb, &evcon);
+	if (eventcb != NULL && evcon != NULL)
+		evhttp_connection_set_closecb(evcon, metrics_client_gone,
+		    NULL);
+	else
+		metrics_client_gone(NULL, NULL);
+	bufferevent_decref(bev);
+}
+
+/* A client has closed or been closed: make room for the next. */
+static void
+metrics_client_gone(struct evhttp_connection *evcon, void *arg)
+{
+	if (metrics_clients-- == METRICS_MAX_CLIENTS &&
+	    metrics_listener != NULL)
+		evconnlistener_enable(metrics_listener);
 }
 
 /* Every request: /metrics, /, or an error. */

@@ -27,6 +27,10 @@ static void	mt_counter(struct evbuffer *, const char *, const char *,
 		    uint64_t);
 static void	mt_seconds(struct evbuffer *, const char *, const char *,
 		    uint64_t);
+static void	mt_sample(struct evbuffer *, const char *, const char *,
+		    const char *, uint64_t);
+static void	mt_histogram(struct evbuffer *, const char *, const char *,
+		    const uint64_t *, uint64_t (*)(int), unsigned int);
 static void	mt_connections(struct evbuffer *, const struct stats_snapshot *);
 static void	mt_rejected(struct evbuffer *, const struct stats_snapshot *);
 static void	mt_histograms(struct evbuffer *,
@@ -64,6 +68,44 @@ mt_seconds(struct evbuffer *b, const char *name, const char *help,
 	    (unsigned long long)(ms / 1000), (unsigned long long)(ms % 1000));
 }
 
+/* One sample of a metric with one label: name{label="value"} n. */
+static void
+mt_sample(struct evbuffer *b, const char *name, const char *label,
+    const char *value, uint64_t n)
+{
+	evbuffer_add_printf(b, "%s{%s=\"%s\"} %llu\n", name, label, value,
+	    (unsigned long long)n);
+}
+
+/*
+ * The buckets of a cumulative histogram: each counts what is at most
+ * its bound (bound(i) / unit, in the metric's base unit), the last one,
+ * bound 0, everything.  The caller writes its _sum and _count.
+ */
+static void
+mt_histogram(struct evbuffer *b, const char *name, const char *help,
+    const uint64_t *counts, uint64_t (*bound)(int), unsigned int unit)
+{
+	uint64_t	n = 0;
+	int		i;
+
+	mt_head(b, name, "histogram", help);
+	for (i = 0; i < STATS_BUCKETS; i++) {
+		n += counts[i];
+		if (bound(i) == 0)
+			evbuffer_add_printf(b, "%s_bucket{le=\"+Inf\"} %llu\n",
+			    name, (unsigned long long)n);
+		else if (unit == 1)	/* exact, however large */
+			evbuffer_add_printf(b, "%s_bucket{le=\"%llu\"} %llu\n",
+			    name, (unsigned long long)bound(i),
+			    (unsigned long long)n);
+		else
+			evbuffer_add_printf(b, "%s_bucket{le=\"%g\"} %llu\n",
+			    name, (double)bound(i) / unit,
+			    (unsigned long long)n);
+	}
+}
+
 /* Every metric, into b, for an iod running engine. */
 void
 metrics_text(struct evbuffer *b, const char *engine)
@@ -92,14 +134,13 @@ metrics_text(struct evbuffer *b, const char *engine)
 	mt_counter(b, "iod_accept_pauses_total", "Times a listener stopped "
 	    "accepting after a failed accept (such as EMFILE).",
 	    s.accept_pauses);
-	mt_seconds(b, "iod_accept_paused_seconds_total", "Time listeners "
-	    "stopped accepting after failed accepts.", s.accept_paused_ms);
+	mt_seconds(b, "iod_accept_paused_seconds_total", "Length of the "
+	    "accept pauses begun, 1 s each.", s.accept_paused_ms);
 	mt_head(b, "iod_reloads_total", "counter",
 	    "Configuration reloads (SIGHUP), by result.");
 	for (i = 0; i < STATS_NRELOADS; i++)
-		evbuffer_add_printf(b, "iod_reloads_total{result=\"%s\"} "
-		    "%llu\n", stats_reload_name((enum stats_reload)i),
-		    (unsigned long long)s.reloads[i]);
+		mt_sample(b, "iod_reloads_total", "result",
+		    stats_reload_name((enum stats_reload)i), s.reloads[i]);
 	mt_histograms(b, &s);
 	mt_workers(b);
 	mt_process(b);
@@ -112,38 +153,16 @@ metrics_text(struct evbuffer *b, const char *engine)
 static void
 mt_histograms(struct evbuffer *b, const struct stats_snapshot *s)
 {
-	uint64_t	n = 0, bound;
-	int		i;
-
-	mt_head(b, "iod_session_duration_seconds", "histogram",
-	    "How long connections lasted, from admission to close.");
-	for (i = 0; i < STATS_BUCKETS; i++) {
-		n += s->duration[i];
-		if ((bound = stats_duration_bound(i)) == 0)
-			evbuffer_add_printf(b, "iod_session_duration_seconds"
-			    "_bucket{le=\"+Inf\"} %llu\n", (unsigned long long)n);
-		else
-			evbuffer_add_printf(b, "iod_session_duration_seconds"
-			    "_bucket{le=\"%g\"} %llu\n", (double)bound / 1000,
-			    (unsigned long long)n);
-	}
+	mt_histogram(b, "iod_session_duration_seconds", "How long connections "
+	    "lasted, from admission to close.", s->duration,
+	    stats_duration_bound, 1000);
 	evbuffer_add_printf(b, "iod_session_duration_seconds_sum %llu.%03llu\n"
 	    "iod_session_duration_seconds_count %llu\n",
 	    (unsigned long long)(s->duration_ms / 1000),
 	    (unsigned long long)(s->duration_ms % 1000),
 	    (unsigned long long)s->sessions);
-	mt_head(b, "iod_session_bytes", "histogram",
-	    "Bytes a connection moved, received and sent together.");
-	for (i = 0, n = 0; i < STATS_BUCKETS; i++) {
-		n += s->bytes[i];
-		if ((bound = stats_bytes_bound(i)) == 0)
-			evbuffer_add_printf(b, "iod_session_bytes_bucket"
-			    "{le=\"+Inf\"} %llu\n", (unsigned long long)n);
-		else
-			evbuffer_add_printf(b, "iod_session_bytes_bucket"
-			    "{le=\"%llu\"} %llu\n", (unsigned long long)bound,
-			    (unsigned long long)n);
-	}
+	mt_histogram(b, "iod_session_bytes", "Bytes a connection moved, "
+	    "received and sent together.", s->bytes, stats_bytes_bound, 1);
 	evbuffer_add_printf(b, "iod_session_bytes_sum %llu\n"
 	    "iod_session_bytes_count %llu\n",
 	    (unsigned long long)s->session_bytes,
@@ -160,9 +179,8 @@ mt_connections(struct evbuffer *b, const struct stats_snapshot *s)
 	mt_head(b, "iod_connections_accepted_total", "counter",
 	    "Connections admitted, by the listener they came to.");
 	for (i = 0; (name = stats_listener_name(i)) != NULL; i++)
-		evbuffer_add_printf(b, "iod_connections_accepted_total"
-		    "{listener=\"%s\"} %llu\n", name,
-		    (unsigned long long)s->listener[i]);
+		mt_sample(b, "iod_connections_accepted_total", "listener", name,
+		    s->listener[i]);
 	mt_head(b, "iod_connections_active", "gauge",
 	    "Connections open now.");
 	evbuffer_add_printf(b, "iod_connections_active %llu\n",
@@ -174,10 +192,8 @@ mt_connections(struct evbuffer *b, const struct stats_snapshot *s)
 	mt_head(b, "iod_connections_closed_total", "counter",
 	    "Connections that ended, by reason.");
 	for (i = 0; i < STATS_NCLOSES; i++)
-		evbuffer_add_printf(b, "iod_connections_closed_total"
-		    "{reason=\"%s\"} %llu\n",
-		    stats_close_name((enum stats_close)i),
-		    (unsigned long long)s->closed[i]);
+		mt_sample(b, "iod_connections_closed_total", "reason",
+		    stats_close_name((enum stats_close)i), s->closed[i]);
 }
 
 /*
@@ -193,15 +209,12 @@ mt_rejected(struct evbuffer *b, const struct stats_snapshot *s)
 	mt_head(b, "iod_connections_rejected_total", "counter",
 	    "Connections closed unserved at once, by reason.");
 	for (i = 0; i < STATS_NREJECTS; i++)
-		evbuffer_add_printf(b, "iod_connections_rejected_total"
-		    "{reason=\"%s\"} %llu\n",
-		    stats_reject_name((enum stats_reject)i),
-		    (unsigned long long)s->reject[i]);
+		mt_sample(b, "iod_connections_rejected_total", "reason",
+		    stats_reject_name((enum stats_reject)i), s->reject[i]);
 	for (i = 0; i < STATS_NREFUSALS; i++)
-		evbuffer_add_printf(b, "iod_connections_rejected_total"
-		    "{reason=\"%s\"} %llu\n", stats_refusal_name(
-		    (enum stats_refusal)i) + strlen("refused_"),
-		    (unsigned long long)s->refused[i]);
+		mt_sample(b, "iod_connections_rejected_total", "reason",
+		    stats_refusal_name((enum stats_refusal)i) +
+		    strlen("refused_"), s->refused[i]);
 }
 
 /* Each worker's own slot: what it accepted and moved. */

@@ -29,6 +29,7 @@
 
 static struct t_iod *m_spawn(const struct t_variant *, const char *);
 static double	m_wait(int, const char *, double, struct t_buf *);
+static int	m_fds(pid_t);
 
 /* iod under variant v with its endpoint on, and extra settings. */
 static struct t_iod *
@@ -60,6 +61,26 @@ m_wait(int port, const char *series, double want, struct t_buf *b)
 			return (v);
 		usleep(20000);
 	}
+}
+
+/*
+ * The descriptors pid holds once that number has stayed the same for
+ * 100 ms (a closed client's is let go once iod reads its end), waiting
+ * up to 3 s.
+ */
+static int
+m_fds(pid_t pid)
+{
+	int64_t	until = t_now_ms() + t_ms(3000);
+	int	n = t_count_fds(pid), was;
+
+	do {
+		was = n;
+		usleep(100000);
+		n = t_count_fds(pid);
+	} while (n != was && t_now_ms() < until);
+	ck_assert(n > 0);
+	return (n);
 }
 
 /*
@@ -265,6 +286,62 @@ START_TEST(test_hostile)
 	t_expect_stop(iod);
 	t_buf_free(&b);
 	free(flood);
+}
+END_TEST
+
+/*
+ * Many idle HTTP clients take no more than METRICS_MAX_CLIENTS (32) of
+ * iod's descriptors, which the echo service shares: past that the
+ * endpoint stops accepting, the echo service still answers, and a
+ * scrape waiting in the queue is served once some clients leave.  Every
+ * way a client can go (served, closing before or halfway through its
+ * request) gives its place back: after twice as many such clients as
+ * places, none holds a descriptor.
+ */
+START_TEST(test_clients_capped)
+{
+	static const struct t_variant v = { "epoll", 1, 0 };
+	struct t_iod	*iod = m_spawn(&v, "");
+	struct t_buf	 b = { 0 };
+	char		 reply[16];
+	int		 port = t_metrics_port(iod), idle[40], base, n, fd;
+	int64_t		 until;
+	size_t		 i;
+
+	t_scrape(port, &b);
+	base = m_fds(iod->pid);
+	for (i = 0; i < 64; i++) {
+		ck_assert((fd = t_connect(port)) != -1);
+		if (i % 2 == 1)
+			ck_assert(t_send_all(fd, "GET /met", 8, t_ms(1000)) ==
+			    8);
+		close(fd);
+		t_scrape(port, &b);
+	}
+	n = m_fds(iod->pid) - base;
+	ck_assert_msg(n <= 0, "%d descriptors still held after 128 HTTP "
+	    "clients left", n);
+	base += n;
+	for (i = 0; i < 40; i++)
+		ck_assert((idle[i] = t_connect(port)) != -1);
+	until = t_now_ms() + t_ms(3000);
+	while (t_count_fds(iod->pid) - base < 32 && t_now_ms() < until)
+		usleep(20000);
+	n = m_fds(iod->pid) - base;
+	ck_assert_msg(n == 32, "40 idle HTTP clients hold %d descriptors", n);
+	ck_assert((fd = t_connect(iod->port[0])) != -1);
+	ck_assert_msg(t_roundtrip(fd, "still", reply, sizeof(reply),
+	    t_ms(3000)) == 5 && memcmp(reply, "STILL", 5) == 0,
+	    "echo stalled: \"%.5s\"", reply);
+	close(fd);
+	for (i = 0; i < 20; i++)
+		close(idle[i]);
+	t_scrape(port, &b);
+	ck_assert(t_metric(b.b_data, "iod_connections_max") > 0);
+	for (i = 20; i < 40; i++)
+		close(idle[i]);
+	t_expect_stop(iod);
+	t_buf_free(&b);
 }
 END_TEST
 
@@ -502,6 +579,7 @@ suite_metrics(void)
 	tcase_add_test(tc, test_access_reload);
 	tcase_add_test(tc, test_http);
 	tcase_add_test(tc, test_hostile);
+	tcase_add_test(tc, test_clients_capped);
 	tcase_add_test(tc, test_reload);
 	tcase_add_test(tc, test_unix);
 	suite_add_tcase(s, tc);
