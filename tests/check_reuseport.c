@@ -404,8 +404,8 @@ START_TEST(test_reuseport_ignored)
 	close(fd);
 	t_expect_stop(iod);
 
-	iod = rp_spawn(&t_variants[1], "");
-	conf = t_conf(&t_variants[1], "listen = [\"127.0.0.1:%d\"];\n"
+	iod = rp_spawn(rp_variant(0), "");
+	conf = t_conf(rp_variant(0), "listen = [\"127.0.0.1:%d\"];\n"
 	    "reuseport = false;\n", iod->port[0]);
 	t_reload(iod, conf, "turning reuseport off");
 	free(conf);
