@@ -1,13 +1,16 @@
 # reuseport.awk: from bench/run --reuseport's spread.csv and runs.csv, for
 # each engine with two workers, reuseport off (ENGINE-2w) against on
 # (ENGINE-2w-rp): the spread of 1,000 connections over the workers (the
-# largest per-worker count over the smallest; 1.000 is even), and p99
+# largest per-worker count over the smallest; 1.000 is even), the server
+# CPU time per connection of that run (accept and one round trip), and p99
 # latency and round trips per second on each pingpong workload, each as
 # the median of the rounds with the smallest and largest in brackets.
 BEGIN { FS = "," }
 FNR == 1 { file++; next }
 file == 1 && $7 != "" {
 	add("spread", $1, $7)
+	if ($8 != "")
+		add("cpu", $1, $8)
 	if ($1 ~ /-2w$/ && !($1 in seen)) {
 		seen[$1] = 1
 		engines[++ne] = $1
@@ -50,19 +53,20 @@ END {
 	    "`-2w-rp`: `reuseport = true`.  Median of the rounds " \
 	    "(smallest-largest)."
 	print ""
-	printf "| engine | spread max/min off | on |"
+	printf "| engine | spread max/min off | on | CPU us/conn off | on |"
 	for (k = 1; k <= nw; k++)
 		printf " %s p99 us off | on | rtt/s off | on |", wl[k]
 	print ""
-	printf "| --- | --- | --- |"
+	printf "| --- | --- | --- | --- | --- |"
 	for (k = 1; k <= nw; k++)
 		printf " --- | --- | --- | --- |"
 	print ""
 	for (i = 1; i <= ne; i++) {
 		off = engines[i]; on = off "-rp"
 		e = off; sub(/-2w$/, "", e)
-		printf "| %s | %s | %s |", e, stat("spread", off, "%.3f"),
-		    stat("spread", on, "%.3f")
+		printf "| %s | %s | %s | %s | %s |", e,
+		    stat("spread", off, "%.3f"), stat("spread", on, "%.3f"),
+		    stat("cpu", off, "%.1f"), stat("cpu", on, "%.1f")
 		for (k = 1; k <= nw; k++)
 			printf " %s | %s | %s | %s |",
 			    stat("p99 " wl[k], off, "%.0f"),
