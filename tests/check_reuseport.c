@@ -55,11 +55,12 @@ struct rp_conn {
 static const struct t_variant *rp_variant(int);
 static int	rp_count(void);
 static struct t_iod *rp_spawn(const struct t_variant *, const char *);
-static void	rp_open(struct rp_conn *, int, uint64_t *, struct rp_tally *);
+static void	rp_open(struct rp_conn *, const char *, int, uint64_t *,
+		    struct rp_tally *);
 static void	rp_step(struct rp_conn *, short, struct rp_tally *);
 static void	rp_end(struct rp_conn *, unsigned long *);
-static void	rp_load(int, int, int);
-static pid_t	rp_start_load(int, int *, int *);
+static void	rp_load(const char *, int, int, int);
+static pid_t	rp_start_load(const char *, int, int *, int *);
 static void	rp_finish_load(pid_t, int, int, struct rp_tally *);
 
 /* The i-th variant with more than one worker that reuseport applies to. */
@@ -156,9 +157,10 @@ START_TEST(test_reuseport_spread)
 }
 END_TEST
 
-/* Start a connection of the load in slot c to 127.0.0.1:port. */
+/* Start a connection of the load in slot c to host:port. */
 static void
-rp_open(struct rp_conn *c, int port, uint64_t *seed, struct rp_tally *t)
+rp_open(struct rp_conn *c, const char *host, int port, uint64_t *seed,
+    struct rp_tally *t)
 {
 	struct sockaddr_in	sin;
 
@@ -173,7 +175,7 @@ rp_open(struct rp_conn *c, int port, uint64_t *seed, struct rp_tally *t)
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)port);
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	inet_pton(AF_INET, host, &sin.sin_addr);
 	if (connect(c->fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 &&
 	    errno != EINPROGRESS)
 		rp_end(c, errno == ECONNREFUSED ? &t->refused : &t->wrong);
@@ -230,13 +232,13 @@ rp_end(struct rp_conn *c, unsigned long *count)
 }
 
 /*
- * The load, in a process of its own: RP_CONC connections to port at all
+ * The load, in a process of its own: RP_CONC connections to host:port at all
  * times, each sending RP_MSG random bytes and checking the upper-cased
  * reply, a new one as soon as one ends, until stopfd reads EOF; then let
  * those open finish, and write the tally to outfd.
  */
 static void
-rp_load(int port, int stopfd, int outfd)
+rp_load(const char *host, int port, int stopfd, int outfd)
 {
 	struct rp_conn	 conns[RP_CONC];
 	struct pollfd	 pfd[RP_CONC + 1];
@@ -252,7 +254,7 @@ rp_load(int port, int stopfd, int outfd)
 	while (t_now_ms() < deadline) {
 		for (i = 0, open = 0; i < RP_CONC; i++) {
 			if (conns[i].fd == -1 && !stopping)
-				rp_open(&conns[i], port, &seed, &t);
+				rp_open(&conns[i], host, port, &seed, &t);
 			if (conns[i].fd != -1 && t_now_ms() - conns[i].since >
 			    RP_CONN_MS)
 				rp_end(&conns[i], &t.timed_out);
@@ -280,9 +282,9 @@ rp_load(int port, int stopfd, int outfd)
 	_exit(0);
 }
 
-/* Fork the load against port; *stopfd ends it, *outfd brings its tally. */
+/* Fork the load against host:port; *stopfd ends it, *outfd its tally. */
 static pid_t
-rp_start_load(int port, int *stopfd, int *outfd)
+rp_start_load(const char *host, int port, int *stopfd, int *outfd)
 {
 	int	stop[2], out[2];
 	pid_t	pid;
@@ -294,7 +296,7 @@ rp_start_load(int port, int *stopfd, int *outfd)
 	if (pid == 0) {
 		close(stop[1]);
 		close(out[0]);
-		rp_load(port, stop[0], out[1]);
+		rp_load(host, port, stop[0], out[1]);
 	}
 	t_track_pid(pid);
 	close(stop[0]);
@@ -304,14 +306,16 @@ rp_start_load(int port, int *stopfd, int *outfd)
 	return (pid);
 }
 
-/* Stop the load, read its tally and reap it, all bounded. */
+/* Stop the load (unless stopfd is -1: stopped), read its tally and reap
+ * it, all bounded. */
 static void
 rp_finish_load(pid_t pid, int stopfd, int outfd, struct rp_tally *t)
 {
 	struct pollfd	pfd = { outfd, POLLIN, 0 };
 	int		status;
 
-	close(stopfd);
+	if (stopfd != -1)
+		close(stopfd);
 	ck_assert_msg(poll(&pfd, 1, RP_LOAD_MS + 5000) == 1 &&
 	    read(outfd, t, sizeof(*t)) == (ssize_t)sizeof(*t),
 	    "the load sent no tally");
@@ -327,23 +331,28 @@ rp_finish_load(pid_t pid, int stopfd, int outfd, struct rp_tally *t)
  * reloads each restart the listeners of the address the clients use (its
  * spelling alternates between "127.0.0.1:P" and "127.0.0.1:0P", so a new
  * group opens and the old one is drained and closed) and alternately add
- * and remove a second address.  No client sees a reset, a refusal or a
- * wrong byte.  Then SIGTERM drains an open connection as without
- * reuseport, and iod exits 0.
+ * and remove a second address, which more clients use while it is there.
+ * No client sees a reset or a wrong byte, and none of the first address
+ * a refusal (the second one's are refused once it has gone).  Then
+ * SIGTERM drains an open connection as without reuseport, and iod exits
+ * 0.
  */
 START_TEST(test_reuseport_noreset)
 {
 	const struct t_variant	*v = rp_variant(_i);
 	struct t_iod		*iod;
-	struct rp_tally		 t;
+	struct rp_tally		 t, tb, tball;
 	struct timespec		 pause = { 0, 50 * 1000000L };
+	const char		*line;
 	char			*conf;
-	pid_t			 load;
-	int			 k, port, stopfd, outfd, fd;
+	pid_t			 load, bload[RP_RELOADS];
+	int			 k, port, stopfd, outfd, fd, bport, nb = 0;
+	int			 bstop, bout[RP_RELOADS];
 
 	iod = rp_spawn(v, "");
 	port = iod->port[0];
-	load = rp_start_load(port, &stopfd, &outfd);
+	memset(&tball, 0, sizeof(tball));
+	load = rp_start_load("127.0.0.1", port, &stopfd, &outfd);
 	for (k = 1; k <= RP_RELOADS; k++) {
 		nanosleep(&pause, NULL);
 		conf = t_conf(v, "listen = [\"127.0.0.1:%s%d\"%s];\n"
@@ -351,13 +360,41 @@ START_TEST(test_reuseport_noreset)
 		    port, k % 2 ? ", \"127.0.0.2:0\"" : "");
 		t_reload(iod, conf, "restarting the listeners");
 		free(conf);
+		/*
+		 * The second address's clients stop once it has gone; those
+		 * whose SYN its draining sockets dropped are refused about a
+		 * second later, so they are waited for together at the end.
+		 */
+		if (k % 2 == 0) {
+			close(bstop);
+			continue;
+		}
+		line = t_wait_log(iod, "listening on 127.0.0.2:", t_ms(5000));
+		ck_assert_msg(line != NULL, "no listener on 127.0.0.2; stderr:"
+		    "\n%s", t_log_tail(iod));
+		bport = t_listen_port(strstr(line, "127.0.0.2:"));
+		bload[nb] = rp_start_load("127.0.0.2", bport, &bstop,
+		    &bout[nb]);
+		nb++;
 	}
 	rp_finish_load(load, stopfd, outfd, &t);
+	for (k = 0; k < nb; k++) {
+		rp_finish_load(bload[k], -1, bout[k], &tb);
+		tball.done += tb.done;
+		tball.reset += tb.reset;
+		tball.wrong += tb.wrong;
+		tball.timed_out += tb.timed_out;
+	}
 	ck_assert_msg(t.reset == 0 && t.refused == 0 && t.wrong == 0 &&
 	    t.timed_out == 0 && t.done > 0, "%s/%d over %d reloads: done %lu, "
 	    "reset %lu, refused %lu, wrong %lu, timed out %lu; stderr:\n%s",
 	    v->engine, v->workers, RP_RELOADS, t.done, t.reset, t.refused,
 	    t.wrong, t.timed_out, t_log_tail(iod));
+	ck_assert_msg(tball.reset == 0 && tball.wrong == 0 &&
+	    tball.timed_out == 0 && tball.done > 0, "%s/%d, the address added and removed: done "
+	    "%lu, reset %lu, wrong %lu, timed out %lu; stderr:\n%s", v->engine,
+	    v->workers, tball.done, tball.reset, tball.wrong, tball.timed_out,
+	    t_log_tail(iod));
 	ck_assert_msg(strstr(iod->err.b_data, "still queued") == NULL,
 	    "a listener closed with connections queued; stderr:\n%s",
 	    t_log_tail(iod));
