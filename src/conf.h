@@ -39,6 +39,7 @@ struct iod_conf {
 	int		  idle_timeout;	/* seconds; 0 disables */
 	int		  shutdown_timeout; /* seconds */
 	int		  backlog;
+	int		  reuseport;	/* a listener per worker: lset.c */
 	int		  log_level;	/* LOG_ERR ... LOG_DEBUG */
 	int		  syslog_facility; /* LOG_DAEMON, LOG_LOCAL0 ... */
 	int		  tcp_keepalive; /* seconds; 0 disables */

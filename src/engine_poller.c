@@ -408,13 +408,17 @@ static void
 pl_listener_watch(struct pl_worker *pw, struct pl_listener *l, int mask)
 {
 	int	fd = l->l_src->l_fd;
+	int	shared = l->l_src->l_own ? 0 : POLLER_SHARED;
 
 	if (l->l_mask == mask)
 		return;
-	/* Every worker watches the same listeners: say so to the backend. */
+	/*
+	 * Every worker watches the same listeners, unless reuseport gave it
+	 * its own: say which to the backend.
+	 */
 	if (pw->pw_ops->set(pw->pw_poller, fd,
-	    l->l_mask != 0 ? l->l_mask | POLLER_SHARED : 0,
-	    mask != 0 ? mask | POLLER_SHARED : 0) == -1) {
+	    l->l_mask != 0 ? l->l_mask | shared : 0,
+	    mask != 0 ? mask | shared : 0) == -1) {
 		log_warn("worker %d: %s cannot watch listener %s",
 		    pw->pw_worker->w_id, pw->pw_ops->name, l->l_src->l_name);
 		return;

@@ -27,7 +27,7 @@ static int	listen_parse_v6(const char *, struct listen_addr *, char *,
 		    size_t);
 static int	listen_parse_v4(const char *, struct listen_addr *, char *,
 		    size_t);
-static int	listen_open_inet(const struct listen_addr *, int, char *,
+static int	listen_open_inet(const struct listen_addr *, int, int, char *,
 		    size_t);
 static int	listen_unix_probe(const char *);
 static int	listen_unix_stale(const char *, char *, size_t);
@@ -184,10 +184,13 @@ listen_parse(const char *spec, struct listen_addr *la, char *cause,
 	return (listen_parse_v4(spec, la, cause, len));
 }
 
-/* Open, bind and listen on an IPv4 or IPv6 address. */
+/*
+ * Open, bind and listen on an IPv4 or IPv6 address; with reuseport, as a
+ * member of the address's SO_REUSEPORT group.
+ */
 static int
-listen_open_inet(const struct listen_addr *la, int backlog, char *cause,
-    size_t len)
+listen_open_inet(const struct listen_addr *la, int backlog, int reuseport,
+    char *cause, size_t len)
 {
 	int	fd, on = 1, saved;
 
@@ -199,6 +202,11 @@ listen_open_inet(const struct listen_addr *la, int backlog, char *cause,
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1) {
 		listen_cause(cause, len, "SO_REUSEADDR: %s", strerror(errno));
+		goto fail;
+	}
+	if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on,
+	    sizeof(on)) == -1) {
+		listen_cause(cause, len, "SO_REUSEPORT: %s", strerror(errno));
 		goto fail;
 	}
 	/* Without V6ONLY, [::]:P would take P from IPv4 too. */
@@ -335,8 +343,23 @@ listen_open(const struct listen_addr *la, int backlog, int unix_mode,
 	if (la->la_family == AF_UNIX)
 		return (listen_open_unix(la, backlog, unix_mode, cause, len));
 	if (la->la_family == AF_INET || la->la_family == AF_INET6)
-		return (listen_open_inet(la, backlog, cause, len));
+		return (listen_open_inet(la, backlog, 0, cause, len));
 	listen_cause(cause, len, "%s", strerror(EAFNOSUPPORT));
+	errno = EAFNOSUPPORT;
+	return (-1);
+}
+
+/*
+ * Open an IPv4 or IPv6 listener with SO_REUSEPORT, so that more sockets
+ * may listen on the same address; other families have no such groups.
+ */
+int
+listen_open_reuseport(const struct listen_addr *la, int backlog, char *cause,
+    size_t len)
+{
+	if (la->la_family == AF_INET || la->la_family == AF_INET6)
+		return (listen_open_inet(la, backlog, 1, cause, len));
+	listen_cause(cause, len, "SO_REUSEPORT: %s", strerror(EAFNOSUPPORT));
 	errno = EAFNOSUPPORT;
 	return (-1);
 }

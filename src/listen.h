@@ -18,6 +18,8 @@ int	listen_parse(const char *, struct listen_addr *, char *, size_t);
 
 /* Sockets; never log, return -1 and a cause. */
 int	listen_open(const struct listen_addr *, int, int, char *, size_t);
+int	listen_open_reuseport(const struct listen_addr *, int, char *,
+	    size_t);
 int	listen_backlog(int);
 int	listen_name(int, char *, size_t);
 int	listen_set_mode(int, int, char *, size_t);

@@ -9,7 +9,8 @@
  * A connection's signals go to the worker thread that serves it
  * (F_OWNER_TID).  A listener is shared by every worker, so its signals
  * go to the process (F_OWNER_PID) and whichever worker waits first
- * takes each one.  A worker that has paused a listener drops the
+ * takes each one; a worker's own reuseport listener is not shared, and
+ * its signals go to that worker's thread like a connection's.  A worker that has paused a listener drops the
  * signals it takes for it; the others then learn of that connection
  * from the next one, or when the pause ends and the listener is polled.
  *

@@ -23,6 +23,7 @@
 #include "fdlimit.h"
 #include "listen.h"
 #include "log.h"
+#include "lset.h"
 #include "metrics.h"
 #include "sdnotify.h"
 #include "stats.h"
@@ -51,13 +52,20 @@ static int		 sv_inherited;	/* listeners came from systemd */
 static char		 sv_inherited_names[SV_MAXINHERITED][128];
 static char		 sv_status_text[128]; /* as last told to systemd */
 static int		 sv_max_conns;	/* max_connections as fitted */
+static int		 sv_reuseport;	/* members per group; 0: shared */
 
 static int	 sv_open(const struct iod_conf *, struct listener *,
 		    const struct listener *, size_t, char *, size_t);
 static int	 sv_adopt(const int *, size_t, char *, size_t);
+static int	 sv_open_one(const struct iod_conf *, struct listener *,
+		    const struct listen_addr *, char *, size_t);
 static struct listener *sv_find(struct listener *, size_t, const char *);
+static void	 sv_close_one(struct listener *);
 static void	 sv_close_unused(struct listener *, size_t,
 		    struct listener *, size_t);
+static void	 sv_drain_unused(struct listener *, size_t,
+		    struct listener *, size_t);
+static int	 sv_use_reuseport(const struct iod_conf *);
 static void	 sv_fit_limit(const struct iod_conf *);
 static void	 sv_keep_restart_settings(const struct iod_conf *,
 		    struct iod_conf *);
@@ -92,8 +100,12 @@ supervisor_listen(struct iod_conf *conf, char *cause, size_t len)
 	if (n > 0) {
 		log_notice("serving %d socket%s passed by systemd; listen in %s "
 		    "is not used", n, n == 1 ? "" : "s", conf->path);
+		if (conf->reuseport)
+			log_notice("reuseport is ignored: the sockets passed "
+			    "by systemd are shared by every worker");
 		return (sv_adopt(fds, (size_t)n, cause, len));
 	}
+	sv_reuseport = sv_use_reuseport(conf);
 	if ((ls = calloc(conf->nlisten, sizeof(*ls))) == NULL) {
 		snprintf(cause, len, "out of memory for %zu listeners",
 		    conf->nlisten);
@@ -106,6 +118,30 @@ supervisor_listen(struct iod_conf *conf, char *cause, size_t len)
 	sv_listeners = ls;
 	sv_nlisteners = conf->nlisten;
 	return (0);
+}
+
+/*
+ * With reuseport, the members each group has: one per worker.  0, with a
+ * notice when reuseport asks for more, where it does not apply: a single
+ * worker has nothing to spread over, and an iterative worker serves one
+ * client at a time, so a connection the kernel gave to a busy one would
+ * wait while another sits idle.
+ */
+static int
+sv_use_reuseport(const struct iod_conf *conf)
+{
+	if (!conf->reuseport)
+		return (0);
+	if (conf->workers == 1) {
+		log_notice("reuseport is ignored with workers = 1");
+		return (0);
+	}
+	if (strcmp(conf->engine, "iterative") == 0) {
+		log_notice("reuseport is ignored with engine iterative: "
+		    "its workers share each listener");
+		return (0);
+	}
+	return (conf->workers);
 }
 
 /*
@@ -163,10 +199,13 @@ sv_open(const struct iod_conf *conf, struct listener *ls,
 		same = sv_find((struct listener *)old, nold, conf->listen[i]);
 		if (same != NULL) {
 			ls[i].l_fd = same->l_fd;
+			ls[i].l_fds = same->l_fds;
+			ls[i].l_nfds = same->l_nfds;
 			memcpy(ls[i].l_name, same->l_name, sizeof(ls[i].l_name));
 			ls[i].l_stats = same->l_stats;
 			/* A second listen() only changes the backlog. */
 			(void)listen(ls[i].l_fd, conf->backlog);
+			lset_backlog(&ls[i], conf->backlog);
 			if (listen_set_mode(ls[i].l_fd, conf->unix_mode, why,
 			    sizeof(why)) == -1)
 				log_warnx("%s: %s; unix_mode applies after a "
@@ -174,22 +213,44 @@ sv_open(const struct iod_conf *conf, struct listener *ls,
 			continue;
 		}
 		if (listen_parse(conf->listen[i], &la, why, sizeof(why)) == -1 ||
-		    (ls[i].l_fd = listen_open(&la, conf->backlog,
-		    conf->unix_mode, why, sizeof(why))) == -1) {
+		    sv_open_one(conf, &ls[i], &la, why, sizeof(why)) == -1) {
 			snprintf(cause, len, "listen %s: %s", conf->listen[i],
 			    why);
 			goto fail;
 		}
 		listen_name(ls[i].l_fd, ls[i].l_name, sizeof(ls[i].l_name));
 		ls[i].l_stats = stats_listener(ls[i].l_name);
-		log_info("listening on %s (backlog %d)", ls[i].l_name, backlog);
+		if (ls[i].l_fds != NULL)
+			log_info("listening on %s (backlog %d, reuseport: %zu "
+			    "sockets)", ls[i].l_name, backlog, ls[i].l_nfds);
+		else
+			log_info("listening on %s (backlog %d)", ls[i].l_name,
+			    backlog);
 	}
 	return (0);
 fail:
 	while (i-- > 0)
 		if (sv_find((struct listener *)old, nold, ls[i].l_spec) == NULL)
-			listen_close(ls[i].l_fd);
+			sv_close_one(&ls[i]);
 	return (-1);
+}
+
+/*
+ * Open one configured address into l: a SO_REUSEPORT group of
+ * sv_reuseport sockets for TCP when reuseport applies, otherwise one
+ * socket.  Return -1 and a cause on failure.
+ */
+static int
+sv_open_one(const struct iod_conf *conf, struct listener *l,
+    const struct listen_addr *la, char *cause, size_t len)
+{
+	l->l_fds = NULL;
+	l->l_nfds = 0;
+	if (sv_reuseport > 0 && la->la_family != AF_UNIX)
+		return (lset_open(l, la, conf->backlog, sv_reuseport, cause,
+		    len));
+	l->l_fd = listen_open(la, conf->backlog, conf->unix_mode, cause, len);
+	return (l->l_fd == -1 ? -1 : 0);
 }
 
 /* Return the listener opened for spec, or NULL. */
@@ -204,6 +265,18 @@ sv_find(struct listener *ls, size_t n, const char *spec)
 	return (NULL);
 }
 
+/* Close one listener, or every member of its group. */
+static void
+sv_close_one(struct listener *l)
+{
+	if (l->l_fds != NULL)
+		lset_close(l);
+	else if (sv_inherited)
+		close(l->l_fd);
+	else
+		listen_close(l->l_fd);
+}
+
 /* Close the listeners of old that next no longer uses. */
 static void
 sv_close_unused(struct listener *old, size_t nold, struct listener *next,
@@ -215,11 +288,36 @@ sv_close_unused(struct listener *old, size_t nold, struct listener *next,
 		if (sv_find(next, nnext, old[i].l_spec) != NULL)
 			continue;
 		log_info("closed listener %s", old[i].l_name);
-		if (sv_inherited)
-			close(old[i].l_fd);
-		else
-			listen_close(old[i].l_fd);
+		sv_close_one(&old[i]);
 	}
+}
+
+/*
+ * Drain the reuseport groups of old that next no longer uses, while the
+ * workers still accept from them, so that closing them resets nobody
+ * (lset.c).  A group that stays is kept whole and needs nothing.
+ */
+static void
+sv_drain_unused(struct listener *old, size_t nold, struct listener *next,
+    size_t nnext)
+{
+	struct listener	**going;
+	size_t		  i, n = 0, left;
+
+	if ((going = calloc(nold + 1, sizeof(*going))) == NULL) {
+		log_warnx("out of memory: closing listeners without "
+		    "draining them");
+		return;
+	}
+	for (i = 0; i < nold; i++)
+		if (old[i].l_fds != NULL &&
+		    sv_find(next, nnext, old[i].l_spec) == NULL)
+			going[n++] = &old[i];
+	if (n > 0 && (left = lset_drain(going, n)) > 0)
+		log_warnx("closing %zu reuseport listener%s with %zu "
+		    "connection%s still queued", n, n == 1 ? "" : "s", left,
+		    left == 1 ? "" : "s");
+	free(going);
 }
 
 /*
@@ -463,6 +561,7 @@ sv_shutdown(const char *signame)
 	sv_stopping = 1;
 	log_notice("shutting down (%s)", signame);
 	sdnotify_stopping(supervisor_status());
+	sv_drain_unused(sv_listeners, sv_nlisteners, NULL, 0);
 	worker_command_all(ENGINE_STOP, NULL, NULL, 0);
 	sv_close_unused(sv_listeners, sv_nlisteners, NULL, 0);
 	free(sv_listeners);
@@ -535,6 +634,7 @@ sv_reload(void)
 	log_setlevel(next->log_level);
 	if (!sv_to_stderr && next->syslog_facility != sv_conf->syslog_facility)
 		log_init(0, next->syslog_facility, next->log_level);
+	sv_drain_unused(sv_listeners, sv_nlisteners, ls, nls);
 	worker_command_all(ENGINE_APPLY, next, ls, nls);
 	sv_close_unused(sv_listeners, sv_nlisteners, ls, nls);
 	free(sv_listeners);
@@ -579,9 +679,9 @@ sv_relisten(const struct iod_conf *next, struct listener **lsp, size_t *np,
 }
 
 /*
- * engine, workers, user, group, pidfile and metrics_listen are fixed for
- * the life of the process: keep the running values and say that a
- * restart is needed.
+ * engine, workers, reuseport, user, group, pidfile and metrics_listen are
+ * fixed for the life of the process: keep the running values and say that
+ * a restart is needed.
  */
 static void
 sv_keep_restart_settings(const struct iod_conf *cur, struct iod_conf *next)
@@ -609,5 +709,10 @@ sv_keep_restart_settings(const struct iod_conf *cur, struct iod_conf *next)
 		log_warnx("workers changed in %s: restart needed; keeping %d",
 		    cur->path, cur->workers);
 		next->workers = cur->workers;
+	}
+	if (next->reuseport != cur->reuseport) {
+		log_notice("reuseport changed in %s: restart needed; keeping "
+		    "%s", cur->path, cur->reuseport ? "true" : "false");
+		next->reuseport = cur->reuseport;
 	}
 }

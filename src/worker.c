@@ -9,6 +9,8 @@
  * APPLY and STOP are acknowledged: the supervisor waits until every
  * worker has taken the new settings, or has let go of the listeners,
  * before it frees the old settings or closes a listening socket.
+ * Each worker serves its own view of the listeners (lset_view), in which
+ * a reuseport group's l_fd is that worker's member of it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +26,7 @@
 #include "conf.h"
 #include "conn.h"
 #include "log.h"
+#include "lset.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -45,6 +48,7 @@ struct worker_slot {
 	int			 ws_exited;	/* run() has returned */
 	unsigned		 ws_acked;	/* last command handled */
 	int			 ws_wake;	/* the notify pipe's write end */
+	struct listener		*ws_view;	/* its own listeners: lset.c */
 	char			 ws_cause[256];
 };
 
@@ -59,6 +63,7 @@ static int	 worker_pipe(struct worker_slot *, char *, size_t);
 static void	 worker_report(struct worker_slot *, int);
 static void	 worker_post(struct worker_slot *, const struct command *);
 static void	 worker_ack(struct worker_slot *, unsigned);
+static void	 worker_view(struct worker_slot *, struct listener *, size_t);
 
 /*
  * Start one thread per configured worker and wait until each has started.
@@ -87,8 +92,7 @@ worker_start_all(const struct engine *ops, const struct iod_conf *conf,
 		w->w_id = (int)i;
 		w->w_ops = ops;
 		w->w_conf = conf;
-		w->w_listeners = ls;
-		w->w_nlisteners = nls;
+		worker_view(&slots[i], ls, nls);
 		w->w_done = done_fd;
 		w->w_first = -1;
 		if (worker_pipe(&slots[i], cause, len) == -1) {
@@ -245,6 +249,7 @@ worker_drain(struct worker *w)
 {
 	struct worker_slot	*ws = (struct worker_slot *)w;
 	struct command		 queue[WORKER_QUEUE];
+	struct listener		*old;
 	char			 bytes[64];
 	size_t			 i, n;
 	ssize_t			 got;
@@ -261,14 +266,33 @@ worker_drain(struct worker *w)
 	ws->ws_nqueued = 0;
 	pthread_mutex_unlock(&worker_lock);
 	for (i = 0; i < n; i++) {
+		old = ws->ws_view;
 		if (queue[i].cmd == ENGINE_APPLY) {
 			w->w_conf = queue[i].conf;
-			w->w_listeners = queue[i].listeners;
-			w->w_nlisteners = queue[i].nlisteners;
+			worker_view(ws, queue[i].listeners,
+			    queue[i].nlisteners);
 		}
 		engine_command(w, queue[i].cmd);
+		/* The engine has let go of the old view: listen() is done. */
+		if (old != ws->ws_view)
+			free(old);
 		worker_ack(ws, queue[i].gen);
 	}
+}
+
+/*
+ * Serve the worker's own view of ls, or ls itself when out of memory for
+ * it (each group's l_fd is a member too, so every worker still accepts,
+ * only not from its own socket).
+ */
+static void
+worker_view(struct worker_slot *ws, struct listener *ls, size_t n)
+{
+	struct worker	*w = &ws->ws_worker;
+
+	ws->ws_view = lset_view(ls, n, w->w_id);
+	w->w_listeners = ws->ws_view != NULL ? ws->ws_view : ls;
+	w->w_nlisteners = n;
 }
 
 /* Record that a worker has handled command number gen. */
@@ -292,6 +316,7 @@ worker_join_all(void)
 			pthread_join(slots[i].ws_worker.w_thread, NULL);
 		close(slots[i].ws_worker.w_notify);
 		close(slots[i].ws_wake);
+		free(slots[i].ws_view);
 	}
 	free(slots);
 	slots = NULL;

@@ -10,7 +10,7 @@
 struct conf_listener;
 struct iod_conf;
 
-/* An open listening socket, shared by every worker. */
+/* An open listening socket, or a SO_REUSEPORT group of them. */
 struct listener {
 	int		 l_fd;
 	char		*l_spec;	/* as written in the config */
@@ -18,6 +18,10 @@ struct listener {
 	int		 l_stats;	/* its number in the counters */
 	/* Its group's options in the same config; NULL: none (systemd's). */
 	const struct conf_listener *l_opts;
+	/* reuseport: a socket per worker, l_fd the first (lset.c). */
+	int		*l_fds;		/* NULL: l_fd is shared by all */
+	size_t		 l_nfds;
+	int		 l_own;		/* l_fd is this worker's alone */
 };
 
 /*

@@ -15,7 +15,7 @@
 #include "transform.h"
 #include "lib.h"
 
-#define NSETTINGS	24
+#define NSETTINGS	25
 
 static char	*srcfile(const char *, const char *);
 static const char *say(char *, size_t, const char *, ...)
@@ -308,6 +308,7 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(conf.idle_timeout, 300);
 	ck_assert_int_eq(conf.shutdown_timeout, 10);
 	ck_assert_int_eq(conf.backlog, 511);
+	ck_assert_int_eq(conf.reuseport, 0);
 	ck_assert_int_eq(conf.log_level, LOG_INFO);
 	ck_assert_int_eq(conf.syslog_facility, LOG_DAEMON);
 	ck_assert_int_eq(conf.tcp_keepalive, 0);

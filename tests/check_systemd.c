@@ -540,6 +540,44 @@ START_TEST(test_activate)
 }
 END_TEST
 
+/*
+ * Proves what reuseport does with a socket passed by systemd: nothing.
+ * iod says it is ignored, both workers share the one socket (no second
+ * one joins its port), and clients are served.
+ */
+START_TEST(test_activate_reuseport)
+{
+	struct t_iod	*iod;
+	char		*conf;
+	int		 fd, port, c, i;
+
+	fd = t_listen_loopback(&port);
+	if (asprintf(&conf, "listen = [\"127.0.0.1:%d\"];\nengine = \"epoll\";"
+	    "\nworkers = 2;\nreuseport = true;\n", port) == -1)
+		ck_abort_msg("asprintf failed");
+	iod = sd_activate(conf, &fd, 1);
+	ck_assert_msg(t_wait_log(iod, " as 3.", t_ms(5000)) != NULL,
+	    SD_ACTIVATE " did not take the socket:\n%s", t_log_tail(iod));
+	for (i = 0; i < 20; i++) {
+		c = t_connect(port);
+		t_expect_roundtrip(c, "shared", "SHARED", t_ms(10000),
+		    "client %d", i);
+		close(c);
+	}
+	t_wait_ready(iod, t_ms(5000));
+	ck_assert_msg(t_wait_log(iod, "reuseport is ignored: the sockets "
+	    "passed by systemd are shared by every worker", 0) != NULL,
+	    "no notice:\n%s", t_log_tail(iod));
+	ck_assert_msg(strstr(iod->err.b_data, "reuseport:") == NULL,
+	    "iod opened a reuseport group:\n%s", t_log_tail(iod));
+	kill(iod->pid, SIGTERM);
+	t_expect_exit0(iod);
+	t_stop_iod(iod);
+	close(fd);
+	free(conf);
+}
+END_TEST
+
 #else /* !HAVE_LIBSYSTEMD */
 
 /*
@@ -609,6 +647,7 @@ suite_systemd(void)
 #ifdef HAVE_LIBSYSTEMD
 		tcase_add_loop_test(tc, test_activate, 0,
 		    t_count(T_CONCURRENT));
+		tcase_add_test(tc, test_activate_reuseport);
 #else
 		tcase_add_test(tc, test_activate_without);
 #endif

@@ -39,6 +39,7 @@ Suite	*suite_proxied(void);
 Suite	*suite_proxy(void);
 Suite	*suite_ratelimit(void);
 Suite	*suite_reload(void);
+Suite	*suite_reuseport(void);
 Suite	*suite_sigio(void);
 Suite	*suite_splice(void);
 Suite	*suite_systemd(void);

@@ -32,6 +32,7 @@ main(void)
 	srunner_add_suite(sr, suite_haproxy());
 	srunner_add_suite(sr, suite_life());
 	srunner_add_suite(sr, suite_reload());
+	srunner_add_suite(sr, suite_reuseport());
 	srunner_add_suite(sr, suite_metrics());
 	srunner_add_suite(sr, suite_prometheus());
 	srunner_add_suite(sr, suite_sigio());
