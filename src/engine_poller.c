@@ -31,8 +31,9 @@
  * and what its pipe holds after it.  The pipe is never watched: the
  * socket's readiness says when to splice either way.  The connection
  * splices only while its outbuf is empty; when the pipe is full and the
- * socket still has input (a client that sends without reading), what the
- * pipe holds moves into the outbuf and reading goes on with recv() up to
+ * socket still has input, the pipe is spliced out first; if the socket
+ * takes none of it (a client that sends without reading), what the pipe
+ * holds moves into the outbuf and reading goes on with recv() up to
  * max_pending_bytes, as for any connection, until the outbuf has drained.
  */
 #include <sys/ioctl.h>
@@ -115,7 +116,7 @@ static void	pl_accept(struct pl_worker *, struct pl_listener *);
 static void	pl_admit(struct pl_worker *, const struct listener *, int);
 static int	pl_conn_read(struct pl_conn *);
 static int	pl_conn_splice(struct pl_conn *);
-static int	pl_conn_splice_out(struct pl_conn *);
+static ssize_t	pl_conn_splice_out(struct pl_conn *);
 static size_t	pl_conn_owed(struct pl_conn *);
 static int	pl_conn_pipe_full(struct pl_conn *);
 static int	pl_conn_unsplice(struct pl_conn *);
@@ -570,8 +571,19 @@ pl_conn_splice(struct pl_conn *pc)
 			pl_conn_end(pc, strerror(errno));
 			return (-1);
 		}
-		if (pl_conn_pipe_full(pc) && pl_conn_unsplice(pc) == -1)
-			return (-1);
+		if (pl_conn_pipe_full(pc)) {
+			/*
+			 * A client that reads takes the pipe back first,
+			 * and splicing goes on; only one that does not
+			 * (its socket takes nothing) costs a copy.
+			 */
+			if ((n = pl_conn_splice_out(pc)) == -1)
+				return (-1);
+			if (n > 0)
+				pl_conn_mark_ready(pc, POLLER_READ);
+			else if (pl_conn_unsplice(pc) == -1)
+				return (-1);
+		}
 		return (pl_conn_watch(pc));
 	}
 	if (n == 0) {
@@ -591,9 +603,10 @@ pl_conn_splice(struct pl_conn *pc)
 
 /*
  * Splice what the connection's pipe holds back to the client, as much as
- * the socket takes.  Return -1 if the connection was closed.
+ * the socket takes.  Return how many bytes it took, or -1 if the
+ * connection was closed.
  */
-static int
+static ssize_t
 pl_conn_splice_out(struct pl_conn *pc)
 {
 	struct conn	*c = &pc->pc_conn;
@@ -607,7 +620,7 @@ pl_conn_splice_out(struct pl_conn *pc)
 	}
 	if (n > 0)
 		conn_touch(c, pc->pc_pw->pw_now);
-	return (0);
+	return (n);
 }
 
 /*
