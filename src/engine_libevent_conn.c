@@ -181,13 +181,27 @@ lev_conn_new(struct lev_worker *lw, struct conn *c, const char **why)
 		lev_reader_start(lc);
 		if (!(c->c_flags & C_READER)) {
 			*why = "out of memory";
-			return (-1);
+			goto fail;
 		}
 		return (0);
 	}
-	/* The write event is only wanted while output waits: lev_write_now. */
-	bufferevent_enable(lc->lc_bev, EV_READ);
+	/*
+	 * The write event is only wanted while output waits: lev_write_now.
+	 * Enabling adds the descriptor to epoll, which fails for want of
+	 * memory or at max_user_watches: the connection would never be read.
+	 */
+	if (bufferevent_enable(lc->lc_bev, EV_READ) == -1) {
+		*why = "cannot watch the connection";
+		goto fail;
+	}
 	return (0);
+
+fail:
+	/* The caller closes the descriptor: the bufferevent must not. */
+	bufferevent_setfd(lc->lc_bev, -1);
+	bufferevent_free(lc->lc_bev);
+	lc->lc_bev = NULL;
+	return (-1);
 }
 
 /* Change the state through the core's setter. */
