@@ -39,13 +39,13 @@
 		"realloc:ENOMEM:p0.05"
 #define F_ACCEPT "accept4:ECONNABORTED/EMFILE/ENFILE/ENOBUFS/EINTR/EAGAIN:n5"
 #define F_ACCEPT_ET "accept4:ECONNABORTED/EMFILE/ENFILE/ENOBUFS/EINTR:n5"
-#define F_SEND	"send:EINTR/EAGAIN/EPIPE/short:p0.05," \
+#define F_SEND	"send:EINTR/EAGAIN/EPIPE/short:n12," \
 		"writev:EINTR/EAGAIN/EPIPE/short:p0.05"
-#define F_IO	"recv:EINTR/EAGAIN/ECONNRESET/short:p0.05," F_SEND
-#define F_IO_ET	"recv:EINTR/ECONNRESET:p0.05," F_SEND
-#define F_PIPES	"pipe2:EMFILE/ENFILE:p0.2,splice:EINTR/EAGAIN/ENOMEM/short:p0.05," \
+#define F_IO	"recv:EINTR/EAGAIN/ECONNRESET/short:n12," F_SEND
+#define F_IO_ET	"recv:EINTR/ECONNRESET:n12," F_SEND
+#define F_PIPES	"pipe2:EMFILE/ENFILE:p0.2,splice:EINTR/EAGAIN/ENOMEM/short:n4," \
 		"fcntl:EPERM/EBUSY:p0.1"
-#define F_PIPES_ET "pipe2:EMFILE/ENFILE:p0.2,splice:EINTR/ENOMEM:p0.05," \
+#define F_PIPES_ET "pipe2:EMFILE/ENFILE:p0.2,splice:EINTR/ENOMEM:n4," \
 		"fcntl:EPERM/EBUSY:p0.1"
 #define F_EPOLL	"epoll_ctl:ENOMEM/ENOSPC:n5"
 #define F_URING	"io_uring_submit:EAGAIN/EBUSY/EINTR/ENOMEM:p0.1"
