@@ -6,7 +6,7 @@
  * bytes moved are never misreported), or returns the error without
  * calling through, as the kernel or libc would have.
  *
- * The configuration is read once, by the first wrapped call, from
+ * The configuration is read once, by the shim's constructor, from
  * IOD_FAULT_SPEC, IOD_FAULT_SEED, IOD_FAULT_CTL and IOD_FAULT_COUNTS; the
  * counts go to a file mapped shared, so iod's threads and forked children
  * all count into it and a test reads it while iod runs.
@@ -75,7 +75,7 @@ static int	 (*real_uring_submit_and_wait)(void *, unsigned);
 static int	 (*real_uring_submit_and_wait_timeout)(void *, void **,
 		    unsigned, void *, void *);
 
-static void	 fault_init(void);
+static void	 fault_init(void) __attribute__((__constructor__));
 static void	 fault_resolve(void);
 static void	 fault_read_spec(const char *);
 static int	 fault_parse_rule(const char *, size_t);
@@ -134,15 +134,21 @@ fault_resolve(void)
 	    "io_uring_submit_and_wait");
 	real_uring_submit_and_wait_timeout = dlsym(RTLD_NEXT,
 	    "io_uring_submit_and_wait_timeout");
-	fault_init();
 	fault_state = 2;
 }
 
-/* Read the environment: the rules, the seed, the control and the counts. */
+/*
+ * Read the environment: the rules, the seed, the control and the counts.
+ * A constructor, because wrapped calls come earlier, from the dynamic
+ * linker and the sanitizers' start-up, before the environment is there;
+ * nothing fails until it has run.
+ */
 static void
 fault_init(void)
 {
 	const char	*s;
+
+	fault_resolve();
 
 	if ((s = getenv("IOD_FAULT_SEED")) != NULL)
 		fault_seed = strtoull(s, NULL, 0);
