@@ -473,6 +473,50 @@ START_TEST(test_fault_rewatch)
 }
 END_TEST
 
+/*
+ * A new connection that epoll cannot watch (its add fails: ENOMEM) is
+ * closed at once with a reason, never left unread; once epoll can watch
+ * again, iod serves.  Rows 0 and 3: libevent and epoll.
+ */
+START_TEST(test_fault_unwatched)
+{
+	const struct f_engine	*fe = &f_engines[_i == 0 ? 0 : 3];
+	struct t_iod		*iod;
+	enum t_end		 end;
+	char			*ctl, *counts;
+	int			 fd;
+
+	iod = f_start(fe->fe_engine, 0, "epoll_ctl:ENOMEM:p1", &ctl, &counts);
+	ck_assert_msg((fd = open(ctl, O_CREAT | O_WRONLY, 0644)) != -1,
+	    "%s: %s", ctl, strerror(errno));
+	close(fd);
+	poll(NULL, 0, 50);
+	fd = t_connect(iod->port[0]);
+	ck_assert_msg(fd != -1, "connect: %s", strerror(errno));
+	ck_assert_msg(t_send_all(fd, "unwatched\n", 10, t_ms(2000)) == 10,
+	    "send: %s", strerror(errno));
+	end = t_wait_end(fd, t_ms(3000));
+	ck_assert_msg(end == T_END_EOF || end == T_END_RESET, "%s: the "
+	    "unwatched connection: %s, not closed; stderr:\n%s",
+	    fe->fe_engine, t_end_name(end), t_log_tail(iod));
+	ck_assert_msg(f_reason_logged(iod, f_local_port(fd)), "%s: closed "
+	    "with no reason logged; stderr:\n%s", fe->fe_engine,
+	    t_log_tail(iod));
+	close(fd);
+	unlink(ctl);
+	poll(NULL, 0, 50);
+	fd = t_connect(iod->port[0]);
+	ck_assert_msg(fd != -1, "connect: %s", strerror(errno));
+	t_expect_roundtrip(fd, "watched\n", "WATCHED\n", t_ms(5000),
+	    "%s: after the faults", fe->fe_engine);
+	close(fd);
+	t_expect_stop(iod);
+	unlink(counts);
+	free(ctl);
+	free(counts);
+}
+END_TEST
+
 Suite *
 suite_fault(void)
 {
@@ -481,17 +525,26 @@ suite_fault(void)
 	int	 n;
 
 	s = suite_create("fault");
-	tc = tcase_create("fault");
+	tc = tcase_create("engines");
 	t_tcase_fixtures(tc);
 	tcase_set_timeout(tc, 120);
 	tcase_add_loop_test(tc, test_fault_engines, 0, 2 * F_NENGINES);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("accept_pause");
+	t_tcase_fixtures(tc);
+	tcase_set_timeout(tc, 60);
 	/* Every engine but uring, the last row when it is built. */
 	n = F_NENGINES;
 #ifdef HAVE_LIBURING
 	n--;
 #endif
 	tcase_add_loop_test(tc, test_fault_accept_pause, 0, n);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("rewatch");
+	t_tcase_fixtures(tc);
+	tcase_set_timeout(tc, 60);
 	tcase_add_loop_test(tc, test_fault_rewatch, 0, 2);
+	tcase_add_loop_test(tc, test_fault_unwatched, 0, 2);
 	suite_add_tcase(s, tc);
 	return (s);
 }
