@@ -28,25 +28,17 @@
 #include <unistd.h>
 
 #include "fault.h"
+#include "fault_spec.h"
 
-#define FAULT_SHORT	(-1)		/* an "error" that shortens a count */
 #define FAULT_CHECK_NS	(10 * 1000 * 1000) /* look at IOD_FAULT_CTL */
 #define FAULT_BOOT	(64 * 1024)	/* allocations made inside dlsym */
-
-/* How one call fails: its errors, and when. */
-struct fault_rule {
-	int		fr_err[FAULT_MAXERR];
-	int		fr_nerr;
-	uint32_t	fr_below;	/* fail if a random u32 is below */
-	uint64_t	fr_every;	/* or fail every Nth armed call */
-};
 
 static struct fault_rule	 fault_rules[FAULT_NCALLS];
 static struct fault_counts	 fault_none;
 static struct fault_counts	*fault_counts = &fault_none;
 static const char		*fault_ctl;
 static uint64_t			 fault_seed;
-static int			 fault_state;	/* 0 unread, 1 reading, 2 read */
+static int			 fault_state;	/* 0, 1 resolving, 2 done */
 static int			 fault_armed;
 static int64_t			 fault_next_check;
 static __thread uint64_t	 fault_rnd;
@@ -77,9 +69,6 @@ static int	 (*real_uring_submit_and_wait_timeout)(void *, void **,
 
 static void	 fault_init(void) __attribute__((__constructor__));
 static void	 fault_resolve(void);
-static void	 fault_read_spec(const char *);
-static int	 fault_parse_rule(const char *, size_t);
-static int	 fault_errno(const char *, size_t);
 static void	 fault_map_counts(const char *);
 static int	 fault_is_armed(void);
 static uint64_t	 fault_random(void);
@@ -93,19 +82,6 @@ int	io_uring_submit(void *);
 int	io_uring_submit_and_wait(void *, unsigned);
 int	io_uring_submit_and_wait_timeout(void *, void **, unsigned, void *,
 	    void *);
-
-/* Errors a rule may name. */
-static const struct {
-	const char	*name;
-	int		 value;
-} fault_errnos[] = {
-	{ "short", FAULT_SHORT },
-	{ "EAGAIN", EAGAIN },	{ "EBUSY", EBUSY },
-	{ "ECONNABORTED", ECONNABORTED }, { "ECONNRESET", ECONNRESET },
-	{ "EINTR", EINTR },	{ "EMFILE", EMFILE },	{ "ENFILE", ENFILE },
-	{ "ENOBUFS", ENOBUFS },	{ "ENOMEM", ENOMEM },	{ "ENOSPC", ENOSPC },
-	{ "EPERM", EPERM },	{ "EPIPE", EPIPE },
-};
 
 /* Look every real function up, once; allocations meanwhile are static. */
 static void
@@ -157,89 +133,7 @@ fault_init(void)
 	if ((s = getenv("IOD_FAULT_COUNTS")) != NULL)
 		fault_map_counts(s);
 	if ((s = getenv("IOD_FAULT_SPEC")) != NULL)
-		fault_read_spec(s);
-}
-
-/*
- * IOD_FAULT_SPEC is rules separated by commas, each CALL:ERRORS:WHEN:
- * ERRORS are names separated by '/', one picked at random for each
- * fault; WHEN is pP (probability P, 0 to 1) or nN (every Nth call).  A
- * spec that does not parse arms nothing and says so on stderr.
- */
-static void
-fault_read_spec(const char *spec)
-{
-	const char	*p = spec, *end;
-	size_t		 len;
-
-	while (*p != '\0') {
-		end = strchr(p, ',');
-		len = end != NULL ? (size_t)(end - p) : strlen(p);
-		if (len > 0 && fault_parse_rule(p, len) == -1) {
-			memset(fault_rules, 0, sizeof(fault_rules));
-			(void)write(STDERR_FILENO, "fault: bad IOD_FAULT_SPEC\n",
-			    26);
-			return;
-		}
-		p += len;
-		if (*p == ',')
-			p++;
-	}
-}
-
-/* Parse one CALL:ERRORS:WHEN of len bytes at s into its rule. */
-static int
-fault_parse_rule(const char *s, size_t len)
-{
-	static const char	*names[] = FAULT_CALL_NAMES;
-	struct fault_rule	 r;
-	const char		*c1, *c2, *e, *end = s + len;
-	char			 when[32];
-	double			 prob;
-	size_t			 i, n;
-
-	memset(&r, 0, sizeof(r));
-	if ((c1 = memchr(s, ':', len)) == NULL ||
-	    (c2 = memchr(c1 + 1, ':', (size_t)(end - c1 - 1))) == NULL)
-		return (-1);
-	for (i = 0; i < FAULT_NCALLS; i++)
-		if (strlen(names[i]) == (size_t)(c1 - s) &&
-		    memcmp(names[i], s, (size_t)(c1 - s)) == 0)
-			break;
-	if (i == FAULT_NCALLS)
-		return (-1);
-	for (e = c1 + 1; e < c2 && r.fr_nerr < FAULT_MAXERR; e += n + 1) {
-		n = strcspn(e, "/:");
-		if ((r.fr_err[r.fr_nerr++] = fault_errno(e, n)) == 0)
-			return (-1);
-	}
-	n = (size_t)(end - c2 - 1);
-	if (r.fr_nerr == 0 || n < 2 || n >= sizeof(when))
-		return (-1);
-	memcpy(when, c2 + 1, n);
-	when[n] = '\0';
-	if (when[0] == 'n' && (r.fr_every = strtoull(when + 1, NULL, 10)) > 0)
-		;
-	else if (when[0] == 'p' && (prob = strtod(when + 1, NULL)) > 0 &&
-	    prob <= 1)
-		r.fr_below = prob >= 1 ? UINT32_MAX : (uint32_t)(prob * 4294967296.0);
-	else
-		return (-1);
-	fault_rules[i] = r;
-	return (0);
-}
-
-/* The value of the error named by len bytes at s, or 0. */
-static int
-fault_errno(const char *s, size_t len)
-{
-	size_t	i;
-
-	for (i = 0; i < sizeof(fault_errnos) / sizeof(fault_errnos[0]); i++)
-		if (strlen(fault_errnos[i].name) == len &&
-		    memcmp(fault_errnos[i].name, s, len) == 0)
-			return (fault_errnos[i].value);
-	return (0);
+		fault_spec_read(s, fault_rules);
 }
 
 /* Map the counts file at path, shared, creating it if need be. */
