@@ -24,23 +24,25 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fault.h"
 #include "fault_spec.h"
 
-#define FAULT_CHECK_NS	(10 * 1000 * 1000) /* look at IOD_FAULT_CTL */
 #define FAULT_BOOT	(64 * 1024)	/* allocations made inside dlsym */
 
 static struct fault_rule	 fault_rules[FAULT_NCALLS];
 static struct fault_counts	 fault_none;
 static struct fault_counts	*fault_counts = &fault_none;
-static const char		*fault_ctl;
+static const char		*fault_ctl;	/* in fault_ctl_path */
+static char			 fault_ctl_path[4096];
 static uint64_t			 fault_seed;
-static int			 fault_state;	/* 0, 1 resolving, 2 done */
-static int			 fault_armed;
-static int64_t			 fault_next_check;
+/*
+ * Volatile: glibc declares dlsym a leaf, so the compiler may assume it
+ * never calls back here and drop "resolving" as a dead store; but its
+ * errors allocate, through malloc below.
+ */
+static volatile int		 fault_state;	/* 0, 1 resolving, 2 done */
 static __thread uint64_t	 fault_rnd;
 
 static unsigned char		 fault_boot[FAULT_BOOT];
@@ -128,8 +130,12 @@ fault_init(void)
 
 	if ((s = getenv("IOD_FAULT_SEED")) != NULL)
 		fault_seed = strtoull(s, NULL, 0);
-	fault_ctl = getenv("IOD_FAULT_CTL");
-	fault_armed = fault_ctl == NULL;
+	/* A copy: iod may change its environment (sd_notify unsets). */
+	if ((s = getenv("IOD_FAULT_CTL")) != NULL &&
+	    strlen(s) < sizeof(fault_ctl_path)) {
+		memcpy(fault_ctl_path, s, strlen(s) + 1);
+		fault_ctl = fault_ctl_path;
+	}
 	if ((s = getenv("IOD_FAULT_COUNTS")) != NULL)
 		fault_map_counts(s);
 	if ((s = getenv("IOD_FAULT_SPEC")) != NULL)
@@ -154,26 +160,19 @@ fault_map_counts(const char *path)
 
 /*
  * Faults are armed while IOD_FAULT_CTL names a file that exists (always,
- * without IOD_FAULT_CTL), looked at no more than every 10 ms.  Races
- * between threads only make one look more or less.
+ * without IOD_FAULT_CTL): one access(2) per call that has a rule, errno
+ * kept, as the call may succeed.
  */
 static int
 fault_is_armed(void)
 {
-	struct timespec	ts;
-	int64_t		now;
+	int	armed, saved = errno;
 
 	if (fault_ctl == NULL)
 		return (1);
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-	if (now >= __atomic_load_n(&fault_next_check, __ATOMIC_RELAXED)) {
-		__atomic_store_n(&fault_next_check, now + FAULT_CHECK_NS,
-		    __ATOMIC_RELAXED);
-		__atomic_store_n(&fault_armed, access(fault_ctl, F_OK) == 0,
-		    __ATOMIC_RELAXED);
-	}
-	return (__atomic_load_n(&fault_armed, __ATOMIC_RELAXED));
+	armed = access(fault_ctl, F_OK) == 0;
+	errno = saved;
+	return (armed);
 }
 
 /* A thread's next random number (xorshift64*), seeded by IOD_FAULT_SEED. */
