@@ -357,7 +357,7 @@ lev_round_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (ll->ll_accepted >= ENGINE_ACCEPT_BATCH &&
 	    !evtimer_pending(ll->ll_pause, NULL))
-		evconnlistener_enable(ll->ll_lev);
+		lev_pause_cb(-1, 0, ll);
 	ll->ll_accepted = 0;
 }
 
@@ -382,6 +382,13 @@ static void
 lev_pause_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct lev_listener	*ll = arg;
+	struct timeval		 tv = { ENGINE_ACCEPT_PAUSE, 0 };
 
-	evconnlistener_enable(ll->ll_lev);
+	/* Watching it again can fail too: pause again, or never accept. */
+	if (evconnlistener_enable(ll->ll_lev) == -1) {
+		log_warnx("worker %d: cannot watch listener %s; pausing for "
+		    "%ds", lev_self->lw_worker->w_id, ll->ll_src->l_name,
+		    ENGINE_ACCEPT_PAUSE);
+		evtimer_add(ll->ll_pause, &tv);
+	}
 }

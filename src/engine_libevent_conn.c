@@ -74,7 +74,7 @@ static void	lev_touch(struct lev_conn *);
 static void	lev_sent(struct lev_conn *);
 static int	lev_peek(struct evbuffer *, struct evbuffer_iovec *);
 static void	lev_backpressure(struct lev_conn *);
-static void	lev_read_on(struct lev_conn *);
+static int	lev_read_on(struct lev_conn *);
 static void	lev_read_off(struct lev_conn *);
 static void	lev_reader_start(struct lev_conn *);
 static void	lev_reader_stop(struct lev_conn *);
@@ -181,13 +181,27 @@ lev_conn_new(struct lev_worker *lw, struct conn *c, const char **why)
 		lev_reader_start(lc);
 		if (!(c->c_flags & C_READER)) {
 			*why = "out of memory";
-			return (-1);
+			goto fail;
 		}
 		return (0);
 	}
-	/* The write event is only wanted while output waits: lev_write_now. */
-	bufferevent_enable(lc->lc_bev, EV_READ);
+	/*
+	 * The write event is only wanted while output waits: lev_write_now.
+	 * Enabling adds the descriptor to epoll, which fails for want of
+	 * memory or at max_user_watches: the connection would never be read.
+	 */
+	if (bufferevent_enable(lc->lc_bev, EV_READ) == -1) {
+		*why = "cannot watch the connection";
+		goto fail;
+	}
 	return (0);
+
+fail:
+	/* The caller closes the descriptor: the bufferevent must not. */
+	bufferevent_setfd(lc->lc_bev, -1);
+	bufferevent_free(lc->lc_bev);
+	lc->lc_bev = NULL;
+	return (-1);
 }
 
 /* Change the state through the core's setter. */
@@ -417,14 +431,17 @@ lev_backpressure(struct lev_conn *lc)
 	    conn_resume_level(&lc->lc_conn), 0);
 }
 
-/* Read again, by whichever reads for lc. */
-static void
+/*
+ * Read again, by whichever reads for lc.  Returns -1 when the descriptor
+ * cannot be watched: epoll's add fails for want of memory or at
+ * max_user_watches, when nothing else watched it.
+ */
+static int
 lev_read_on(struct lev_conn *lc)
 {
 	if (lc->lc_conn.c_flags & C_READER)
-		event_add(lev_readers[lev_fd(lc)], lev_self->lw_quiet);
-	else
-		bufferevent_enable(lc->lc_bev, EV_READ);
+		return (event_add(lev_readers[lev_fd(lc)], lev_self->lw_quiet));
+	return (bufferevent_enable(lc->lc_bev, EV_READ));
 }
 
 /* Stop reading, by whichever reads for lc. */
@@ -453,11 +470,18 @@ lev_reader_start(struct lev_conn *lc)
 	    lev_reader_cb, lc);
 	if (ev == NULL)
 		return;
+	/*
+	 * The reader is added while the bufferevent still watches the
+	 * descriptor, so the descriptor is never added anew, which can fail.
+	 */
+	if (lc->lc_conn.c_state != CONN_PAUSED &&
+	    event_add(ev, lev_self->lw_quiet) == -1) {
+		event_free(ev);
+		return;
+	}
 	bufferevent_disable(lc->lc_bev, EV_READ);
 	lev_readers[fd] = ev;
 	lc->lc_conn.c_flags |= C_READER;
-	if (lc->lc_conn.c_state != CONN_PAUSED)
-		lev_read_on(lc);
 }
 
 /*
@@ -584,8 +608,11 @@ lev_queue(struct lev_conn *lc, const unsigned char *p, size_t len)
 		return (-1);
 	}
 	lc->lc_unsent += (uint32_t)len;
-	if (lc->lc_unsent > 0)
-		bufferevent_enable(lc->lc_bev, EV_WRITE);
+	if (lc->lc_unsent > 0 &&
+	    bufferevent_enable(lc->lc_bev, EV_WRITE) == -1) {
+		lev_end(lc, "cannot watch the connection");
+		return (-1);
+	}
 	return (0);
 }
 
@@ -606,7 +633,10 @@ lev_write_cb(struct bufferevent *bev, void *arg)
 	if (lc->lc_conn.c_state == CONN_PAUSED) {
 		lev_state(lc, CONN_READING);
 		bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
-		lev_read_on(lc);
+		if (lev_read_on(lc) == -1) {
+			lev_end(lc, "cannot watch the connection");
+			return;
+		}
 	}
 	/* All written: the read callback writes directly again. */
 	if (empty)
@@ -641,14 +671,20 @@ lev_conn_drain(struct worker *w, struct conn *c, const char *why)
 	if (conn_ending(c))
 		return;
 	conn_set_state(w, c, CONN_DRAINING);
-	lev_reader_stop(lc);
-	bufferevent_disable(lc->lc_bev, EV_READ);
 	if (evbuffer_get_length(bufferevent_get_output(lc->lc_bev)) == 0) {
+		lev_reader_stop(lc);
+		bufferevent_disable(lc->lc_bev, EV_READ);
 		lev_finish(lc, why);
 		return;
 	}
 	bufferevent_setwatermark(lc->lc_bev, EV_WRITE, 0, 0);
-	bufferevent_enable(lc->lc_bev, EV_WRITE);
+	/* Writing first, so that the descriptor stays watched throughout. */
+	if (bufferevent_enable(lc->lc_bev, EV_WRITE) == -1) {
+		lev_end(lc, "cannot watch the connection");
+		return;
+	}
+	lev_reader_stop(lc);
+	bufferevent_disable(lc->lc_bev, EV_READ);
 }
 
 /*
@@ -659,11 +695,12 @@ lev_conn_drain(struct worker *w, struct conn *c, const char *why)
 static void
 lev_finish(struct lev_conn *lc, const char *why)
 {
-	if (!conn_finish(lev_self->lw_worker, &lc->lc_conn)) {
+	/* Unwatched, a lingering connection could only wait for its tick. */
+	if (!conn_finish(lev_self->lw_worker, &lc->lc_conn) ||
+	    bufferevent_enable(lc->lc_bev, EV_READ) == -1) {
 		lev_end(lc, why);
 		return;
 	}
-	bufferevent_enable(lc->lc_bev, EV_READ);
 }
 
 /* The core's close: end c now. */

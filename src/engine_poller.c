@@ -422,6 +422,10 @@ pl_listener_watch(struct pl_worker *pw, struct pl_listener *l, int mask)
 	    mask != 0 ? mask | shared : 0) == -1) {
 		log_warn("worker %d: %s cannot watch listener %s",
 		    pw->pw_worker->w_id, pw->pw_ops->name, l->l_src->l_name);
+		/* Try again as after an accept failure, or never accept. */
+		if (mask != 0)
+			pw->pw_resume_at = pw->pw_now +
+			    ENGINE_ACCEPT_PAUSE * 1000;
 		return;
 	}
 	l->l_mask = mask;

@@ -22,6 +22,7 @@ Suite	*suite_conf_include(void);
 Suite	*suite_conn(void);
 Suite	*suite_coro(void);
 Suite	*suite_drain(void);
+Suite	*suite_fault(void);
 Suite	*suite_haproxy(void);
 Suite	*suite_iterative(void);
 Suite	*suite_life(void);

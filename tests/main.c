@@ -38,6 +38,7 @@ main(void)
 	srunner_add_suite(sr, suite_sigio());
 	srunner_add_suite(sr, suite_splice());
 	srunner_add_suite(sr, suite_drain());
+	srunner_add_suite(sr, suite_fault());
 	srunner_add_suite(sr, suite_iterative());
 	srunner_add_suite(sr, suite_systemd());
 	srunner_add_suite(sr, suite_man());
