@@ -270,7 +270,6 @@ fk_serve(void *arg, int fd, const uint8_t key[16],
 	struct blocking_conn	 bc;
 	pid_t			 parent = getpid();
 	char			 why[128];
-	int			 slot;
 
 	if ((ch = calloc(1, sizeof(*ch))) == NULL) {
 		access_rules_free(rules);
@@ -305,12 +304,8 @@ fk_serve(void *arg, int fd, const uint8_t key[16],
 		conn_refuse_fd(fd, key, STATS_REJ_NO_MEMORY, why);
 		return;
 	}
-	if (ch->ch_pid == 0) {
-		/* The child's copy of the entry: only the parent's counts. */
-		slot = ch->ch_sess;
-		free(ch);
-		fk_child_main(&bc, parent, slot);
-	}
+	if (ch->ch_pid == 0)
+		fk_child_main(&bc, parent, ch->ch_sess);
 	/* The child has its own copy of the rules, if any. */
 	access_rules_free(rules);
 	if (fk_add(fw, ch) == -1) {
