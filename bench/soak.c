@@ -5,7 +5,7 @@
  *
  *   iod-soak --port PORT [--seconds S] [--conns N] [--seed X] [--echo]
  *
- * N slots (default 48) each run one connection at a time, of a kind
+ * N slots (default 32) each run one connection at a time, of a kind
  * picked at random: connect and close; pingpong (rounds of one message,
  * each reply read before the next is sent); a stream, sent while read,
  * then half-closed (shutdown(SHUT_WR)) and read to iod's EOF; a slow
@@ -94,6 +94,11 @@ static void	soak_write(struct slot *);
 static void	soak_read(struct slot *, int64_t);
 static void	soak_step(struct slot *, int64_t);
 static void	soak_usage(void);
+static void	soak_args(int, char **, int *, int *, int *,
+		    enum transform_mode *);
+static int	soak_poll_set(struct slot *, struct pollfd *, int, int64_t,
+		    int64_t);
+static void	soak_ready(struct slot *, const struct pollfd *, int64_t);
 
 static int64_t
 soak_now_ms(void)
@@ -327,8 +332,10 @@ soak_usage(void)
 	exit(2);
 }
 
-int
-main(int argc, char **argv)
+/* Read the command line into *port, *secs, *n and mode; exit 2 if bad. */
+static void
+soak_args(int argc, char **argv, int *port, int *secs, int *n,
+    enum transform_mode *mode)
 {
 	static const struct option longopts[] = {
 		{ "port", required_argument, NULL, 'p' },
@@ -338,26 +345,89 @@ main(int argc, char **argv)
 		{ "echo", no_argument, NULL, 'e' },
 		{ NULL, 0, NULL, 0 }
 	};
+	int	ch;
+
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			*port = atoi(optarg);
+			break;
+		case 's':
+			*secs = atoi(optarg);
+			break;
+		case 'n':
+			*n = atoi(optarg);
+			break;
+		case 'r':
+			rng ^= strtoull(optarg, NULL, 0);
+			break;
+		case 'e':
+			*mode = TRANSFORM_ECHO;
+			break;
+		default:
+			soak_usage();
+		}
+	}
+	if (*port <= 0 || *port > 65535 || *secs < 0 || *n < 1 ||
+	    *n > SOAK_MAXSLOTS || optind != argc)
+		soak_usage();
+}
+
+/*
+ * Fill pfd for the n slots: open new connections until stop, fail those
+ * open too long.  Return how many are open.
+ */
+static int
+soak_poll_set(struct slot *slots, struct pollfd *pfd, int n, int64_t now,
+    int64_t stop)
+{
+	int	i, live = 0;
+
+	for (i = 0; i < n; i++) {
+		if (slots[i].s_fd == -1 && now < stop)
+			soak_open(&slots[i]);
+		if (slots[i].s_fd != -1 &&
+		    now - slots[i].s_start > SOAK_STUCK_MS) {
+			errno = 0;
+			soak_end(&slots[i], 1, "still open after 60 s");
+		}
+		pfd[i].fd = slots[i].s_fd;
+		pfd[i].events = slots[i].s_fd == -1 ? 0 :
+		    soak_events(&slots[i], now);
+		pfd[i].revents = 0;
+		live += slots[i].s_fd != -1;
+	}
+	return (live);
+}
+
+/* Act on what poll() said about slot s. */
+static void
+soak_ready(struct slot *s, const struct pollfd *p, int64_t now)
+{
+	if (s->s_fd != -1 && p->revents != 0) {
+		if (!s->s_connected) {
+			soak_connected(s);
+			return;
+		}
+		if (p->revents & (POLLIN | POLLHUP | POLLERR) &&
+		    p->events & POLLIN)
+			soak_read(s, now);
+		if (s->s_fd != -1 && p->revents & POLLOUT)
+			soak_write(s);
+	}
+	soak_step(s, now);
+}
+
+int
+main(int argc, char **argv)
+{
 	static struct slot	 slots[SOAK_MAXSLOTS];
 	static struct pollfd	 pfd[SOAK_MAXSLOTS];
 	enum transform_mode	 mode = TRANSFORM_UPPER;
 	int64_t			 now, stop;
-	int			 ch, port = 0, secs = 10, n = 48, i, live;
-	int			 k;
+	int			 port = 0, secs = 10, n = 32, i, k;
 
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'p': port = atoi(optarg); break;
-		case 's': secs = atoi(optarg); break;
-		case 'n': n = atoi(optarg); break;
-		case 'r': rng ^= strtoull(optarg, NULL, 0); break;
-		case 'e': mode = TRANSFORM_ECHO; break;
-		default: soak_usage();
-		}
-	}
-	if (port <= 0 || port > 65535 || secs < 0 || n < 1 ||
-	    n > SOAK_MAXSLOTS || optind != argc)
-		soak_usage();
+	soak_args(argc, argv, &port, &secs, &n, &mode);
 	if (pattern_make(mode, SOAK_SLACK, &pat, &xpat) == -1) {
 		fprintf(stderr, "iod-soak: out of memory\n");
 		return (1);
@@ -369,47 +439,16 @@ main(int argc, char **argv)
 		slots[i].s_fd = -1;
 
 	stop = soak_now_ms() + (int64_t)secs * 1000;
-	for (;;) {
-		now = soak_now_ms();
-		for (i = 0, live = 0; i < n; i++) {
-			if (slots[i].s_fd == -1 && now < stop)
-				soak_open(&slots[i]);
-			if (slots[i].s_fd != -1 &&
-			    now - slots[i].s_start > SOAK_STUCK_MS) {
-				errno = 0;
-				soak_end(&slots[i], 1, "still open after 60 s");
-			}
-			pfd[i].fd = slots[i].s_fd;
-			pfd[i].events = slots[i].s_fd == -1 ? 0 :
-			    soak_events(&slots[i], now);
-			pfd[i].revents = 0;
-			live += slots[i].s_fd != -1;
-		}
-		if (live == 0 && now >= stop)
-			break;
-		if (poll(pfd, (nfds_t)n, SOAK_SLOW_MS) == -1 && errno != EINTR) {
+	while (soak_poll_set(slots, pfd, n, soak_now_ms(), stop) > 0 ||
+	    soak_now_ms() < stop) {
+		if (poll(pfd, (nfds_t)n, SOAK_SLOW_MS) == -1 &&
+		    errno != EINTR) {
 			perror("iod-soak: poll");
 			return (1);
 		}
 		now = soak_now_ms();
-		for (i = 0; i < n; i++) {
-			struct slot	*s = &slots[i];
-
-			if (s->s_fd == -1 || pfd[i].revents == 0) {
-				soak_step(s, now);
-				continue;
-			}
-			if (!s->s_connected) {
-				soak_connected(s);
-				continue;
-			}
-			if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR) &&
-			    pfd[i].events & POLLIN)
-				soak_read(s, now);
-			if (s->s_fd != -1 && pfd[i].revents & POLLOUT)
-				soak_write(s);
-			soak_step(s, now);
-		}
+		for (i = 0; i < n; i++)
+			soak_ready(&slots[i], &pfd[i], now);
 	}
 	printf("iod-soak: connections");
 	for (k = 0; k < K_NKINDS; k++)
