@@ -46,8 +46,11 @@ conf_set_listen(struct loadctx *lc, const config_setting_t *s,
 		    "address"));
 	specs = calloc((size_t)n, sizeof(*specs));
 	opts = calloc((size_t)n, sizeof(*opts));
-	if (specs == NULL || opts == NULL)
-		rc = conf_fail(lc, s, "out of memory");
+	if (specs == NULL || opts == NULL) {
+		free(specs);
+		free(opts);
+		return (conf_fail(lc, s, "out of memory"));
+	}
 	for (i = 0; i < n && rc == 0; i++)
 		rc = group_item(lc, s, config_setting_get_elem(s, i),
 		    &specs[i], &opts[i]);
@@ -69,19 +72,26 @@ group_item(struct loadctx *lc, const config_setting_t *list,
 {
 	int	i;
 
-	if (config_setting_type(e) == CONFIG_TYPE_STRING) {
+	/*
+	 * conf_fail() always returns -1, but clang's analyzer does not
+	 * follow a variadic function, so this one says -1 itself: a NULL
+	 * address must never reach strdup() in conf_store_listen().
+	 */
+	if (config_setting_type(e) == CONFIG_TYPE_STRING)
 		*spec = config_setting_get_string(e);
-		return (0);
+	else if (!config_setting_is_group(e)) {
+		(void)conf_fail(lc, list, "listen must be a list of "
+		    "addresses or groups");
+		return (-1);
+	} else
+		for (i = 0; i < config_setting_length(e); i++)
+			if (group_member(lc, config_setting_get_elem(e, i),
+			    spec, cl) == -1)
+				return (-1);
+	if (*spec == NULL) {
+		(void)conf_fail(lc, e, "listen: a group needs an address");
+		return (-1);
 	}
-	if (!config_setting_is_group(e))
-		return (conf_fail(lc, list, "listen must be a list of "
-		    "addresses or groups"));
-	for (i = 0; i < config_setting_length(e); i++)
-		if (group_member(lc, config_setting_get_elem(e, i), spec,
-		    cl) == -1)
-			return (-1);
-	if (*spec == NULL)
-		return (conf_fail(lc, e, "listen: a group needs an address"));
 	return (0);
 }
 

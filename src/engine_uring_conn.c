@@ -190,7 +190,7 @@ ur_conn_recv_done(struct conn *cc, int res, unsigned flags)
 			ur_conn_drain(c->uc_cs->cs_worker, &c->uc_conn,
 			    "end of input");
 	} else if (res == -ENOBUFS) {
-		ur_bufs_grow(c->uc_cs->cs_ring);
+		ur_bufs_grow(c->uc_cs->cs_ring, 1);
 		c->uc_starved = 1;
 		TAILQ_INSERT_TAIL(&c->uc_cs->cs_starved, c, uc_wait_entry);
 	} else if (res == -EINTR || res == -EAGAIN || res == -ECANCELED)

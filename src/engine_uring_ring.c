@@ -18,7 +18,7 @@
 
 #define UR_SQ_ENTRIES	256	/* submissions per batch; more flush early */
 #define UR_CQ_ENTRIES	4096	/* the kernel keeps any overflow */
-#define UR_NBUFS_STEP	8	/* provided at first, and added on shortage */
+#define UR_NBUFS_FIRST	8	/* provided at first */
 
 static int	ur_probe_ops(struct io_uring *, char *, size_t);
 static struct io_uring_buf_ring *ur_br_setup(struct io_uring *, unsigned,
@@ -181,7 +181,7 @@ ur_bufs_init(struct ur_ring *r, char *cause, size_t len)
 	r->r_br = ur_br_setup(&r->r_ring, UR_NBUFS, cause, len);
 	if (r->r_br == NULL)
 		return (-1);
-	ur_bufs_grow(r);
+	ur_bufs_grow(r, UR_NBUFS_FIRST);
 	return (0);
 }
 
@@ -198,13 +198,18 @@ ur_ring_free(struct ur_ring *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* Provide UR_NBUFS_STEP more receive buffers, up to UR_NBUFS. */
+/*
+ * Provide n more receive buffers, up to UR_NBUFS.  A recv that found
+ * none free adds one: each starved recv is one connection receiving at
+ * once, so the buffers follow that peak and no more (adding several at
+ * a time made them overshoot it under churn: bench/soak).
+ */
 void
-ur_bufs_grow(struct ur_ring *r)
+ur_bufs_grow(struct ur_ring *r, int n)
 {
 	int	i;
 
-	for (i = 0; i < UR_NBUFS_STEP && r->r_nbufs < UR_NBUFS; i++)
+	for (i = 0; i < n && r->r_nbufs < UR_NBUFS; i++)
 		ur_buf_put(r, r->r_nbufs++);
 }
 

@@ -42,7 +42,7 @@ int	ur_ring_init(struct ur_ring *, char *, size_t);
 void	ur_ring_free(struct ur_ring *);
 
 /* Receive buffers. */
-void	ur_bufs_grow(struct ur_ring *);
+void	ur_bufs_grow(struct ur_ring *, int);
 void	ur_buf_put(struct ur_ring *, int);
 unsigned char *ur_buf(const struct ur_ring *, int);
 

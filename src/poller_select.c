@@ -79,7 +79,7 @@ sel_wait(void *arg, int timeout, struct poller_event *fired, int nfired)
 
 	memcpy(&r, &st->rfds, sizeof(r));
 	memcpy(&w, &st->wfds, sizeof(w));
-	if ((n = select(st->maxfd + 1, &r, &w, NULL, &tv)) <= 0)
+	if (select(st->maxfd + 1, &r, &w, NULL, &tv) <= 0)
 		return (0);
 	n = 0;
 	for (fd = 0; fd <= st->maxfd && n < nfired; fd++) {

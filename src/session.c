@@ -51,7 +51,8 @@ static int	session_words_are(const char *, const char *);
 void
 session_open(struct session *s, int fd, const struct listener *l, int log)
 {
-	struct sockaddr_storage	ss;
+	/* Zeroed, so that a family is never read uninitialized. */
+	struct sockaddr_storage	ss = { .ss_family = AF_UNSPEC };
 	socklen_t		len = sizeof(ss);
 
 	memset(s, 0, sizeof(*s));

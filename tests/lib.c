@@ -53,6 +53,28 @@ const struct t_variant t_variants[] = {
 };
 const size_t t_nvariants = sizeof(t_variants) / sizeof(t_variants[0]);
 
+/*
+ * Whether variant v has every capability in caps and runs now: with
+ * IOD_TEST_ENGINES set ("libevent,epoll"), only the engines it names run,
+ * so that a slow wrapper (tests/memcheck.sh) covers one engine per family.
+ */
+static int
+t_runs(const struct t_variant *v, int caps)
+{
+	const char	*list = getenv("IOD_TEST_ENGINES"), *p;
+	size_t		 len = strlen(v->engine);
+
+	if ((v->caps & caps) != caps)
+		return (0);
+	if (list == NULL || *list == '\0')
+		return (1);
+	for (p = list; (p = strstr(p, v->engine)) != NULL; p += len)
+		if ((p == list || p[-1] == ',') &&
+		    (p[len] == '\0' || p[len] == ','))
+			return (1);
+	return (0);
+}
+
 /* Return how many variants have every capability in caps. */
 int
 t_count(int caps)
@@ -61,7 +83,7 @@ t_count(int caps)
 	int	n = 0;
 
 	for (i = 0; i < t_nvariants; i++)
-		n += (t_variants[i].caps & caps) == caps;
+		n += t_runs(&t_variants[i], caps);
 	return (n);
 }
 
@@ -73,7 +95,7 @@ t_variant(int caps, int i)
 	int	k = i;
 
 	for (j = 0; j < t_nvariants; j++)
-		if ((t_variants[j].caps & caps) == caps && k-- == 0)
+		if (t_runs(&t_variants[j], caps) && k-- == 0)
 			return (&t_variants[j]);
 	ck_abort_msg("no variant %d with capabilities %#x", i, caps);
 	return (NULL);
@@ -127,6 +149,11 @@ t_srcdir(void)
 int
 t_ms(int ms)
 {
+	const char	*wrapper = getenv("IOD_TEST_WRAPPER");
+
+	/* Under valgrind, iod starts and runs many times slower. */
+	if (wrapper != NULL && *wrapper != '\0')
+		ms *= 10;
 #if defined(__SANITIZE_ADDRESS__)
 	return (ms * 3);
 #else

@@ -29,6 +29,9 @@
 
 #include "lib.h"
 
+#define T_MAXWRAP	16	/* words in $IOD_TEST_WRAPPER */
+
+static size_t	t_wrapper(const char **);
 static void	t_close_pipes(struct t_iod *);
 static void	t_read_fd(int *, struct t_buf *);
 static void	t_child(const char *const *, const struct t_opts *, int, int)
@@ -88,13 +91,44 @@ t_child(const char *const *argv, const struct t_opts *o, int outfd,
 		    setresuid(o->uid, o->uid, o->uid) == -1)
 			_exit(126);
 	}
-	execv(argv[0], (char *const *)argv);
+	execvp(argv[0], (char *const *)argv);
 	_exit(127);
 }
 
 /*
- * Start $IOD_BIN [--stderr] -c FILE ARGS, FILE holding conf, with its
- * stdout and stderr on pipes.  Does not wait for anything.
+ * Put the words of $IOD_TEST_WRAPPER (say "valgrind --tool=memcheck"),
+ * which run iod under another program, at the start of argv; return how
+ * many.  They are split once and kept for the life of the test process.
+ */
+static size_t
+t_wrapper(const char **argv)
+{
+	static char	*copy, *words[T_MAXWRAP];
+	static size_t	 nwords;
+	const char	*env = getenv("IOD_TEST_WRAPPER");
+	char		*w, *last;
+
+	if (env == NULL || *env == '\0')
+		return (0);
+	if (copy == NULL) {
+		if ((copy = strdup(env)) == NULL)
+			ck_abort_msg("strdup failed");
+		for (w = strtok_r(copy, " ", &last); w != NULL;
+		    w = strtok_r(NULL, " ", &last)) {
+			if (nwords == T_MAXWRAP)
+				ck_abort_msg("IOD_TEST_WRAPPER: over %d words",
+				    T_MAXWRAP);
+			words[nwords++] = w;
+		}
+	}
+	memcpy(argv, words, nwords * sizeof(*argv));
+	return (nwords);
+}
+
+/*
+ * Start [$IOD_TEST_WRAPPER] $IOD_BIN [--stderr] -c FILE ARGS, FILE
+ * holding conf, with its stdout and stderr on pipes.  Does not wait for
+ * anything.
  */
 struct t_iod *
 t_start_iod(const char *conf, const struct t_opts *opts)
@@ -102,12 +136,13 @@ t_start_iod(const char *conf, const struct t_opts *opts)
 	static const struct t_opts	 none;
 	const struct t_opts		*o = opts != NULL ? opts : &none;
 	struct t_iod			*iod;
-	const char			*argv[T_MAXARGS + 6];
+	const char			*argv[T_MAXWRAP + T_MAXARGS + 6];
 	int				 outp[2], errp[2];
-	size_t				 n = 0, i;
+	size_t				 n, i;
 	pid_t				 pid;
 
 	iod = t_new_iod(conf, outp, errp);
+	n = t_wrapper(argv);
 	if ((argv[n++] = getenv("IOD_BIN")) == NULL)
 		ck_abort_msg("IOD_BIN is not set (run through make check)");
 	if (!(o->flags & T_NOSTDERR))
