@@ -111,6 +111,8 @@ struct f_tally {
 
 static void	f_arm_env(const char *, const char *, const char *);
 static void	f_disarm_env(void);
+static void	f_arm(const char *);
+static void	f_stop(struct t_iod *, char *, char *);
 static struct t_iod *f_start(const char *, int, const char *, char **,
 		    char **);
 static int	f_client(struct t_iod *, int, uint64_t *, int, char *,
@@ -185,6 +187,32 @@ f_start(const char *engine, int echo, const char *spec, char **ctl,
 	free(conf);
 	f_disarm_env();
 	return (iod);
+}
+
+/*
+ * Let the faults begin: the shim fails calls only while its control
+ * file exists.  A call already past its check when this returns may
+ * still go through: give iod's threads a moment.
+ */
+static void
+f_arm(const char *ctl)
+{
+	int	fd;
+
+	ck_assert_msg((fd = open(ctl, O_CREAT | O_WRONLY, 0644)) != -1,
+	    "%s: %s", ctl, strerror(errno));
+	close(fd);
+	poll(NULL, 0, 50);
+}
+
+/* iod exits 0 on SIGTERM; its shim's files go. */
+static void
+f_stop(struct t_iod *iod, char *ctl, char *counts)
+{
+	t_expect_stop(iod);
+	unlink(counts);
+	free(ctl);
+	free(counts);
 }
 
 /* The local port of socket fd. */
@@ -365,12 +393,10 @@ START_TEST(test_fault_engines)
 	uint64_t		 rnd = 0xfa17 + (uint64_t)_i;
 	uint64_t		 io_faults = 0, echo_faults = 0;
 	char			*ctl, *counts, err[256];
-	int			 echo = _i % 2, i, r, fd;
+	int			 echo = _i % 2, i, r;
 
 	iod = f_start(fe->fe_engine, echo, fe->fe_spec, &ctl, &counts);
-	ck_assert_msg((fd = open(ctl, O_CREAT | O_WRONLY, 0644)) != -1,
-	    "%s: %s", ctl, strerror(errno));
-	close(fd);
+	f_arm(ctl);
 	for (i = 0; i < F_CLIENTS; i++) {
 		r = f_client(iod, i % 2, &rnd, echo, err, sizeof(err));
 		ck_assert_msg(r != -1, "%s %s, client %d: %s; stderr:\n%s",
@@ -409,10 +435,7 @@ START_TEST(test_fault_engines)
 	    (unsigned long long)fc.fc_calls[FAULT_PIPE2],
 	    (unsigned long long)fc.fc_calls[FAULT_SPLICE]);
 	ck_assert_msg(t.ft_kept > 0, "%s: no client kept", fe->fe_engine);
-	t_expect_stop(iod);
-	unlink(counts);
-	free(ctl);
-	free(counts);
+	f_stop(iod, ctl, counts);
 }
 END_TEST
 
@@ -432,10 +455,7 @@ START_TEST(test_fault_accept_pause)
 
 	iod = f_start(fe->fe_engine, 0, "accept4:EMFILE/ENFILE:p1", &ctl,
 	    &counts);
-	ck_assert_msg((fd = open(ctl, O_CREAT | O_WRONLY, 0644)) != -1,
-	    "%s: %s", ctl, strerror(errno));
-	close(fd);
-	poll(NULL, 0, 50);
+	f_arm(ctl);
 	fd = t_connect(iod->port[0]);
 	ck_assert_msg(fd != -1, "connect: %s", strerror(errno));
 	ck_assert_msg(t_wait_log(iod, "pausing for", t_ms(3000)) != NULL,
@@ -452,10 +472,7 @@ START_TEST(test_fault_accept_pause)
 	printf("fault: %s accept pause: accept4 %llu/%llu\n", fe->fe_engine,
 	    (unsigned long long)f_faults(&fc, FAULT_ACCEPT4),
 	    (unsigned long long)fc.fc_calls[FAULT_ACCEPT4]);
-	t_expect_stop(iod);
-	unlink(counts);
-	free(ctl);
-	free(counts);
+	f_stop(iod, ctl, counts);
 }
 END_TEST
 
@@ -473,10 +490,7 @@ START_TEST(test_fault_rewatch)
 
 	iod = f_start(fe->fe_engine, 0, "accept4:EMFILE:p1,"
 	    "epoll_ctl:ENOSPC:p1", &ctl, &counts);
-	ck_assert_msg((fd = open(ctl, O_CREAT | O_WRONLY, 0644)) != -1,
-	    "%s: %s", ctl, strerror(errno));
-	close(fd);
-	poll(NULL, 0, 50);
+	f_arm(ctl);
 	fd = t_connect(iod->port[0]);
 	ck_assert_msg(fd != -1, "connect: %s", strerror(errno));
 	ck_assert_msg(t_wait_log(iod, "cannot watch listener", t_ms(4000)) !=
@@ -486,10 +500,7 @@ START_TEST(test_fault_rewatch)
 	t_expect_roundtrip(fd, "watched again\n", "WATCHED AGAIN\n",
 	    t_ms(5000), "%s: the waiting client", fe->fe_engine);
 	close(fd);
-	t_expect_stop(iod);
-	unlink(counts);
-	free(ctl);
-	free(counts);
+	f_stop(iod, ctl, counts);
 }
 END_TEST
 
@@ -507,10 +518,7 @@ START_TEST(test_fault_unwatched)
 	int			 fd;
 
 	iod = f_start(fe->fe_engine, 0, "epoll_ctl:ENOMEM:p1", &ctl, &counts);
-	ck_assert_msg((fd = open(ctl, O_CREAT | O_WRONLY, 0644)) != -1,
-	    "%s: %s", ctl, strerror(errno));
-	close(fd);
-	poll(NULL, 0, 50);
+	f_arm(ctl);
 	fd = t_connect(iod->port[0]);
 	ck_assert_msg(fd != -1, "connect: %s", strerror(errno));
 	ck_assert_msg(t_send_all(fd, "unwatched\n", 10, t_ms(2000)) == 10,
@@ -530,10 +538,7 @@ START_TEST(test_fault_unwatched)
 	t_expect_roundtrip(fd, "watched\n", "WATCHED\n", t_ms(5000),
 	    "%s: after the faults", fe->fe_engine);
 	close(fd);
-	t_expect_stop(iod);
-	unlink(counts);
-	free(ctl);
-	free(counts);
+	f_stop(iod, ctl, counts);
 }
 END_TEST
 
