@@ -191,8 +191,8 @@ f_start(const char *engine, int echo, const char *spec, char **ctl,
 
 /*
  * Let the faults begin: the shim fails calls only while its control
- * file exists.  A call already past its check when this returns may
- * still go through: give iod's threads a moment.
+ * file exists.  Then wait 50 ms before the first client, as each test
+ * did on its own before this was one function.
  */
 static void
 f_arm(const char *ctl)
