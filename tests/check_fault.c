@@ -191,8 +191,7 @@ f_start(const char *engine, int echo, const char *spec, char **ctl,
 
 /*
  * Let the faults begin: the shim fails calls only while its control
- * file exists.  Then wait 50 ms before the first client, as each test
- * did on its own before this was one function.
+ * file exists; 50 ms pass before the test's first client.
  */
 static void
 f_arm(const char *ctl)
